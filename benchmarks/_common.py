@@ -1,0 +1,147 @@
+"""Shared by the benchmark scripts: the workload, client settings, topics and the timing report.
+
+Imports nothing from Headwater, so the peer runners (in their own virtualenv) can use it too.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+# Every contender gets these consumer settings: the fast group join the test broker needs
+# (see BROKER.md quirk 2) and the same fetch sizes.
+CONSUMER: dict[str, Any] = {
+    "session.timeout.ms": 6000,
+    "heartbeat.interval.ms": 500,
+    "fetch.max.bytes": 52_428_800,
+    "max.partition.fetch.bytes": 1_048_576,
+    "queued.max.messages.kbytes": 65_536,
+    "auto.offset.reset": "earliest",
+    "enable.auto.commit": False,
+}
+# ... and these producer settings (acks=all, idempotent, the same batching).
+PRODUCER: dict[str, Any] = {
+    "enable.idempotence": True,
+    "linger.ms": 5,
+    "queue.buffering.max.messages": 500_000,
+}
+# Topics carry an explicit retention.ms: Quix Streams reads it back (BROKER.md quirk 4).
+TOPIC_CONFIG = {"retention.ms": "604800000"}
+
+STATUSES = ("paid",) * 7 + ("pending", "cancelled", "refunded")
+COLOURS = ("RED", "BLUE", "BLACK", "WHITE", "GREEN")
+SIZES = ("XS", "S", "M", "L", "XL")
+COUNTRIES = ("DE", "FR", "GB", "US", "NL", "ES", "IT", "PL", "SE", "BR")
+MIN_AMOUNT = 20.0
+EUR_RATE = 0.92
+PIPELINE = (
+    f"keep status == 'paid' and amount >= {MIN_AMOUNT}, then amount_eur = amount * {EUR_RATE}"
+)
+
+
+def order_events(count: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
+    """``count`` (key, value) order events: JSON objects of about 180 bytes, keyed by customer."""
+    rng = random.Random(seed)
+    base = 1_764_000_000_000
+    events = []
+    for i in range(count):
+        customer = f"customer-{rng.randrange(50_000):06d}"
+        value = {
+            "order_id": f"ord-2026-{i:010d}",
+            "customer_id": customer,
+            "sku": f"SKU-{rng.randrange(10_000):04d}-{rng.choice(COLOURS)}-{rng.choice(SIZES)}",
+            "amount": round(rng.lognormvariate(3.6, 0.9), 2),
+            "country": rng.choice(COUNTRIES),
+            "status": rng.choice(STATUSES),
+            "created_at": base + i * 7,
+        }
+        events.append((customer.encode(), orjson.dumps(value)))
+    return events
+
+
+def passes(value: dict[str, Any]) -> bool:
+    """The filter, by hand: what every contender keeps."""
+    return value["status"] == "paid" and value["amount"] >= MIN_AMOUNT
+
+
+def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics(
+        [NewTopic(n, partitions, 1, config=dict(TOPIC_CONFIG)) for n in names]
+    )
+    for future in futures.values():
+        future.result(timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        topics = admin.list_topics(timeout=10).topics
+        if all(n in topics and len(topics[n].partitions) == partitions for n in names):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topics {names} did not appear within 30 s")
+        time.sleep(0.05)
+
+
+def produce_input(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER})
+    for key, value in events:
+        while True:
+            try:
+                producer.produce(topic, value, key)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    if producer.flush(60):
+        raise RuntimeError(f"could not produce the input to {topic!r}")
+
+
+def read_values(bootstrap: str, topic: str) -> list[bytes]:
+    """Every value in ``topic``, read to partition EOF (exact, unlike the high watermark)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-reader-{uuid.uuid4().hex[:8]}",
+            "enable.partition.eof": True,
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+        remaining = set(partitions)
+        values: list[bytes] = []
+        deadline = time.monotonic() + 120
+        while remaining and time.monotonic() < deadline:
+            for m in consumer.consume(10_000, timeout=0.5):
+                error = m.error()
+                if error is None:
+                    values.append(m.value())
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    remaining.discard(m.partition())
+        if remaining:
+            raise RuntimeError(f"could not read {topic!r} to its end within 120 s")
+        return values
+    finally:
+        consumer.close()
+
+
+@dataclass
+class Timing:
+    """What a contender reports: wall-clock seconds of its first record and final ack."""
+
+    first: float
+    end: float
+    consumed: int
+    produced: int
+
+    def report(self) -> None:
+        sys.stdout.write(json.dumps(asdict(self)) + "\n")
+        sys.stdout.flush()

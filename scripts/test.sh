@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up, then runs every check: lint, format, types and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check src tests benchmarks examples
+.venv/bin/ruff format --check src tests benchmarks examples
+.venv/bin/mypy
+.venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,224 @@
+"""App: the entry point that owns topics, pipelines and the connection to the cluster."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from headwater.dataframe.dataframe import StreamingDataFrame
+from headwater.dataframe.graph import Node, describe
+from headwater.errors import ConfigError
+from headwater.kafka.settings import KafkaSettings
+from headwater.runtime.operators import Operator, SourceOp
+from headwater.serde.codecs import Serde
+from headwater.topic import Topic
+
+if TYPE_CHECKING:
+    from headwater.runtime.runner import Runner
+
+OnError = Literal["dead-letter", "raise"]
+Guarantee = Literal["at-least-once", "exactly-once"]
+_APP_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+
+class App:
+    """A Headwater application: one consumer group reading its input topics.
+
+    >>> app = App("orders-app", broker="localhost:9092")
+    >>> orders = app.topic("orders", key="str", value="json")
+    >>> sdf = app.dataframe(orders)
+    >>> sdf = sdf[sdf["amount"] > 10]
+    >>> sdf["amount_eur"] = sdf["amount"] * 0.9
+    >>> _ = sdf.to_topic(app.topic("big-orders"))
+    >>> [n["kind"] for n in app.topology()["nodes"]]
+    ['source', 'filter', 'assign', 'to_topic']
+
+    ``on_error="dead-letter"`` (the default) sends a record that fails to decode or makes user
+    code raise to the dead-letter topic (``<name>.dlq`` unless ``dead_letter_topic`` is given)
+    with the reason and origin in its headers; ``on_error="raise"`` stops the app instead.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        broker: str | KafkaSettings | None = None,
+        *,
+        on_error: OnError = "dead-letter",
+        dead_letter_topic: str | None = None,
+        auto_offset_reset: Literal["earliest", "latest"] = "earliest",
+        commit_interval: float = 5.0,
+        max_batch_records: int = 10_000,
+        max_batch_wait: float = 0.1,
+        consumer_config: dict[str, Any] | None = None,
+        producer_config: dict[str, Any] | None = None,
+        create_topics: bool = True,
+        guarantee: Guarantee = "at-least-once",
+        state_dir: str | Path = "state",
+    ) -> None:
+        if not isinstance(name, str) or not _APP_NAME.match(name):
+            raise ConfigError(
+                f"app name {name!r} is invalid: use 1-200 letters, digits, '.', '_' or '-' "
+                "(it is the consumer group id and prefixes the dead-letter topic)"
+            )
+        if guarantee not in ("at-least-once", "exactly-once"):
+            raise ConfigError(f"guarantee={guarantee!r}: use 'at-least-once' or 'exactly-once'")
+        if on_error not in ("dead-letter", "raise"):
+            raise ConfigError(f"on_error={on_error!r}: use 'dead-letter' or 'raise'")
+        if auto_offset_reset not in ("earliest", "latest"):
+            raise ConfigError(
+                f"auto_offset_reset={auto_offset_reset!r}: use 'earliest' or 'latest'"
+            )
+        _positive("commit_interval", commit_interval)
+        _positive("max_batch_wait", max_batch_wait)
+        if not isinstance(max_batch_records, int) or max_batch_records < 1:
+            raise ConfigError("max_batch_records must be an integer >= 1")
+        self.name = name
+        self.settings = KafkaSettings.coerce(broker)
+        self.on_error: OnError = on_error
+        self.dead_letter_topic = (
+            Topic(dead_letter_topic or f"{name}.dlq", key="bytes", value="bytes")
+            if on_error == "dead-letter"
+            else None
+        )
+        self.auto_offset_reset = auto_offset_reset
+        self.commit_interval = commit_interval
+        self.max_batch_records = max_batch_records
+        self.max_batch_wait = max_batch_wait
+        self.consumer_config = dict(consumer_config or {})
+        self.producer_config = dict(producer_config or {})
+        self.create_topics = create_topics
+        self.guarantee: Guarantee = guarantee
+        self.state_dir = Path(state_dir)
+        self._topics: dict[str, Topic] = {}
+        self._roots: dict[str, Node] = {}
+        self._outputs: dict[str, Topic] = {}
+        self._stores: dict[str, Topic] = {}
+        self._internal: dict[str, str] = {}  # repartition topic -> the topic it re-keys
+        self._ids = itertools.count()
+        self._runner: Runner | None = None
+
+    def topic(
+        self,
+        name: str,
+        *,
+        key: str | Serde = "str",
+        value: str | Serde = "json",
+        timestamp: str | None = None,
+        partitions: int = 1,
+        replication: int = 1,
+        config: dict[str, str] | None = None,
+    ) -> Topic:
+        """Declare a topic: its serializers, event-time field, and settings for creating it."""
+        topic = Topic(name, key, value, timestamp, partitions, replication, dict(config or {}))
+        known = self._topics.get(name)
+        if known is not None and known != topic:
+            raise ConfigError(f"topic {name!r} is declared twice with different settings")
+        self._topics[name] = topic
+        return topic
+
+    def dataframe(self, topic: Topic | str) -> StreamingDataFrame:
+        """A StreamingDataFrame over ``topic``; one per input topic."""
+        if isinstance(topic, str):
+            topic = self._topics.get(topic) or self.topic(topic)
+        if topic.name in self._roots:
+            raise ConfigError(
+                f"app.dataframe({topic.name!r}) was already called; reuse that DataFrame "
+                "(branches are made by calling methods on it twice)"
+            )
+        root = Node(f"n{next(self._ids)}", SourceOp(topic))
+        self._roots[topic.name] = root
+        return StreamingDataFrame(self, topic, root)
+
+    @property
+    def input_topics(self) -> list[Topic]:
+        return [self._topics[name] for name in self._roots]
+
+    @property
+    def output_topics(self) -> list[Topic]:
+        return list(self._outputs.values())
+
+    @property
+    def internal_topics(self) -> dict[str, str]:
+        """Topics the app keeps itself (``group_by`` repartition topics), each mapped to the
+        topic whose partition count it is created with; created at start-up, before inputs are
+        checked."""
+        return dict(self._internal)
+
+    def pipelines(self) -> dict[str, Node]:
+        return dict(self._roots)
+
+    def topology(self) -> dict[str, Any]:
+        """A JSON-serializable description of the pipeline: inputs, operators, outputs."""
+        dlq = self.dead_letter_topic.name if self.dead_letter_topic else None
+        return describe(self.name, list(self._roots.values()), dlq)
+
+    def run(self) -> None:
+        """Process until SIGINT / SIGTERM or :meth:`stop`, then finish the batch and commit."""
+        from headwater.runtime.runner import Runner
+
+        if not self._roots:
+            raise ConfigError("the app has no pipeline: call app.dataframe(topic) first")
+        self._runner = Runner(self)
+        try:
+            self._runner.run()
+        finally:
+            self._runner = None
+
+    def stop(self) -> None:
+        """Ask a running app to stop after its current batch (safe from any thread)."""
+        runner = self._runner
+        if runner is not None:
+            runner.stop()
+
+    def test(self, inputs: dict[str, Any]) -> Any:
+        """Run every pipeline in-process: ``inputs`` maps topic names to lists of values.
+
+        Returns a :class:`~headwater.runtime.local.LocalResult` with ``outputs`` (a pandas
+        DataFrame per output topic) and ``dead_letters``.
+        """
+        from headwater.runtime.local import run_local
+
+        return run_local(self, {name: (data, None, None) for name, data in inputs.items()})
+
+    def _add(self, node: Node, operator: Operator) -> Node:
+        return node.add(operator, self._ids)
+
+    @property
+    def stores(self) -> dict[str, Topic]:
+        """Every state store of the app and the input topic it is kept per partition of."""
+        return dict(self._stores)
+
+    def _register_store(self, name: str, topic: Topic) -> None:
+        known = self._stores.get(name)
+        if known is not None and known.name != topic.name:
+            raise ConfigError(
+                f"store {name!r} is used by the pipelines of topics {known.name!r} and "
+                f"{topic.name!r}; give one of them another name with store='...'"
+            )
+        self._stores[name] = topic
+
+    def _add_repartition(self, topic: Topic, upstream: Topic) -> Node:
+        """A pipeline root reading ``topic``, the repartition topic fed from ``upstream``."""
+        from headwater.runtime.repartition import RepartitionSource
+
+        if topic.name in self._roots or topic.name in self._topics:
+            raise ConfigError(
+                f"topic {topic.name!r} is already used by this app; two group_by() calls have "
+                "the same name: give one group_by(..., name='...') another"
+            )
+        self._topics[topic.name] = topic
+        self._internal[topic.name] = upstream.name
+        root = Node(f"n{next(self._ids)}", RepartitionSource(topic))
+        self._roots[topic.name] = root
+        return root
+
+    def _register_output(self, topic: Topic) -> None:
+        self._topics.setdefault(topic.name, topic)
+        self._outputs[topic.name] = topic
+
+
+def _positive(name: str, value: float) -> None:
+    if not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}")

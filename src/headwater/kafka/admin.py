@@ -1,0 +1,107 @@
+"""Topic administration: list, create (explicitly, with partitions and configs) and delete."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType  # type: ignore[attr-defined]
+
+from headwater.errors import BrokerError, ConfigError
+from headwater.kafka.settings import KafkaSettings
+from headwater.topic import Topic
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+class TopicAdmin:
+    """A thin, typed layer over librdkafka's AdminClient with clear errors."""
+
+    def __init__(self, settings: KafkaSettings, timeout: float = 10.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self._client = AdminClient(settings.client_config())
+
+    def list_topics(self, include_internal: bool = False) -> dict[str, TopicInfo]:
+        try:
+            metadata = self._client.list_topics(timeout=self.timeout)
+        except KafkaException as exc:
+            raise BrokerError(
+                f"cannot reach the Kafka cluster at {self.settings.bootstrap_servers}: "
+                f"{exc.args[0].str() if exc.args else exc}; is the broker running?"
+            ) from exc
+        return {
+            name: TopicInfo(name, len(meta.partitions))
+            for name, meta in metadata.topics.items()
+            if include_internal or not name.startswith("__")
+        }
+
+    def create(self, topics: list[Topic], exist_ok: bool = True) -> list[str]:
+        """Create ``topics`` and wait until each is visible with all its partitions.
+
+        Returns the names that were created (existing ones are skipped when ``exist_ok``).
+        """
+        existing = self.list_topics(include_internal=True)
+        if not exist_ok:
+            taken = [t.name for t in topics if t.name in existing]
+            if taken:
+                raise ConfigError(f"topics already exist: {', '.join(taken)}")
+        todo = [t for t in topics if t.name not in existing]
+        if not todo:
+            return []
+        futures = self._client.create_topics(
+            [NewTopic(t.name, t.partitions, t.replication, config=dict(t.config)) for t in todo],
+            operation_timeout=self.timeout,
+        )
+        for name, future in futures.items():
+            try:
+                future.result(timeout=self.timeout)
+            except KafkaException as exc:
+                error = exc.args[0]
+                if exist_ok and error.name() == "TOPIC_ALREADY_EXISTS":
+                    continue
+                raise BrokerError(f"could not create topic {name!r}: {error.str()}") from exc
+        self._wait_for({t.name: t.partitions for t in todo}, present=True)
+        return [t.name for t in todo]
+
+    def delete(self, names: list[str]) -> None:
+        existing = self.list_topics(include_internal=True)
+        unknown = [n for n in names if n not in existing]
+        if unknown:
+            raise ConfigError(f"no such topics: {', '.join(unknown)}")
+        futures = self._client.delete_topics(names, operation_timeout=self.timeout)
+        for name, future in futures.items():
+            try:
+                future.result(timeout=self.timeout)
+            except KafkaException as exc:
+                raise BrokerError(f"could not delete topic {name!r}: {exc.args[0].str()}") from exc
+        self._wait_for({n: 0 for n in names}, present=False)
+
+    def describe_config(self, name: str) -> dict[str, Any]:
+        resource = ConfigResource(ResourceType.TOPIC, name)
+        result = self._client.describe_configs([resource])[resource].result(timeout=self.timeout)
+        return {key: entry.value for key, entry in result.items()}
+
+    def _wait_for(self, topics: dict[str, int], present: bool) -> None:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            metadata = self._client.list_topics(timeout=self.timeout).topics
+            if present:
+                done = all(
+                    n in metadata and len(metadata[n].partitions) >= p for n, p in topics.items()
+                )
+            else:
+                done = not any(n in metadata for n in topics)
+            if done:
+                return
+            if time.monotonic() > deadline:
+                state = "appear" if present else "disappear"
+                raise BrokerError(f"topics {sorted(topics)} did not {state} within {self.timeout}s")
+            time.sleep(0.05)

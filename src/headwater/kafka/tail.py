@@ -1,0 +1,209 @@
+"""Reading topics live, decoded, for people: ``headwater tail`` and the demo's output.
+
+Partitions are assigned directly, with no consumer group: nothing is committed and there is no
+group join to wait for. ``stop_at_end`` uses ``enable.partition.eof`` events, which are exact,
+to know when every partition has been read to its end.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_END,
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+
+from headwater.errors import BrokerError, MissingTopicError
+from headwater.kafka.settings import KafkaSettings
+from headwater.serde.codecs import Serde, resolve_serde
+
+Start = Literal["latest", "beginning"]
+STARTS: tuple[Start, ...] = ("latest", "beginning")
+
+
+@dataclass(frozen=True)
+class TailRecord:
+    """One record as read: decoded key and value, or their raw text and ``error``."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int | None
+    key: Any
+    value: Any
+    headers: list[tuple[str, str]] | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "timestamp": self.timestamp,
+            "key": self.key,
+            "value": self.value,
+        }
+        if self.headers is not None:
+            record["headers"] = [list(h) for h in self.headers]
+        if self.error is not None:
+            record["error"] = self.error
+        return record
+
+    def to_json(self) -> str:
+        return orjson.dumps(self.to_dict(), default=str).decode()
+
+    def header(self, name: str) -> str | None:
+        """The last header called ``name``, or None."""
+        found = [v for k, v in self.headers or [] if k == name]
+        return found[-1] if found else None
+
+
+class TopicTail:
+    """Reads ``topics`` from the start or the end, decoding keys and values as it goes.
+
+    >>> tail = TopicTail(KafkaSettings("localhost:9092"), ["orders"], start="beginning")
+    >>> for record in tail.records(limit=10):  # doctest: +SKIP
+    ...     print(record.to_json())
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topics: list[str],
+        *,
+        start: Start = "latest",
+        key: str | Serde = "str",
+        value: str | Serde = "json",
+        headers: bool = False,
+        stop_at_end: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        if start not in STARTS:
+            raise ValueError(f"start={start!r}: use 'latest' or 'beginning'")
+        if not topics:
+            raise ValueError("give at least one topic to tail")
+        self.settings = settings
+        self.topics = list(topics)
+        self.start = start
+        self.key_serde = resolve_serde(key, "key")
+        self.value_serde = resolve_serde(value, "value")
+        self.headers = headers
+        self.stop_at_end = stop_at_end
+        self.timeout = timeout
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """End :meth:`records` within one poll interval (safe from any thread)."""
+        self._stopping.set()
+
+    def records(self, limit: int | None = None) -> Iterator[TailRecord]:
+        """Yield records as they arrive, until :meth:`stop`, ``limit`` records, or the end."""
+        consumer = Consumer(self._config())
+        try:
+            partitions = self._partitions(consumer)
+            consumer.assign(partitions)
+            remaining = {(tp.topic, tp.partition) for tp in partitions}
+            count = 0
+            while not self._stopping.is_set() and (limit is None or count < limit):
+                if self.stop_at_end and not remaining:
+                    return
+                message = consumer.poll(0.2)
+                if message is None:
+                    continue
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        remaining.discard((message.topic(), message.partition()))
+                    elif error.fatal() or error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                        raise BrokerError(f"reading {message.topic()} failed: {error.str()}")
+                    continue
+                count += 1
+                yield self._decode(message)
+        finally:
+            consumer.close()
+
+    def _config(self) -> dict[str, Any]:
+        return self.settings.client_config(
+            **{
+                # librdkafka wants a group id even for assign(); it is never joined or committed.
+                "group.id": f"headwater-tail-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "enable.partition.eof": self.stop_at_end,
+            }
+        )
+
+    def _partitions(self, consumer: Consumer) -> list[TopicPartition]:
+        try:
+            # No topic argument: asking for one topic could auto-create it on some clusters.
+            metadata = consumer.list_topics(timeout=self.timeout)
+        except KafkaException as exc:
+            raise BrokerError(
+                f"cannot reach the Kafka cluster at {self.settings.bootstrap_servers}: "
+                f"{exc.args[0].str() if exc.args else exc}; is the broker running?"
+            ) from exc
+        missing = [t for t in self.topics if t not in metadata.topics]
+        if missing:
+            raise MissingTopicError(
+                f"topic {missing[0]!r} does not exist on {self.settings.bootstrap_servers}; "
+                f"check the name with `headwater topics list`"
+            )
+        offset = OFFSET_BEGINNING if self.start == "beginning" else OFFSET_END
+        return [
+            TopicPartition(topic, partition, offset)
+            for topic in self.topics
+            for partition in sorted(metadata.topics[topic].partitions)
+        ]
+
+    def _decode(self, message: Message) -> TailRecord:
+        errors: list[str] = []
+        key = _decoded(self.key_serde, message.key(), "key", errors)
+        value = _decoded(self.value_serde, message.value(), "value", errors)
+        kind, ts = message.timestamp()
+        headers = None
+        if self.headers:
+            raw = message.headers() or []
+            pairs = raw.items() if isinstance(raw, dict) else raw
+            headers = [(name, _text(data)) for name, data in pairs]
+        return TailRecord(
+            topic=message.topic() or "",
+            partition=message.partition() or 0,
+            offset=message.offset() or 0,
+            timestamp=None if kind == TIMESTAMP_NOT_AVAILABLE else ts,
+            key=key,
+            value=value,
+            headers=headers,
+            error="; ".join(errors) or None,
+        )
+
+
+def _decoded(serde: Serde, data: bytes | None, what: str, errors: list[str]) -> Any:
+    if data is None:
+        return None
+    try:
+        decoded = serde.loads(data)
+    except Exception as exc:
+        errors.append(f"{what} is not {serde.name}: {exc}")
+        return _text(data)
+    return _text(decoded) if isinstance(decoded, bytes) else decoded
+
+
+def _text(data: bytes | str | None) -> str:
+    """Bytes as text for display; invalid UTF-8 shows as backslash escapes."""
+    if data is None:
+        return ""
+    if isinstance(data, str):
+        return data
+    return data.decode("utf-8", "backslashreplace")

@@ -1,0 +1,1 @@
+"""The loop that drives operators over micro-batches: poll, process, produce, checkpoint."""

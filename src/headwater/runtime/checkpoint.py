@@ -1,0 +1,215 @@
+"""Checkpoints: the moment processed input offsets and state changes become durable.
+
+At-least-once, in this order (docs/state.md explains why a crash at any point loses nothing):
+1. ``producer.flush()``: the broker acknowledged every output and dead letter derived from the
+   records processed so far; any delivery failure stops here, and nothing is committed;
+2. the state's changelog records (each changed entry once, then a marker per partition) are
+   produced and flushed, with successful delivery reports, so the exact changelog offsets are
+   known; outputs go first because a marker makes a restart skip the state updates of the
+   inputs below it, which is only safe once their outputs exist;
+3. ``state.persist()``: each store writes its changes and both offsets in one RocksDB batch;
+4. the input offsets are committed, synchronously.
+A crash before step 4 rereads records whose outputs may already exist (duplicates, never loss).
+Exactly-once replaces steps 1-4 with one transaction (see ``transaction.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from headwater.errors import BrokerError
+from headwater.runtime.batch import Source
+
+if TYPE_CHECKING:
+    from headwater.state import ChangelogRecord, StateManager
+
+log = logging.getLogger(__name__)
+
+DeliveryCallback = Callable[[KafkaError | None, Message], None]
+
+
+class DeliveryErrors:
+    """Collects failed deliveries reported by the producer (it reports only errors)."""
+
+    def __init__(self) -> None:
+        self._errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, error: KafkaError | None, message: object) -> None:
+        if error is not None:
+            topic = getattr(message, "topic", lambda: "?")()
+            with self._lock:
+                self._errors.append(f"{topic}: {error.str()}")
+
+    def take(self) -> list[str]:
+        with self._lock:
+            errors, self._errors = self._errors, []
+        return errors
+
+
+def produce_changelog(
+    producer: Producer, records: list[ChangelogRecord], on_delivery: DeliveryCallback
+) -> None:
+    """Produce changelog records to their exact partitions, waiting when the queue is full."""
+    for r in records:
+        headers: list[tuple[str, str | bytes | None]] = list(r.headers)
+        while True:
+            try:
+                producer.produce(
+                    r.topic,
+                    r.value,
+                    r.key,
+                    partition=r.partition,
+                    headers=headers,
+                    on_delivery=on_delivery,
+                )
+                break
+            except BufferError:
+                producer.poll(0.05)  # let librdkafka deliver some before trying again
+    producer.poll(0)
+
+
+class Checkpoint:
+    """At-least-once: tracks the next offset to commit per input partition and commits safely.
+
+    ``state`` (with ``changelog_producer``, which reports successful deliveries) is the app's
+    StateManager when it has stores.
+    """
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        delivery_errors: DeliveryErrors,
+        flush_timeout: float = 60.0,
+        *,
+        state: StateManager | None = None,
+        changelog_producer: Producer | None = None,
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._delivery_errors = delivery_errors
+        self._flush_timeout = flush_timeout
+        self._state = state
+        self._changelog_producer = changelog_producer
+        self._pending: dict[tuple[str, int], int] = {}
+        self.started = time.monotonic()
+
+    # Bookkeeping the runner calls around each batch
+    def begin(self) -> None:
+        """Called before a batch produces anything (exactly-once opens its transaction here)."""
+
+    def read(self, sources: list[Source]) -> None:
+        """Called with every batch polled, before any of it is processed."""
+
+    def track(self, source: Source) -> None:
+        """Mark every record of ``source`` processed (its outputs are produced or queued)."""
+        for partition, offset in source.next_offsets().items():
+            self._pending[(source.topic, partition)] = offset
+
+    def forget(self, partitions: list[TopicPartition]) -> None:
+        """Partitions this member lost without a chance to commit: drop their pending offsets."""
+        for tp in partitions:
+            self._pending.pop((tp.topic, tp.partition), None)
+
+    @property
+    def empty(self) -> bool:
+        return not self._pending
+
+    # Commit
+    def commit(self) -> None:
+        offsets = dict(self._pending)
+        try:
+            self._flush(self._producer, "outputs")
+            if self._state is not None:
+                self._write_changelog(offsets)
+        except BaseException:
+            if self._state is not None:
+                self._state.abort()  # the inputs are processed again, so are their changes
+            raise
+        if self._state is not None:
+            self._state.persist(offsets)
+        if offsets:
+            self._commit_offsets(offsets)
+        self._pending.clear()
+        self.started = time.monotonic()
+
+    def _write_changelog(self, offsets: dict[tuple[str, int], int]) -> None:
+        if self._state is None or self._changelog_producer is None:
+            raise ValueError("a checkpoint with state needs a changelog producer")
+        records = self._state.changelog_records(offsets)
+        if not records:
+            return
+        state, errors = self._state, self._delivery_errors
+
+        def delivered(error: KafkaError | None, message: Message) -> None:
+            if error is None:
+                state.on_delivery(error, message)
+            else:
+                errors(error, message)
+
+        produce_changelog(self._changelog_producer, records, delivered)
+        self._flush(self._changelog_producer, "changelog records")
+        log.debug("wrote %d changelog records", len(records))
+
+    def _flush(self, producer: Producer, what: str) -> None:
+        remaining = producer.flush(self._flush_timeout)
+        if remaining:
+            raise BrokerError(
+                f"{remaining} {what} were not acknowledged within {self._flush_timeout}s; "
+                "offsets are not committed, so their inputs will be processed again"
+            )
+        errors = self._delivery_errors.take()
+        if errors:
+            raise BrokerError(
+                f"{what} could not be delivered, so offsets are not committed: "
+                + "; ".join(errors[:5])
+            )
+
+    def _commit_offsets(self, offsets: dict[tuple[str, int], int]) -> None:
+        tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        try:
+            self._consumer.commit(offsets=tps, asynchronous=False)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.code() in (
+                KafkaError.REBALANCE_IN_PROGRESS,
+                KafkaError.ILLEGAL_GENERATION,
+                KafkaError.UNKNOWN_MEMBER_ID,
+            ):
+                # The group moved on; the new owners reprocess from the last commit.
+                log.warning("commit skipped during a rebalance: %s", error.str())
+                return
+            raise BrokerError(f"offset commit failed: {error.str()}") from exc
+        log.debug("committed %d partitions", len(tps))
+
+    # Failures and shutdown
+    def lose(self, partitions: list[TopicPartition]) -> None:
+        """Partitions were lost (not revoked): nothing of theirs can be committed any more."""
+        self.forget(partitions)
+
+    def discard(self) -> None:
+        """The app stops on a failure that the final commit could not repair: drop the rest."""
+        if self._state is not None:
+            self._state.abort()
+        self._pending.clear()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Deliver what is still queued (nothing is committed for it)."""
+        self._producer.flush(timeout)
+        if self._changelog_producer is not None:
+            self._changelog_producer.flush(timeout)
+
+    def recover(self, exc: KafkaException) -> None:
+        """Undo the open checkpoint after a producer error while processing, or raise.
+
+        At-least-once cannot undo: the app stops, and the inputs since the last commit are
+        read again on restart.
+        """
+        raise BrokerError(f"producing failed: {exc.args[0].str()}") from exc

@@ -1,0 +1,232 @@
+"""Runs a pipeline graph over one micro-batch; the same code serves live runs and local tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import polars as pl
+
+from headwater.errors import PipelineError, StateError
+from headwater.runtime.batch import KEY, ROW, TS, Source, with_values
+from headwater.runtime.operators import with_millis
+from headwater.serde.frames import decode_keys, decode_values
+
+if TYPE_CHECKING:
+    from headwater.dataframe.graph import Node
+    from headwater.state.store import PartitionStore
+    from headwater.topic import Topic
+
+log = logging.getLogger(__name__)
+
+# Finds the store of a name for an input topic and partition: the live StateManager, or
+# temporary stores in a local test.
+StoreProvider = Callable[[str, str, int], "PartitionStore"]
+
+
+class Emitter(Protocol):
+    """Where outputs and dead letters go: Kafka in a live run, lists in a local test."""
+
+    def emit(
+        self, topic: Topic, frame: pl.DataFrame, source: Source
+    ) -> list[tuple[int, Exception]]:
+        """Send ``frame``; return the records (``_hw_row``, error) that could not be sent."""
+        ...
+
+    def dead_letter(
+        self, source: Source, rows: list[int], error: BaseException, operator: str
+    ) -> None: ...
+
+
+@dataclass
+class _Attempt:
+    """What one pass over a batch produced; handed to the emitter only if the pass completes."""
+
+    outputs: list[tuple[Topic, pl.DataFrame, Source]] = field(default_factory=list)
+    dead: list[tuple[Source, list[int], BaseException, str]] = field(default_factory=list)
+    tapped: list[tuple[Node, pl.DataFrame]] = field(default_factory=list)
+    # Stores this pass touched, with their state before it: a discarded pass is rolled back.
+    savepoints: dict[int, tuple[PartitionStore, tuple[dict[bytes, bytes | None], int]]] = field(
+        default_factory=dict
+    )
+
+    def rollback(self) -> None:
+        for store, savepoint in self.savepoints.values():
+            store.rollback(savepoint)
+
+
+class _BatchFailed(Exception):
+    """A vectorised step failed on a whole batch; the batch is rerun record by record."""
+
+
+class _Context:
+    """The per-batch view an operator gets: its source, and where failures and outputs go."""
+
+    def __init__(self, executor: Executor, source: Source, attempt: _Attempt) -> None:
+        self.source = source
+        self._executor = executor
+        self.attempt = attempt
+
+    def fail(self, rows: list[int], error: BaseException, operator: str) -> None:
+        self._executor.fail(self.attempt, self.source, rows, error, operator)
+
+    def emit(self, topic: Topic, frame: pl.DataFrame) -> None:
+        self.attempt.outputs.append((topic, frame, self.source))
+
+    def store(self, name: str, partition: int) -> PartitionStore:
+        provider = self._executor.stores
+        if provider is None:
+            raise StateError("this pipeline has stateful steps but the app was given no state")
+        store = provider(name, self.source.topic, partition)
+        if id(store) not in self.attempt.savepoints:
+            self.attempt.savepoints[id(store)] = (store, store.savepoint())
+        return store
+
+
+class Executor:
+    """Decodes a source batch and drives it through the operator tree rooted at ``root``.
+
+    A batch first runs vectorised. If a vectorised step (an expression, ``map_batches``) raises,
+    that pass is discarded and the batch runs again one record at a time, each record decoded on
+    its own, so only the records that really fail are reported, and with their own column
+    types (one record holding text where others hold numbers cannot spoil the rest). Outputs
+    are produced only once a pass completes, so nothing is produced twice; row functions may
+    run twice for a record of such a batch.
+
+    On ``on_error="dead-letter"`` a failing record is handed to the emitter's dead-letter
+    output and the rest of the batch goes on; on ``"raise"`` the first failure raises
+    :class:`PipelineError` naming the operator, the record's origin and the exception.
+    """
+
+    def __init__(
+        self,
+        root: Node,
+        topic: Topic,
+        emitter: Emitter,
+        on_error: str,
+        tap: Callable[[Node, pl.DataFrame], None] | None = None,
+        stores: StoreProvider | None = None,
+    ) -> None:
+        self.root = root
+        self.topic = topic
+        self.emitter = emitter
+        self.on_error = on_error
+        self._tap = tap
+        self.stores = stores
+
+    def fail(
+        self,
+        attempt: _Attempt,
+        source: Source,
+        rows: list[int],
+        error: BaseException,
+        operator: str,
+    ) -> None:
+        if self.on_error == "raise":
+            origin = source.origin(rows[0])
+            raise PipelineError(
+                f"operator '{operator}' failed on the record at {origin} "
+                f"(topic {origin.topic}, partition {origin.partition}, offset {origin.offset}): "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        attempt.dead.append((source, rows, error, operator))
+
+    def process(self, source: Source) -> None:
+        attempt = _Attempt()
+        try:
+            try:
+                self._pass(source, attempt, whole_batch=True)
+            except _BatchFailed as failed:
+                log.debug("%s; rerunning the batch record by record", failed)
+                attempt.rollback()
+                attempt = _Attempt()
+                for i in range(len(source)):
+                    self._pass(source.slice(i, i + 1), attempt, whole_batch=False)
+        except BaseException:
+            # The batch is not committed, so its state changes must not be kept either.
+            attempt.rollback()
+            raise
+        self._deliver(attempt)
+
+    def _pass(self, source: Source, attempt: _Attempt, whole_batch: bool) -> None:
+        ctx = _Context(self, source, attempt)
+        frame = self.decode(source, attempt)
+        self._run(self.root, frame, ctx, whole_batch)
+
+    def _deliver(self, attempt: _Attempt) -> None:
+        if self._tap is not None:
+            for node, frame in attempt.tapped:
+                self._tap(node, frame)
+        for topic, frame, source in attempt.outputs:
+            for row, refusal in self.emitter.emit(topic, frame, source):
+                self.fail(attempt, source, [row], refusal, f"to_topic({topic.name})")
+        for source, rows, error, operator in attempt.dead:
+            self.emitter.dead_letter(source, rows, error, operator)
+
+    def decode(self, source: Source, attempt: _Attempt) -> pl.DataFrame:
+        values, kept, failures = decode_values(self.topic.value_serde, source.raw_values)
+        for position, error in failures:
+            self.fail(attempt, source, [position], error, f"decode {self.topic.name}")
+        whole = len(kept) == len(source)  # the usual case: no per-record indexing
+        raw_keys = source.raw_keys if whole else [source.raw_keys[i] for i in kept]
+        keys, key_failures = decode_keys(self.topic.key_serde, raw_keys, KEY)
+        bad_keys = [i for i, _ in key_failures]
+        for i, exc in key_failures:
+            self.fail(attempt, source, [kept[i]], exc, f"decode key {self.topic.name}")
+        stamps = source.timestamps if whole else [source.timestamps[i] for i in kept]
+        meta = pl.DataFrame(
+            [
+                pl.Series(ROW, kept, dtype=pl.Int64),
+                keys,
+                pl.Series(TS, stamps, dtype=pl.Int64),
+            ]
+        )
+        frame = with_values(meta, values)
+        if bad_keys:
+            frame = frame.filter(~pl.int_range(frame.height).is_in(bad_keys))
+        if self.topic.timestamp:
+            frame = self._event_time(frame, source, attempt)
+        return frame
+
+    def _event_time(self, frame: pl.DataFrame, source: Source, attempt: _Attempt) -> pl.DataFrame:
+        name = self.topic.timestamp
+        assert name is not None
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None).alias(name))
+        stamped = with_millis(
+            frame.with_columns(pl.col(name).alias("_hw_event_ts")), "_hw_event_ts"
+        )
+        bad = stamped.filter(pl.col("_hw_event_ts").is_null())
+        for row in bad[ROW].to_list():
+            self.fail(
+                attempt,
+                source,
+                [row],
+                ValueError(f"field {name!r} is missing or not a timestamp (epoch ms or ISO-8601)"),
+                f"timestamp {self.topic.name}",
+            )
+        return (
+            stamped.filter(pl.col("_hw_event_ts").is_not_null())
+            .with_columns(pl.col("_hw_event_ts").alias(TS))
+            .drop("_hw_event_ts")
+        )
+
+    def _run(self, node: Node, frame: pl.DataFrame, ctx: _Context, whole_batch: bool) -> None:
+        try:
+            out = node.operator.process(frame, ctx)
+        except PipelineError:
+            raise
+        except Exception as exc:
+            if whole_batch and frame.height > 1:
+                raise _BatchFailed(f"step {node.operator.label} failed on a batch: {exc}") from exc
+            if frame.height:
+                ctx.fail(frame[ROW].unique(maintain_order=True).to_list(), exc, node.operator.label)
+            return
+        if self._tap is not None:
+            ctx.attempt.tapped.append((node, out))
+        if out.height == 0:
+            return
+        for child in node.children:
+            self._run(child, out, ctx, whole_batch)

@@ -1,0 +1,388 @@
+"""The live loop: poll a micro-batch, run it through the pipelines, produce, checkpoint."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from headwater.errors import BrokerError, MissingTopicError
+from headwater.kafka.admin import TopicAdmin
+from headwater.runtime.batch import Source
+from headwater.runtime.checkpoint import Checkpoint, DeliveryErrors
+from headwater.runtime.emitter import KafkaEmitter
+from headwater.runtime.executor import Executor
+from headwater.runtime.transaction import TransactionalCheckpoint, transactional_id
+from headwater.state import StateManager
+
+if TYPE_CHECKING:
+    from headwater.app import App
+
+log = logging.getLogger("headwater.runner")
+
+# Changelog records replayed per loop iteration while stores recover: small enough that ready
+# partitions keep being processed in between.
+RECOVERY_STEP = 5_000
+RECOVERY_PREFETCH = 10_000
+
+
+class Runner:
+    """Drives one app: a consumer in the app's group, one producer, one checkpoint."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._stopping = threading.Event()
+        self._assigned: set[tuple[str, int]] = set()
+        self._paused: set[tuple[str, int]] = set()  # assigned, but their stores still recover
+        self._rebalanced = False
+        self._closing = False  # the final checkpoint is done: rebalance callbacks only tidy up
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # Set-up
+    def _prepare_topics(self) -> None:
+        app = self.app
+        admin = TopicAdmin(app.settings)
+        existing = admin.list_topics()
+        from headwater.runtime.repartition import create_internal_topics
+
+        # Repartition topics are inputs too, made with their upstream topic's partition count.
+        if create_internal_topics(admin, app.internal_topics, existing):
+            existing = admin.list_topics()
+        missing = [t.name for t in app.input_topics if t.name not in existing]
+        if missing:
+            raise MissingTopicError(
+                f"input topic(s) {', '.join(repr(m) for m in missing)} do not exist on "
+                f"{app.settings.bootstrap_servers}; create them first, e.g. "
+                f"`headwater topics create {missing[0]} --partitions 3`"
+            )
+        outputs = list(app.output_topics)
+        if app.dead_letter_topic is not None:
+            outputs.append(app.dead_letter_topic)
+        absent = [t for t in outputs if t.name not in existing]
+        if absent and not app.create_topics:
+            raise MissingTopicError(
+                f"output topic(s) {', '.join(t.name for t in absent)} do not exist and "
+                "create_topics=False; create them or let the app create them"
+            )
+        created = admin.create(absent)
+        if created:
+            log.info("created topics %s", ", ".join(created))
+
+    def _consumer_config(self) -> dict[str, Any]:
+        app = self.app
+        return app.settings.client_config(
+            **{
+                "group.id": app.name,
+                "enable.auto.commit": False,
+                "auto.offset.reset": app.auto_offset_reset,
+                "partition.assignment.strategy": "cooperative-sticky",
+                # Exactly-once reads only committed records (librdkafka's default too).
+                **({"isolation.level": "read_committed"} if self._exactly_once else {}),
+                **app.consumer_config,
+            }
+        )
+
+    @property
+    def _exactly_once(self) -> bool:
+        return self.app.guarantee == "exactly-once"
+
+    def _producer_config(self, errors: DeliveryErrors, txn_id: str | None) -> dict[str, Any]:
+        app = self.app
+        delivery: dict[str, Any] = {"delivery.report.only.error": True, "on_delivery": errors}
+        if txn_id is not None:
+            # A failed delivery fails the transaction's commit, so no report is needed for
+            # outputs; successes are reported (to no callback, cheap) for the changelog
+            # records' own callbacks, which learn the exact changelog offsets.
+            delivery = {"transactional.id": txn_id, "delivery.report.only.error": False}
+        return app.settings.client_config(
+            **{
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "queue.buffering.max.messages": 500_000,
+                # Same partitioner as the Java client, so keys land where Kafka Streams puts them.
+                "partitioner": "murmur2_random",
+                **delivery,
+                **app.producer_config,
+            }
+        )
+
+    def _changelog_producer_config(self) -> dict[str, Any]:
+        # At-least-once only: its own producer reports successful deliveries (exact changelog
+        # offsets) without making every output pay for a delivery report.
+        return self.app.settings.client_config(
+            **{"enable.idempotence": True, "linger.ms": 5, **self.app.producer_config}
+        )
+
+    def _open_state(self) -> StateManager | None:
+        app = self.app
+        if not app.stores:
+            return None
+        # A small prefetch per partition: end-of-partition events queue behind prefetched
+        # records of other partitions, and a store with nothing to replay should not wait.
+        state = StateManager(
+            app.name,
+            app.state_dir,
+            app.settings,
+            recovery_config={"queued.min.messages": RECOVERY_PREFETCH},
+        )
+        for store_name, topic in app.stores.items():
+            state.register_store(store_name, topic)
+        state.prepare()
+        return state
+
+    # The loop
+    def run(self) -> None:
+        app = self.app
+        self._prepare_topics()
+        state = self._open_state()
+        errors = DeliveryErrors()
+        txn_id, lock = (
+            transactional_id(app.name, app.state_dir) if self._exactly_once else (None, None)
+        )
+        producer = Producer(self._producer_config(errors, txn_id))
+        changelog_producer = (
+            Producer(self._changelog_producer_config())
+            if state is not None and txn_id is None
+            else None
+        )
+        consumer = Consumer(self._consumer_config())
+        checkpoint: Checkpoint
+        if txn_id is not None:
+            checkpoint = TransactionalCheckpoint(consumer, producer, state=state)
+            checkpoint.initialize()
+            log.info("exactly-once with transactional.id %s", txn_id)
+        else:
+            checkpoint = Checkpoint(
+                consumer, producer, errors, state=state, changelog_producer=changelog_producer
+            )
+        emitter = KafkaEmitter(producer, app.dead_letter_topic)
+        stores = state.store if state is not None else None
+        executors = {
+            name: Executor(root, root.operator.topic, emitter, app.on_error, stores=stores)  # type: ignore[attr-defined]
+            for name, root in app.pipelines().items()
+        }
+        stateful_topics = {topic.name for topic in app.stores.values()}
+
+        def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+            self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+            self._rebalanced = True
+            log.info("assigned %s", _names(partitions))
+            if state is None:
+                return
+            state.on_assign(partitions)
+            waiting = [
+                tp
+                for tp in partitions
+                if tp.topic in stateful_topics and not state.is_ready(tp.topic, tp.partition)
+            ]
+            if waiting:
+                # Assign now (not after the callback) so the pause holds from the first fetch.
+                _assign(c, partitions)
+                c.pause(waiting)
+                self._paused.update((tp.topic, tp.partition) for tp in waiting)
+
+        def on_revoke(c: Consumer, partitions: list[TopicPartition]) -> None:
+            if not self._closing:
+                checkpoint.commit()
+            self._forget(partitions, state)
+            log.info("revoked %s", _names(partitions))
+
+        def on_lost(c: Consumer, partitions: list[TopicPartition]) -> None:
+            if not self._closing:
+                checkpoint.lose(partitions)
+            self._forget(partitions, state)
+            log.warning("lost %s", _names(partitions))
+
+        restore = self._install_signal_handlers()
+        consumer.subscribe(
+            [t.name for t in app.input_topics],
+            on_assign=on_assign,
+            on_revoke=on_revoke,
+            on_lost=on_lost,
+        )
+        log.info("app %s started on %s", app.name, app.settings.bootstrap_servers)
+        try:
+            while not self._stopping.is_set():
+                wait = app.max_batch_wait
+                if state is not None and not state.recovery.done:
+                    # Never block on recovery while partitions that are ready have records.
+                    ready = bool(self._assigned - self._paused)
+                    state.recovery.step(max_records=RECOVERY_STEP, timeout=0 if ready else 0.02)
+                    self._resume(consumer, state)
+                    wait = min(wait, 0.01)
+                sources = self._poll(consumer, wait)
+                checkpoint.read(sources)
+                for source in sources:
+                    checkpoint.begin()
+                    try:
+                        executors[source.topic].process(source)
+                    except KafkaException as exc:
+                        checkpoint.recover(exc)  # aborted and rewound (the rest too), or raises
+                        break
+                    checkpoint.track(source)
+                if time.monotonic() - checkpoint.started >= app.commit_interval:
+                    checkpoint.commit()
+            checkpoint.commit()
+        except BaseException:
+            # Commit what completed before the failure (the failing batch is not tracked).
+            try:
+                checkpoint.commit()
+            except Exception:
+                log.exception("final commit failed; uncommitted records will be reprocessed")
+                checkpoint.discard()
+            raise
+        finally:
+            self._closing = True
+            restore()
+            consumer.close()
+            checkpoint.close()
+            if state is not None:
+                state.close()
+            for p in (producer, changelog_producer):
+                # Drop the broker connection now, not when garbage collected (close() is recent).
+                close = getattr(p, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except KafkaException as exc:  # a fenced producer: the error is raised
+                        log.warning("closing the producer: %s", exc.args[0].str())
+            if lock is not None:
+                lock.close()
+            log.info(
+                "app %s stopped: %d records produced, %d dead letters",
+                app.name,
+                emitter.produced,
+                emitter.dead_letters,
+            )
+
+    def _forget(self, partitions: list[TopicPartition], state: StateManager | None) -> None:
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self._assigned -= revoked
+        self._paused -= revoked
+        self._rebalanced = True
+        if state is not None:
+            state.on_revoke(partitions)
+
+    def _resume(self, consumer: Consumer, state: StateManager) -> None:
+        """Resume the partitions whose stores finished recovering."""
+        recovered = {(s.topic, s.partition) for s in state.recovery.take_recovered()}
+        ready = [
+            (t, p) for t, p in recovered & self._paused if state.is_ready(t, p)
+        ]  # a partition with two stores waits for both
+        if ready:
+            consumer.resume([TopicPartition(t, p) for t, p in ready])
+            self._paused.difference_update(ready)
+            log.info("resumed %s", ", ".join(f"{t}[{p}]" for t, p in ready))
+
+    def _poll(self, consumer: Consumer, wait: float) -> list[Source]:
+        """One micro-batch: wait up to ``max_batch_wait`` for the first record, then take what
+        is already fetched, up to ``max_batch_records``. Light traffic gets low latency, heavy
+        traffic big batches."""
+        app = self.app
+        first = consumer.poll(wait)
+        if first is None:
+            return []
+        self._rebalanced = False
+        messages = [first]
+        if app.max_batch_records > 1:
+            messages += consumer.consume(app.max_batch_records - 1, timeout=0)
+        # map() over the C methods: no Python frame per message on this hot path.
+        errors = list(map(Message.error, messages))
+        good = messages
+        if any(errors):
+            good = [m for m, error in zip(messages, errors, strict=True) if error is None]
+            for error in errors:
+                if error is None or error.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if error.fatal():
+                    raise BrokerError(f"consumer failed: {error.str()}")
+                log.warning("consumer: %s", error.str())
+        if self._rebalanced:  # records of partitions revoked during this poll are not ours
+            good = [m for m in good if (m.topic(), m.partition()) in self._assigned]
+        if self._paused:
+            good = _hold_back(consumer, good, self._paused)
+        return _split_by_topic(good)
+
+    def _install_signal_handlers(self) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def handle(signum: int, frame: Any) -> None:
+            log.info("received %s; finishing the batch and committing", signal.Signals(signum).name)
+            self.stop()
+
+        for s in previous:
+            signal.signal(s, handle)
+
+        def restore() -> None:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+        return restore
+
+
+def _assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    """Take on ``partitions`` inside the assign callback, whatever the rebalance protocol."""
+    try:
+        consumer.incremental_assign(partitions)
+    except KafkaException:  # an eager protocol set in consumer_config: the full assignment
+        consumer.assign(partitions)
+
+
+def _hold_back(
+    consumer: Consumer, messages: list[Message], paused: set[tuple[str, int]]
+) -> list[Message]:
+    """Drop records of partitions whose stores still recover (fetched before the pause took
+    hold) and seek back to the first of them, so they are read again once resumed."""
+    first: dict[tuple[str, int], int] = {}
+    kept = []
+    for m in messages:
+        key = (m.topic(), m.partition())
+        if key in paused:
+            first.setdefault(key, m.offset())  # type: ignore[arg-type]
+        else:
+            kept.append(m)
+    for (topic, partition), offset in first.items():
+        consumer.seek(TopicPartition(topic, partition, offset))
+    return kept
+
+
+def _names(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"
+
+
+def _split_by_topic(messages: list[Message]) -> list[Source]:
+    topics = set(map(Message.topic, messages))
+    if len(topics) == 1:  # the usual case: no regrouping
+        return [_source(topics.pop(), messages)]  # type: ignore[arg-type]
+    by_topic: dict[str, list[Message]] = {t: [] for t in topics}  # type: ignore[misc]
+    for m in messages:
+        by_topic[m.topic()].append(m)  # type: ignore[index]
+    return [_source(topic, ms) for topic, ms in by_topic.items()]
+
+
+def _source(topic: str, messages: list[Message]) -> Source:
+    headers = list(map(Message.headers, messages))
+    return Source(
+        topic=topic,
+        partitions=list(map(Message.partition, messages)),  # type: ignore[arg-type]
+        offsets=list(map(Message.offset, messages)),  # type: ignore[arg-type]
+        raw_keys=list(map(Message.key, messages)),
+        raw_values=list(map(Message.value, messages)),
+        timestamps=[ts for _, ts in map(Message.timestamp, messages)],
+        headers=headers if any(headers) else [],  # type: ignore[arg-type]
+    )

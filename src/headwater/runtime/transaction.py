@@ -1,0 +1,240 @@
+"""Exactly-once checkpoints: outputs, changelog records and input offsets in one transaction.
+
+A checkpoint period is one Kafka transaction, opened before the first record it produces.
+Committing it, in order:
+1. the state's changelog records are produced into the transaction;
+2. ``send_offsets_to_transaction`` adds the input offsets, with the consumer's group metadata
+   so a member that left the group (a zombie) cannot commit them (KIP-447);
+3. ``commit_transaction()``: outputs, dead letters, changelog and offsets become visible to
+   ``read_committed`` readers at once, or none of them;
+4. ``state.persist()``: a crash between 3 and 4 is repaired on restart by changelog replay.
+On an abortable error the transaction is aborted, state changes are dropped and the consumer
+is rewound to where the transaction started, so the same records are processed again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from headwater.errors import BrokerError
+from headwater.runtime.batch import Source
+from headwater.runtime.checkpoint import Checkpoint, DeliveryErrors, produce_changelog
+
+if TYPE_CHECKING:
+    from headwater.state import StateManager
+
+log = logging.getLogger(__name__)
+
+# Errors that mean another producer with our transactional.id took over: never retried.
+_FENCED = {
+    KafkaError._FENCED,
+    KafkaError.PRODUCER_FENCED,
+    KafkaError.INVALID_PRODUCER_EPOCH,
+    KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+}
+_ID_FILE = "transactional.id"
+
+
+def transactional_id(app_name: str, state_dir: Path) -> tuple[str, IO[str] | None]:
+    """The transactional.id of this app instance, kept in its state directory, and its lock.
+
+    Reusing the id on restart fences the previous incarnation at once and aborts its open
+    transaction (without it, readers wait for the broker's transaction timeout). A second
+    instance on the same state directory cannot take the lock and gets a fresh id.
+    """
+    directory = Path(state_dir) / app_name
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = (directory / f"{_ID_FILE}.lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        log.warning(
+            "another instance of %s uses state_dir %s; this one gets its own transactional.id "
+            "(give each replica its own state_dir)",
+            app_name,
+            state_dir,
+        )
+        return f"{app_name}-{uuid.uuid4().hex[:12]}", None
+    path = directory / _ID_FILE
+    known = path.read_text().strip() if path.exists() else ""
+    if not known:
+        known = f"{app_name}-{uuid.uuid4().hex[:12]}"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(known + "\n")
+        temporary.replace(path)
+    return known, lock
+
+
+class TransactionalCheckpoint(Checkpoint):
+    """Exactly-once: each checkpoint period is one transaction of the app's producer."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        flush_timeout: float = 60.0,
+        *,
+        state: StateManager | None = None,
+        max_aborts: int = 5,
+    ) -> None:
+        super().__init__(consumer, producer, DeliveryErrors(), flush_timeout, state=state)
+        self._max_aborts = max_aborts
+        self._aborts = 0  # aborts in a row: a transaction that always fails stops the app
+        self._open = False
+        self._start: dict[tuple[str, int], int] = {}  # where the open transaction started reading
+
+    def initialize(self) -> None:
+        """Register the transactional.id with the cluster, fencing an older incarnation."""
+        try:
+            self._producer.init_transactions(self._flush_timeout)
+        except KafkaException as exc:
+            raise BrokerError(
+                f"cannot start exactly-once processing: {exc.args[0].str()}; the cluster must "
+                "support transactions (Kafka 2.5 or later)"
+            ) from exc
+
+    def begin(self) -> None:
+        if not self._open:
+            try:
+                self._producer.begin_transaction()
+            except KafkaException as exc:
+                raise self._fatal(exc, "begin a transaction") from exc
+            self._open = True
+
+    def read(self, sources: list[Source]) -> None:
+        for source in sources:
+            # The first offset per partition: reversed, so earlier offsets win.
+            first = dict(zip(reversed(source.partitions), reversed(source.offsets), strict=True))
+            for partition, offset in first.items():
+                self._start.setdefault((source.topic, partition), offset)
+
+    def lose(self, partitions: list[TopicPartition]) -> None:
+        # The open transaction holds outputs of the lost partitions: none of it may commit.
+        self.abort("partitions were lost", rewind=True)
+
+    def commit(self) -> None:
+        if not self._open:  # nothing was read or produced since the last commit
+            self._pending.clear()
+            self._start.clear()
+            self.started = time.monotonic()
+            return
+        offsets = dict(self._pending)
+        state = self._state
+        try:
+            if state is not None:
+                produce_changelog(
+                    self._producer, state.changelog_records(offsets), state.on_delivery
+                )
+            if offsets:
+                self._producer.send_offsets_to_transaction(
+                    [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                    self._consumer.consumer_group_metadata(),
+                    self._flush_timeout,
+                )
+            self._commit_transaction()
+        except KafkaException as exc:
+            if self._abortable(exc):
+                self.abort(f"the transaction could not commit: {exc.args[0].str()}")
+                return
+            raise self._fatal(exc, "commit the transaction") from exc
+        self._open = False
+        self._aborts = 0
+        if state is not None:
+            state.persist(offsets)
+        self._pending.clear()
+        self._start.clear()
+        self.started = time.monotonic()
+        log.debug("committed a transaction with %d partitions", len(offsets))
+
+    def _commit_transaction(self) -> None:
+        for attempt in range(3):
+            try:
+                self._producer.commit_transaction(self._flush_timeout)
+                return
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not error.retriable() or attempt == 2:
+                    raise
+                log.warning("retrying the transaction commit: %s", error.str())
+
+    def recover(self, exc: KafkaException) -> None:
+        if not self._abortable(exc):
+            raise self._fatal(exc, "produce") from exc
+        self.abort(f"producing failed: {exc.args[0].str()}")
+
+    def abort(self, reason: str, rewind: bool = True) -> None:
+        """Abort the open transaction, drop state changes and (``rewind``) read it again."""
+        self._aborts += 1
+        if self._aborts > self._max_aborts:
+            raise BrokerError(
+                f"{self._aborts} transactions in a row were aborted, the last because {reason}; "
+                "stopping (check the broker and the output topics)"
+            )
+        log.warning("aborting the transaction: %s; its inputs are processed again", reason)
+        if self._open:
+            try:
+                self._producer.abort_transaction(self._flush_timeout)
+            except KafkaException as exc:
+                raise self._fatal(exc, "abort the transaction") from exc
+            self._open = False
+        if self._state is not None:
+            self._state.abort()
+        if rewind:
+            self._rewind()
+        self._pending.clear()
+        self._start.clear()
+        self.started = time.monotonic()
+
+    def _rewind(self) -> None:
+        assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        for (topic, partition), offset in self._start.items():
+            if (topic, partition) not in assigned:
+                continue
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:  # being revoked: its next owner reads from the commit
+                log.warning("cannot rewind %s[%d]: %s", topic, partition, exc.args[0].str())
+
+    def discard(self) -> None:
+        if self._open:
+            try:
+                self._producer.abort_transaction(self._flush_timeout)
+            except KafkaException as exc:
+                log.warning("aborting the last transaction failed: %s", exc.args[0].str())
+            self._open = False
+        if self._state is not None:
+            self._state.abort()
+        self._pending.clear()
+        self._start.clear()
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.discard()  # a committed shutdown has nothing open; a failed one aborts
+
+    @staticmethod
+    def _abortable(exc: KafkaException) -> bool:
+        error = exc.args[0]
+        return bool(error.txn_requires_abort()) and error.code() not in _FENCED
+
+    def _fatal(self, exc: KafkaException, action: str) -> BrokerError:
+        error = exc.args[0]
+        if error.code() in _FENCED:
+            return BrokerError(
+                f"this instance was fenced while trying to {action}: another instance with the "
+                "same transactional.id, or a newer member of the consumer group, took over its "
+                f"work ({error.str()}); it stops so nothing is written twice"
+            )
+        if error.fatal() or error.code() == KafkaError._FATAL:
+            return BrokerError(
+                f"the transactional producer failed fatally while trying to {action} "
+                f"({error.str()}); usually it was fenced by a newer instance with the same "
+                "transactional.id. It stops so nothing is written twice"
+            )
+        return BrokerError(f"cannot {action} (exactly-once): {error.str()}")

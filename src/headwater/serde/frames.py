@@ -1,0 +1,201 @@
+"""Batch codecs: many encoded values to one Polars frame of columns, and back.
+
+A JSON value must be an object; its fields become columns (missing fields read as null).
+A value of any other serializer becomes a single column named ``value``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+import polars as pl
+
+from headwater.errors import SerializationError
+from headwater.serde.codecs import BytesSerde, Serde, StrSerde
+
+SCALAR_COLUMN = "value"
+# A decode failure: the row's position in the input and the reason.
+Failure = tuple[int, Exception]
+
+
+def frame_from_rows(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Build a frame from dicts, inferring each column's type from every row."""
+    if not rows:
+        return pl.DataFrame()
+    try:
+        frame = pl.from_dicts(rows, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):
+        frame = pl.from_dicts(rows, infer_schema_length=None, strict=False)
+    # Polars turns a field holding text in one record and numbers in another into text for
+    # all ("1"); keep each record's own value instead, in a column of Python objects.
+    mixed = [
+        name
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String and any(not isinstance(r.get(name), str | None) for r in rows)
+    ]
+    if mixed:
+        frame = frame.with_columns(
+            [pl.Series(name, [r.get(name) for r in rows], dtype=pl.Object) for name in mixed]
+        )
+    return frame
+
+
+def typed_series(name: str, values: list[Any]) -> pl.Series:
+    """A series of arbitrary Python values: a native type where one fits, else ``Object``."""
+    try:
+        return pl.Series(name, values)
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        try:
+            return pl.Series(name, values, strict=False)
+        except Exception:
+            return pl.Series(name, values, dtype=pl.Object)
+
+
+def decode_values(
+    serde: Serde, raw: list[bytes | None]
+) -> tuple[pl.DataFrame, list[int], list[Failure]]:
+    """Decode ``raw`` into a frame. Returns the frame, the positions it holds, and failures."""
+    if serde.name == "json":
+        return _decode_json(raw)
+    values: list[Any] = []
+    kept: list[int] = []
+    failures: list[Failure] = []
+    for i, data in enumerate(raw):
+        if data is None:
+            failures.append((i, SerializationError("the record has no value (a tombstone)")))
+            continue
+        try:
+            values.append(serde.loads(data))
+        except Exception as exc:
+            failures.append((i, exc))
+            continue
+        kept.append(i)
+    return pl.DataFrame({SCALAR_COLUMN: values}, strict=False), kept, failures
+
+
+def _decode_json(raw: list[bytes | None]) -> tuple[pl.DataFrame, list[int], list[Failure]]:
+    # Fast path: one vectorised parse in Rust. Any missing value, invalid UTF-8 or JSON, or a
+    # value that is not an object breaks it, and the slow path then isolates the culprits.
+    frame = _decode_json_objects(raw) if raw and all(raw) else None
+    if frame is not None:
+        return frame, list(range(len(raw))), []
+    rows: list[dict[str, Any]] = []
+    kept: list[int] = []
+    failures: list[Failure] = []
+    for i, data in enumerate(raw):
+        if not data:
+            failures.append((i, SerializationError("the record has no value (a tombstone)")))
+            continue
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            failures.append((i, SerializationError(f"not valid JSON: {exc}")))
+            continue
+        if not isinstance(value, dict):
+            failures.append(
+                (i, SerializationError(f"expected a JSON object, got {type(value).__name__}"))
+            )
+            continue
+        rows.append(value)
+        kept.append(i)
+    return frame_from_rows(rows), kept, failures
+
+
+def _decode_json_objects(raw: list[bytes | None]) -> pl.DataFrame | None:
+    """Every value parsed at once, column types inferred from all of them; None if any
+    value is not a JSON object (each value is its own document, so newlines inside are fine)."""
+    try:
+        text = pl.Series(raw, dtype=pl.Binary).cast(pl.String)
+        decoded = text.str.json_decode(infer_schema_length=None)
+    except Exception:
+        return None
+    if not isinstance(decoded.dtype, pl.Struct) or decoded.null_count():
+        return None
+    frame = decoded.struct.unnest()
+    if frame.height != len(raw) or _has_mixed_text(text, frame):
+        return None
+    return frame
+
+
+def _has_mixed_text(text: pl.Series, frame: pl.DataFrame) -> bool:
+    """Whether a text column holds non-text JSON values in some record (see frame_from_rows)."""
+    names = [re.escape(name) for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not names:
+        return False
+    # One scan for all text columns: a quoted field name followed by a non-text, non-null value.
+    pattern = '"(?:' + "|".join(names) + r')"\s*:\s*[-0-9tf\[{]'
+    return bool(text.str.contains(pattern).any())
+
+
+def decode_keys(
+    serde: Serde, raw: list[bytes | None], name: str
+) -> tuple[pl.Series, list[Failure]]:
+    """Decode record keys into a series called ``name``; a missing key stays None.
+
+    Failures are (position, reason); their keys read as None."""
+    if serde.name == "str" and type(serde) is StrSerde:
+        try:
+            return pl.Series(name, raw, dtype=pl.Binary).cast(pl.String), []
+        except Exception:  # invalid UTF-8 somewhere: the loop below names the record
+            pass
+    elif serde.name == "bytes" and type(serde) is BytesSerde:
+        return pl.Series(name, raw, dtype=pl.Binary), []
+    keys: list[Any] = []
+    failures: list[Failure] = []
+    loads = serde.loads
+    for i, data in enumerate(raw):
+        try:
+            keys.append(None if data is None else loads(data))
+        except Exception as exc:
+            keys.append(None)
+            failures.append((i, exc))
+    return typed_series(name, keys), failures
+
+
+def encode_keys(serde: Serde, keys: pl.Series) -> list[bytes | None]:
+    """Encode a ``_hw_key`` column with ``serde``; None stays None (a record without a key)."""
+    if keys.dtype == pl.String and serde.name == "str" and type(serde) is StrSerde:
+        return keys.cast(pl.Binary).to_list()
+    if keys.dtype == pl.Binary and serde.name == "bytes" and type(serde) is BytesSerde:
+        return keys.to_list()
+    if keys.dtype == pl.Null:
+        return [None] * len(keys)
+    dumps = serde.dumps
+    return [None if k is None else dumps(k) for k in keys.to_list()]
+
+
+def encode_values(serde: Serde, frame: pl.DataFrame) -> list[bytes]:
+    """Encode every row of ``frame`` (value columns only) with ``serde``."""
+    if frame.height == 0:
+        return []
+    if serde.name == "json":
+        if frame.width == 0:
+            return [b"{}"] * frame.height
+        if not any(_unencodable(t) for t in frame.dtypes):
+            try:
+                # One vectorised writer in Rust, the same one write_ndjson uses.
+                encoded = frame.select(pl.struct(pl.all()).struct.json_encode().cast(pl.Binary))
+                lines: list[bytes] = encoded.to_series().to_list()
+                return lines
+            except Exception:
+                pass
+        return [serde.dumps(row) for row in frame.iter_rows(named=True)]
+    if frame.width != 1:
+        raise SerializationError(
+            f"the {serde.name!r} serializer writes one column, but the records have "
+            f"{frame.width}: {frame.columns}; select one column first"
+        )
+    return [serde.dumps(v) for v in frame.to_series(0).to_list()]
+
+
+def _unencodable(dtype: object) -> bool:
+    """Types Polars' JSON writer cannot write (it panics on them); orjson handles or names them."""
+    if isinstance(dtype, pl.Binary | pl.Object):
+        return True
+    if isinstance(dtype, pl.Struct):
+        return any(_unencodable(f.dtype) for f in dtype.fields)
+    if isinstance(dtype, pl.List | pl.Array):
+        return _unencodable(dtype.inner)
+    return False
