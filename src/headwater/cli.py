@@ -11,17 +11,16 @@ import ast
 import logging
 import os
 import runpy
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import orjson
 
 from headwater.errors import ConfigError, HeadwaterError
+from headwater.signals import on_stop_signals
 
 EPILOG = "Run `headwater COMMAND --help` for a command's options and examples."
 SERDE_NAMES = ("json", "str", "bytes", "int", "float")
@@ -349,7 +348,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
     broker = LocalBroker(args.port, log_path=args.log)
     stop = threading.Event()
-    restore = _on_signals(lambda: stop.set())
+    restore = on_stop_signals(lambda _: stop.set())
     try:
         broker.start()
         print(f"headwater broker listening on {broker.bootstrap_servers}", flush=True)
@@ -427,7 +426,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
         stop_at_end=args.exit_at_end,
         timeout=args.timeout,
     )
-    restore = _on_signals(tail.stop)
+    restore = on_stop_signals(lambda _: tail.stop())
     try:
         for record in tail.records(limit=args.limit):
             sys.stdout.write(record.to_json() + "\n")
@@ -473,23 +472,6 @@ def _admin(args: argparse.Namespace) -> Any:
 
 def _name(topic: Any) -> str:
     return str(topic.name)
-
-
-def _on_signals(callback: Callable[[], None]) -> Callable[[], None]:
-    """Call ``callback`` on SIGINT and SIGTERM instead of raising; returns an undo."""
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        callback()
-
-    for s in previous:
-        signal.signal(s, handle)
-
-    def restore() -> None:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-    return restore
 
 
 def _version() -> str:

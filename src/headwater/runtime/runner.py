@@ -24,6 +24,7 @@ from headwater.runtime.checkpoint import Checkpoint, DeliveryErrors
 from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.executor import Executor
 from headwater.runtime.transaction import TransactionalCheckpoint, transactional_id
+from headwater.signals import on_stop_signals
 from headwater.state import StateManager
 
 if TYPE_CHECKING:
@@ -317,22 +318,11 @@ class Runner:
         return _split_by_topic(good)
 
     def _install_signal_handlers(self) -> Any:
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-        def handle(signum: int, frame: Any) -> None:
-            log.info("received %s; finishing the batch and committing", signal.Signals(signum).name)
+        def stop(received: signal.Signals) -> None:
+            log.info("received %s; finishing the batch and committing", received.name)
             self.stop()
 
-        for s in previous:
-            signal.signal(s, handle)
-
-        def restore() -> None:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
-
-        return restore
+        return on_stop_signals(stop)
 
 
 def _assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
