@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -34,6 +36,9 @@ PRODUCER: dict[str, Any] = {
     "linger.ms": 5,
     "queue.buffering.max.messages": 500_000,
 }
+# Quix Streams pins another confluent-kafka: it runs from its own virtualenv, made on first use.
+PEER_VENV = Path(__file__).resolve().parent / ".peer-venv"
+PEER_REQUIREMENT = "quixstreams==3.28.0"
 # Topics carry an explicit retention.ms: Quix Streams reads it back (BROKER.md quirk 4).
 TOPIC_CONFIG = {"retention.ms": "604800000"}
 
@@ -145,3 +150,21 @@ class Timing:
     def report(self) -> None:
         sys.stdout.write(json.dumps(asdict(self)) + "\n")
         sys.stdout.flush()
+
+
+def run_timed(command: list[str]) -> Timing:
+    """Run one contender in its own process; it reports its Timing as its last stdout line."""
+    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=900)
+    return Timing(**json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def ensure_peer_venv() -> Path:
+    """The peer virtualenv's python, with Quix Streams installed (created once)."""
+    python = PEER_VENV / "bin" / "python"
+    check = [str(python), "-c", "import quixstreams; print(quixstreams.__version__)"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return python
+    print(f"creating {PEER_VENV.name} with {PEER_REQUIREMENT} (once)...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", PEER_REQUIREMENT], check=True)
+    return python

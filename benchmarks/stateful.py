@@ -35,7 +35,6 @@ import json
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -56,10 +55,12 @@ from _common import (  # noqa: E402
     PRODUCER,
     Timing,
     create_topics,
+    ensure_peer_venv,
     produce_input,
     read_values,
+    run_timed,
 )
-from stateless import ensure_peer_venv, run_raw  # noqa: E402
+from stateless import run_raw  # noqa: E402
 
 HEADWATER = ("headwater-alo", "headwater-eos", "headwater-agg-alo", "headwater-agg-eos")
 CONTENDERS = ("raw-copy", "raw-dict", *HEADWATER, "quix-alo", "quix-eos")
@@ -266,8 +267,7 @@ def run_quix(bootstrap: str, source: str, sink: str, records: int, guarantee: st
     }
     command = [str(python), str(HERE / "peers" / "quix_stateful.py"), bootstrap, source, sink]
     command += [str(records), json.dumps(settings)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=900)
-    return Timing(**json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_timed(command)
 
 
 def run_contender(name: str, bootstrap: str, source: str, sink: str, records: int) -> Timing:
@@ -406,8 +406,7 @@ def spawn(name: str, bootstrap: str, source: str, sink: str, records: int) -> Ti
     command = [sys.executable, str(Path(__file__).resolve()), "--contender", name]
     command += ["--broker", bootstrap, "--input", source, "--output", sink]
     command += ["--records", str(records)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=900)
-    return Timing(**json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_timed(command)
 
 
 def benchmark(

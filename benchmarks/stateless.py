@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -46,14 +45,14 @@ from _common import (  # noqa: E402
     PRODUCER,
     Timing,
     create_topics,
+    ensure_peer_venv,
     order_events,
     passes,
     produce_input,
     read_values,
+    run_timed,
 )
 
-PEER_VENV = HERE / ".peer-venv"
-PEER_REQUIREMENT = "quixstreams==3.28.0"
 CONTENDERS = ("raw-copy", "raw-json", "headwater", "quix")
 CONSUME_BATCH = 10_000
 
@@ -179,19 +178,7 @@ def run_quix(bootstrap: str, source: str, sink: str, records: int, partitions: i
         str(records),
         json.dumps(settings),
     ]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=900)
-    return Timing(**json.loads(out.stdout.strip().splitlines()[-1]))
-
-
-def ensure_peer_venv() -> Path:
-    python = PEER_VENV / "bin" / "python"
-    check = [str(python), "-c", "import quixstreams; print(quixstreams.__version__)"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    print(f"creating {PEER_VENV.name} with {PEER_REQUIREMENT} (once)...", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", PEER_REQUIREMENT], check=True)
-    return python
+    return run_timed(command)
 
 
 def run_contender(name: str, bootstrap: str, source: str, sink: str, records: int) -> Timing:
@@ -232,8 +219,7 @@ def spawn(name: str, bootstrap: str, source: str, sink: str, records: int, parts
     command = [sys.executable, str(Path(__file__).resolve()), "--contender", name]
     command += ["--broker", bootstrap, "--input", source, "--output", sink]
     command += ["--records", str(records)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=900)
-    return Timing(**json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_timed(command)
 
 
 def benchmark(
