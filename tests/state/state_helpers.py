@@ -60,3 +60,10 @@ def recover(manager: StateManager, timeout: float = 60.0, max_records: int = 10_
 
 def dump(manager: StateManager, store: str, topic: str, partition: int) -> dict[bytes, Any]:
     return dict(manager.store(store, topic, partition).raw_items())
+
+
+def open_counts(manager: StateManager, topic: str, partitions: tuple[int, ...] = (0,)) -> None:
+    """Register the tests' "counts" store, take ``partitions`` of ``topic``, wait for recovery."""
+    manager.register_store("counts", topic)
+    manager.on_assign([(topic, p) for p in partitions])
+    recover(manager)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
-from state_helpers import checkpoint, recover
+from state_helpers import checkpoint, open_counts, recover
 
 from headwater import Topic
 from headwater.errors import ConfigError, MissingTopicError, StateError
@@ -99,9 +99,7 @@ def test_abort_discards_uncommitted_changes(
 ) -> None:
     orders = make_topic("orders")
     manager = new_manager()
-    manager.register_store("counts", orders)
-    manager.on_assign([(orders, 0)])
-    recover(manager)
+    open_counts(manager, orders)
     store = manager.store("counts", orders, 0)
     store.set("alice", "n", 1)
     checkpoint(manager, producer, {(orders, 0): 1})
@@ -119,9 +117,7 @@ def test_persist_refuses_changes_made_after_the_changelog_was_taken(
 ) -> None:
     orders = make_topic("orders")
     manager = new_manager()
-    manager.register_store("counts", orders)
-    manager.on_assign([(orders, 0)])
-    recover(manager)
+    open_counts(manager, orders)
     store = manager.store("counts", orders, 0)
     store.set("alice", "n", 1)
     with pytest.raises(StateError, match="no input offset"):
@@ -137,9 +133,7 @@ def test_revoked_stores_are_closed_and_reopen_with_their_state(
 ) -> None:
     orders = make_topic("orders", partitions=2)
     manager = new_manager()
-    manager.register_store("counts", orders)
-    manager.on_assign([(orders, 0), (orders, 1)])
-    recover(manager)
+    open_counts(manager, orders, (0, 1))
     store = manager.store("counts", orders, 0)
     store.set("alice", "n", 7)
     checkpoint(manager, producer, {(orders, 0): 8})

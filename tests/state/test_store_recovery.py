@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from state_helpers import checkpoint, dump, produce_changelog, recover
+from state_helpers import checkpoint, dump, open_counts, produce_changelog, recover
 
 from headwater.errors import StateError
 from headwater.state import StateManager
@@ -73,18 +73,14 @@ def test_recovery_replays_only_the_changelog_after_the_stored_offset(
 ) -> None:
     orders = make_topic("orders")
     here = new_manager(tmp_path / "here")
-    here.register_store("counts", orders)
-    here.on_assign([(orders, 0)])
-    recover(here)
+    open_counts(here, orders)
     here.store("counts", orders, 0).set_many((f"k{i}", i) for i in range(500))
     checkpoint(here, producer, {(orders, 0): 500})
     here.on_revoke([(orders, 0)])
 
     # The partition moves to another member, which rebuilds and changes 20 keys.
     there = new_manager(tmp_path / "there")
-    there.register_store("counts", orders)
-    there.on_assign([(orders, 0)])
-    recover(there)
+    open_counts(there, orders)
     assert there.recovery.replayed == 500
     there.store("counts", orders, 0).set_many((f"k{i}", -i) for i in range(20))
     checkpoint(there, producer, {(orders, 0): 520})
@@ -104,9 +100,7 @@ def test_a_crash_between_flush_and_persist_loses_nothing(
 ) -> None:
     orders = make_topic("orders")
     manager = new_manager()
-    manager.register_store("counts", orders)
-    manager.on_assign([(orders, 0)])
-    recover(manager)
+    open_counts(manager, orders)
     store = manager.store("counts", orders, 0)
     store.set("alice", "n", 1)
     checkpoint(manager, producer, {(orders, 0): 10})
@@ -117,9 +111,7 @@ def test_a_crash_between_flush_and_persist_loses_nothing(
     manager.close()
 
     restarted = new_manager()
-    restarted.register_store("counts", orders)
-    restarted.on_assign([(orders, 0)])
-    recover(restarted)
+    open_counts(restarted, orders)
     store = restarted.store("counts", orders, 0)
     assert store.get_many(["alice", "bob"], name="n") == [2, 1]
     # Inputs 10..19 are read again; their state changes are already in and must be skipped.
@@ -131,9 +123,7 @@ def test_a_checkpoint_without_its_marker_does_not_move_the_processed_offset(
 ) -> None:
     orders = make_topic("orders")
     manager = new_manager()
-    manager.register_store("counts", orders)
-    manager.on_assign([(orders, 0)])
-    recover(manager)
+    open_counts(manager, orders)
     store = manager.store("counts", orders, 0)
     store.set("alice", "n", 1)
     checkpoint(manager, producer, {(orders, 0): 10})
@@ -147,9 +137,7 @@ def test_a_checkpoint_without_its_marker_does_not_move_the_processed_offset(
     manager.close()
 
     restarted = new_manager()
-    restarted.register_store("counts", orders)
-    restarted.on_assign([(orders, 0)])
-    recover(restarted)
+    open_counts(restarted, orders)
     store = restarted.store("counts", orders, 0)
     # Inputs from 10 are processed again and apply their state changes, once: the landed part
     # of the cut-short checkpoint is not applied.
@@ -167,9 +155,7 @@ def test_a_compacted_away_marker_keeps_its_checkpoint(
     """Compaction keeps only the latest marker: the entries of earlier checkpoints still count."""
     orders = make_topic("orders")
     writer = new_manager()
-    writer.register_store("counts", orders)
-    writer.on_assign([(orders, 0)])
-    recover(writer)
+    open_counts(writer, orders)
     store = writer.store("counts", orders, 0)
     store.set("alice", "n", 1)
     first = writer.changelog_records({(orders, 0): 10})
@@ -180,9 +166,7 @@ def test_a_compacted_away_marker_keeps_its_checkpoint(
     writer.close()
 
     rebuilt = new_manager(tmp_path / "elsewhere")
-    rebuilt.register_store("counts", orders)
-    rebuilt.on_assign([(orders, 0)])
-    recover(rebuilt)
+    open_counts(rebuilt, orders)
     store = rebuilt.store("counts", orders, 0)
     assert (store.get("alice", "n"), store.get("bob", "n")) == (1, 1)
     assert store.processed_offset == 20
@@ -197,18 +181,14 @@ def test_a_recovering_partition_does_not_block_a_ready_one(
 ) -> None:
     orders = make_topic("orders", partitions=2)
     writer = new_manager(tmp_path / "writer")
-    writer.register_store("counts", orders)
-    writer.on_assign([(orders, 0), (orders, 1)])
-    recover(writer)
+    open_counts(writer, orders, (0, 1))
     writer.store("counts", orders, 0).set_many((f"k{i}", i) for i in range(30_000))
     writer.store("counts", orders, 1).set_many((f"k{i}", i) for i in range(10))
     checkpoint(writer, producer, {(orders, 0): 30_000, (orders, 1): 10})
     writer.close()
 
     manager = new_manager()
-    manager.register_store("counts", orders)
-    manager.on_assign([(orders, 1)])
-    recover(manager)
+    open_counts(manager, orders, (1,))
     assert [s.partition for s in manager.recovery.take_recovered()] == [1]
     # A rebalance adds partition 0, whose changelog is long: it replays a bounded step at a
     # time while partition 1 keeps processing and checkpointing between the steps.
