@@ -1,7 +1,7 @@
 """Headwater: a pure-Python stream processor on Kafka with columnar micro-batches."""
 
 from headwater.app import App
-from headwater.dataframe import Column, StreamingDataFrame, col, lit
+from headwater.dataframe import Column, StreamingDataFrame, col, lit, windows
 from headwater.dataframe import aggregations as agg
 from headwater.errors import (
     BrokerError,
@@ -29,5 +29,6 @@ __all__ = [
     "agg",
     "col",
     "lit",
+    "windows",
 ]
 __version__ = "0.1.0"

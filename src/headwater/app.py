@@ -38,6 +38,9 @@ class App:
     ``on_error="dead-letter"`` (the default) sends a record that fails to decode or makes user
     code raise to the dead-letter topic (``<name>.dlq`` unless ``dead_letter_topic`` is given)
     with the reason and origin in its headers; ``on_error="raise"`` stops the app instead.
+
+    ``standby_replicas=1`` makes each replica keep warm copies of stores of partitions other
+    replicas own (tailing their changelogs), so a failover replays only a short tail.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class App:
         create_topics: bool = True,
         guarantee: Guarantee = "at-least-once",
         state_dir: str | Path = "state",
+        standby_replicas: int = 0,
     ) -> None:
         if not isinstance(name, str) or not _APP_NAME.match(name):
             raise ConfigError(
@@ -74,6 +78,15 @@ class App:
         _positive("max_batch_wait", max_batch_wait)
         if not isinstance(max_batch_records, int) or max_batch_records < 1:
             raise ConfigError("max_batch_records must be an integer >= 1")
+        if (
+            not isinstance(standby_replicas, int)
+            or isinstance(standby_replicas, bool)
+            or standby_replicas < 0
+        ):
+            raise ConfigError(
+                f"standby_replicas={standby_replicas!r}: give an integer >= 0 (0: no standbys; "
+                "1: each stateful partition keeps a warm copy on one other replica)"
+            )
         self.name = name
         self.settings = KafkaSettings.coerce(broker)
         self.on_error: OnError = on_error
@@ -91,6 +104,7 @@ class App:
         self.create_topics = create_topics
         self.guarantee: Guarantee = guarantee
         self.state_dir = Path(state_dir)
+        self.standby_replicas = standby_replicas
         self._topics: dict[str, Topic] = {}
         self._roots: dict[str, Node] = {}
         self._outputs: dict[str, Topic] = {}

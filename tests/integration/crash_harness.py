@@ -59,6 +59,7 @@ app = App(
     commit_interval=config["commit_interval"],
     max_batch_records=config["max_batch_records"],
     consumer_config=config["consumer_config"],
+    standby_replicas=config.get("standby_replicas", 0),
 )
 
 
@@ -309,6 +310,7 @@ class CrashHarness:
         max_batch_records: int = 1_000,
         batch_work: float = 0.0,
         name: str | None = None,
+        standby_replicas: int = 0,
     ) -> None:
         token = uuid.uuid4().hex[:8]
         self.bootstrap = bootstrap
@@ -334,6 +336,7 @@ class CrashHarness:
             "batch_work": batch_work,
             "consumer_config": FAST_GROUP,
             "store": STORE,
+            "standby_replicas": standby_replicas,
         }
         self._probe = Consumer(
             {

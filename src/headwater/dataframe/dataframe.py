@@ -182,6 +182,35 @@ class StreamingDataFrame:
             raise ConfigError("set_headers() takes a function fn(value, headers) -> headers")
         return self._then(ops.SetHeaders(fn))
 
+    # Event time
+    def with_watermarks(
+        self,
+        max_out_of_orderness: Any = "0s",
+        *,
+        idle_timeout: Any = None,
+        advance_when_quiet: Any = None,
+    ) -> StreamingDataFrame:
+        """How event time progresses on this input (see docs/time.md).
+
+        A partition's watermark is its largest event time minus ``max_out_of_orderness``;
+        the input's is the minimum over partitions. A partition without records for
+        ``idle_timeout`` stops holding it back; when no partition has had a record for
+        ``advance_when_quiet``, the watermark moves on with the wall clock so the last
+        windows close. Durations are timedeltas or text like ``"5s"``. Returns this DataFrame::
+
+            orders = app.dataframe(app.topic("orders", timestamp="ts")).with_watermarks(
+                "5s", idle_timeout="1m", advance_when_quiet="30s"
+            )
+        """
+        from headwater.runtime.watermark import WatermarkConfig
+
+        config = WatermarkConfig.of(max_out_of_orderness, idle_timeout, advance_when_quiet)
+        root = self._node
+        while root.parent is not None:
+            root = root.parent
+        root.operator.watermarks = config  # type: ignore[attr-defined]
+        return self
+
     # Grouping
     def group_by(
         self,

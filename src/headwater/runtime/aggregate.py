@@ -59,11 +59,11 @@ class RunningAggregate(Operator):
         return "agg_running " + ", ".join(f"{n}={a.describe()}" for n, a in self.aggs.items())
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
-        frame = self._keyed(frame, ctx)
+        frame = keyed_frame(frame, ctx, self.label)
         if frame.height == 0:
             return frame.select(meta_columns(frame))
         stores = {p: ctx.store(self.store, p) for p in frame[_PARTITION].unique().to_list()}
-        frame = self._skip_applied(frame, ctx, stores)
+        frame = skip_applied(frame, ctx, stores)
         if frame.height == 0:
             return frame.select(meta_columns(frame))
         added: list[str] = []
@@ -102,40 +102,6 @@ class RunningAggregate(Operator):
         ]
         return frame.select([*meta_columns(frame), *groups, *results])
 
-    def _keyed(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
-        """The frame with each row's input partition and state key; rows without a key fail."""
-        rows = frame[ROW]
-        partitions = pl.Series(_PARTITION, ctx.source.partitions, dtype=pl.Int64).gather(rows)
-        frame = frame.with_columns(partitions)
-        keys = frame[KEY]
-        if keys.null_count():
-            nulls = keys.is_null()
-            ctx.fail(
-                frame.filter(nulls)[ROW].to_list(),
-                ValueError(
-                    f"{self.label} needs a record key and this record has none; "
-                    "group_by() gives records their group as key"
-                ),
-                self.label,
-            )
-            frame = frame.filter(~nulls)
-            keys = frame[KEY]
-        if keys.dtype not in _PLAIN_KEYS:
-            keys = pl.Series([encode_key(state_key(k)) for k in keys.to_list()], dtype=pl.Binary)
-        return frame.with_columns(keys.alias(_KEY))
-
-    def _skip_applied(
-        self, frame: pl.DataFrame, ctx: BatchContext, stores: dict[int, PartitionStore]
-    ) -> pl.DataFrame:
-        """Drop rows below their store's processed offset: applied before a crash, and their
-        outputs flushed before that offset was persisted."""
-        processed = {p: store.processed_offset for p, store in stores.items()}
-        if not any(processed.values()):
-            return frame
-        offsets = pl.Series(ctx.source.offsets, dtype=pl.Int64).gather(frame[ROW])
-        floor = frame[_PARTITION].replace_strict(processed, return_dtype=pl.Int64)
-        return frame.filter(offsets >= floor)
-
     def _previous(self, frame: pl.DataFrame, stores: dict[int, PartitionStore]) -> pl.DataFrame:
         """Each (partition, key) of the batch with its partial values before the batch."""
         groups = frame.select(_GROUP).unique(maintain_order=True)
@@ -161,3 +127,39 @@ class RunningAggregate(Operator):
             keys = keyed[_KEY].to_list()
             states = keyed.select(pl.col(c).alias(c.removeprefix(_WORK)) for c in columns)
             stores[int(partition)].set_many(zip(keys, states.to_dicts(), strict=True), ENTRY)
+
+
+def keyed_frame(frame: pl.DataFrame, ctx: BatchContext, label: str) -> pl.DataFrame:
+    """The frame with each row's input partition and state key; rows without a key fail."""
+    rows = frame[ROW]
+    partitions = pl.Series(_PARTITION, ctx.source.partitions, dtype=pl.Int64).gather(rows)
+    frame = frame.with_columns(partitions)
+    keys = frame[KEY]
+    if keys.null_count():
+        nulls = keys.is_null()
+        ctx.fail(
+            frame.filter(nulls)[ROW].to_list(),
+            ValueError(
+                f"{label} needs a record key and this record has none; "
+                "group_by() gives records their group as key"
+            ),
+            label,
+        )
+        frame = frame.filter(~nulls)
+        keys = frame[KEY]
+    if keys.dtype not in _PLAIN_KEYS:
+        keys = pl.Series([encode_key(state_key(k)) for k in keys.to_list()], dtype=pl.Binary)
+    return frame.with_columns(keys.alias(_KEY))
+
+
+def skip_applied(
+    frame: pl.DataFrame, ctx: BatchContext, stores: dict[int, PartitionStore]
+) -> pl.DataFrame:
+    """Drop rows below their store's processed offset: applied before a crash, and their
+    outputs flushed before that offset was persisted."""
+    processed = {p: store.processed_offset for p, store in stores.items()}
+    if not any(processed.values()):
+        return frame
+    offsets = pl.Series(ctx.source.offsets, dtype=pl.Int64).gather(frame[ROW])
+    floor = frame[_PARTITION].replace_strict(processed, return_dtype=pl.Int64)
+    return frame.filter(offsets >= floor)

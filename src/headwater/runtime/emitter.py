@@ -9,6 +9,7 @@ import polars as pl
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from headwater.runtime.batch import HEADERS, KEY, ROW, TS, Headers, Source, values_of
+from headwater.runtime.watermark import MARKER_HEADER
 from headwater.serde.frames import encode_keys, encode_values
 from headwater.topic import Topic
 
@@ -29,6 +30,7 @@ class KafkaEmitter:
         self._dlq = dead_letter_topic
         self.produced = 0
         self.dead_letters = 0
+        self._partitions: dict[str, int] = {}
 
     def emit(
         self, topic: Topic, frame: pl.DataFrame, source: Source
@@ -92,6 +94,24 @@ class KafkaEmitter:
         if not source.headers or not any(source.headers):
             return None
         return [source.headers[r] for r in frame[ROW].to_list()]
+
+    def partition_count(self, topic: Topic) -> int:
+        count = self._partitions.get(topic.name)
+        if count is None:
+            metadata = self._producer.list_topics(topic.name, timeout=10)
+            count = self._partitions[topic.name] = len(metadata.topics[topic.name].partitions)
+        return count
+
+    def marker(self, topic: Topic, partition: int, payload: bytes) -> None:
+        """A watermark marker: no key, the marker header, to an exact partition."""
+        while True:
+            try:
+                self._producer.produce(
+                    topic.name, payload, None, partition=partition, headers=[(MARKER_HEADER, b"1")]
+                )
+                return
+            except BufferError:
+                self._producer.poll(0.05)
 
     def dead_letter(
         self, source: Source, rows: list[int], error: BaseException, operator: str

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+import orjson
 import polars as pl
 
 from headwater.errors import PipelineError, StateError
-from headwater.runtime.batch import KEY, ROW, TS, Source, with_values
+from headwater.runtime.batch import KEY, ROW, TS, Source, value_columns, with_values
+from headwater.runtime.eventtime import PipelineTime
 from headwater.runtime.operators import with_millis
+from headwater.runtime.watermark import encode_marker
 from headwater.serde.frames import decode_keys, decode_values
 
 if TYPE_CHECKING:
@@ -39,6 +43,14 @@ class Emitter(Protocol):
         self, source: Source, rows: list[int], error: BaseException, operator: str
     ) -> None: ...
 
+    def partition_count(self, topic: Topic) -> int:
+        """How many partitions ``topic`` has (watermark markers go to each)."""
+        ...
+
+    def marker(self, topic: Topic, partition: int, payload: bytes) -> None:
+        """Send a watermark marker to one partition of a repartition topic."""
+        ...
+
 
 @dataclass
 class _Attempt:
@@ -64,10 +76,19 @@ class _BatchFailed(Exception):
 class _Context:
     """The per-batch view an operator gets: its source, and where failures and outputs go."""
 
-    def __init__(self, executor: Executor, source: Source, attempt: _Attempt) -> None:
+    def __init__(
+        self, executor: Executor, source: Source, attempt: _Attempt, whole_batch: bool = True
+    ) -> None:
         self.source = source
         self._executor = executor
         self.attempt = attempt
+        self.whole_batch = whole_batch
+
+    def watermark(self, partition: int) -> int:
+        return self._executor.time.watermark(partition)
+
+    def side(self, node: Node, frame: pl.DataFrame) -> None:
+        self._executor._run(node, frame, self, self.whole_batch)
 
     def fail(self, rows: list[int], error: BaseException, operator: str) -> None:
         self._executor.fail(self.attempt, self.source, rows, error, operator)
@@ -115,6 +136,10 @@ class Executor:
         self.on_error = on_error
         self._tap = tap
         self.stores = stores
+        self.time = PipelineTime(root)
+        self._next: dict[int, int] = {}  # partition -> the offset after the last processed
+        self._ticked = 0.0
+        self._positions: list[Source] = []
 
     def fail(
         self,
@@ -134,6 +159,19 @@ class Executor:
         attempt.dead.append((source, rows, error, operator))
 
     def process(self, source: Source) -> None:
+        if not self.time.enabled:
+            self._process(source)
+            return
+        records, marks = self.time.strip_markers(source)
+        self._next.update(source.next_offsets())
+        if len(records):
+            self._process(records)
+        # Markers count once the batch's records are in: a record is checked against the
+        # watermark as it was before its batch.
+        self.time.apply_markers(marks)
+        self.advance(time.monotonic())
+
+    def _process(self, source: Source) -> None:
         attempt = _Attempt()
         try:
             try:
@@ -151,7 +189,7 @@ class Executor:
         self._deliver(attempt)
 
     def _pass(self, source: Source, attempt: _Attempt, whole_batch: bool) -> None:
-        ctx = _Context(self, source, attempt)
+        ctx = _Context(self, source, attempt, whole_batch)
         frame = self.decode(source, attempt)
         self._run(self.root, frame, ctx, whole_batch)
 
@@ -214,6 +252,8 @@ class Executor:
         )
 
     def _run(self, node: Node, frame: pl.DataFrame, ctx: _Context, whole_batch: bool) -> None:
+        if id(node) in self.time.observers:
+            self.time.observe(frame, ctx.source, time.monotonic())
         try:
             out = node.operator.process(frame, ctx)
         except PipelineError:
@@ -229,4 +269,130 @@ class Executor:
         if out.height == 0:
             return
         for child in node.children:
-            self._run(child, out, ctx, whole_batch)
+            if not getattr(child.operator, "side", False):  # side outputs run when fed
+                self._run(child, out, ctx, whole_batch)
+
+    # Event time
+    def advance(self, now: float) -> list[int]:
+        """Time moved on (a batch, or the runner's tick): write watermark markers that
+        changed, close the windows the watermark passed. Returns the partitions whose state
+        changed."""
+        changed = self.time.advance(now)
+        for node in self.time.carriers:
+            if not changed:
+                break
+            topic: Topic = node.operator.topic  # type: ignore[attr-defined]
+            count = self.emitter.partition_count(topic)
+            upstream_count = self.emitter.partition_count(self.topic)
+            for upstream, (mark, idle) in sorted(changed.items()):
+                payload = encode_marker(upstream, upstream_count, mark, idle)
+                for partition in range(count):
+                    self.emitter.marker(topic, partition, payload)
+        touched: list[int] = []
+        for node in self.time.timed:
+            for partition in sorted(self.time.live):
+                if self._fire(node, partition):
+                    touched.append(partition)
+            operator = node.operator
+            if operator.early_due(now):  # type: ignore[attr-defined]
+                for partition in sorted(self.time.live):
+                    self._fire(node, partition, early=True)
+        self._positions += [self._position(p) for p in dict.fromkeys(touched)]
+        return touched
+
+    def _fire(self, node: Node, partition: int, early: bool = False) -> bool:
+        """Close the due windows of ``partition`` (or, ``early``, send the results so far of
+        the windows that changed) and run the results down the pipeline."""
+        attempt = _Attempt()
+        empty = Source(self.topic.name, [], [], [], [], [])
+        ctx = _Context(self, empty, attempt, whole_batch=False)
+        operator = node.operator
+        try:
+            if early:
+                fired = operator.early(partition, ctx)  # type: ignore[attr-defined]
+            else:
+                fired = operator.fire(  # type: ignore[attr-defined]
+                    partition, self.time.watermark(partition), ctx
+                )
+            if fired is None:
+                return False
+            frame, failures = fired
+            if frame.height:
+                ctx.source = _results_source(self.topic.name, partition, frame)
+                frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW))
+                for position, error in failures:
+                    ctx.fail([position], error, node.operator.label)
+                if failures:
+                    bad = [p for p, _ in failures]
+                    frame = frame.filter(~pl.col(ROW).is_in(bad))
+                if self._tap is not None:
+                    attempt.tapped.append((node, frame))
+                for child in node.children:
+                    if frame.height and not getattr(child.operator, "side", False):
+                        self._run(child, frame, ctx, whole_batch=False)
+        except BaseException:
+            attempt.rollback()
+            raise
+        self._deliver(attempt)
+        return True
+
+    def tick_due(self, now: float, every: float = 0.05) -> bool:
+        """Whether :meth:`tick` has anything to do (time is tracked, and not just ticked)."""
+        return self.time.enabled and now - self._ticked >= every
+
+    def tick(self, now: float) -> None:
+        """Called by the live loop between polls: time advances without records."""
+        self._ticked = now
+        self.advance(now)
+
+    def positions(self) -> list[Source]:
+        """For the checkpoint, since the last call: where each partition whose state changed
+        by time alone (windows closed) stands, so its store's changes have an offset."""
+        positions, self._positions = self._positions, []
+        return positions
+
+    def _position(self, partition: int) -> Source:
+        offset = self._next.get(partition)
+        if offset is None:
+            store = self.time.timed[0].operator.store  # type: ignore[attr-defined]
+            offset = (
+                self.stores(store, self.topic.name, partition).processed_offset
+                if self.stores is not None
+                else 0
+            )
+        return Source(self.topic.name, [partition], [offset - 1], [None], [None], [0])
+
+    def finish(self) -> None:
+        """The input is over (a local run): every window closes."""
+        if self.time.enabled:
+            self.time.finish()
+            self.advance(time.monotonic())
+
+    def assign(self, partitions: list[tuple[str, int]]) -> None:
+        now = time.monotonic()
+        for topic, partition in partitions:
+            if topic == self.topic.name:
+                self.time.assign(partition, now)
+
+    def forget(self, partitions: list[tuple[str, int]]) -> None:
+        for topic, partition in partitions:
+            if topic == self.topic.name:
+                self.time.forget(partition)
+                self._next.pop(partition, None)
+
+
+def _results_source(topic: str, partition: int, frame: pl.DataFrame) -> Source:
+    """Window results as records of their own: what a dead letter of one carries."""
+    rows = frame.select(value_columns(frame)).to_dicts()
+    values: list[bytes | None] = [orjson.dumps(v, default=str) for v in rows]
+    keys: list[bytes | None] = [
+        None if k is None else orjson.dumps(k, default=str) for k in frame[KEY].to_list()
+    ]
+    return Source(
+        topic=topic,
+        partitions=[partition] * frame.height,
+        offsets=[-1] * frame.height,
+        raw_keys=keys,
+        raw_values=values,
+        timestamps=frame[TS].to_list(),
+    )

@@ -23,6 +23,7 @@ from headwater.runtime.batch import KEY, TS, Headers, Source, values_of
 from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.executor import Executor
 from headwater.runtime.repartition import murmur2_partition
+from headwater.runtime.watermark import MARKER_HEADER
 from headwater.serde.frames import encode_keys, encode_values
 from headwater.state.store import PartitionStore
 from headwater.topic import Topic
@@ -42,12 +43,31 @@ class LocalResult:
     tapped: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+@dataclass
+class _Marker:
+    """A watermark marker written to one partition of a repartition topic."""
+
+    partition: int
+    payload: bytes
+
+
 class _Capture:
     def __init__(self, internal: Iterable[str] = ()) -> None:
         self.outputs: dict[str, list[pl.DataFrame]] = {}
         self.dead: list[dict[str, Any]] = []
-        # Records for internal (repartition) topics, fed back into the app's own pipelines.
-        self.internal: dict[str, list[tuple[pl.DataFrame, Source]]] = {n: [] for n in internal}
+        # Records (and markers) for internal (repartition) topics, fed back into the app's
+        # own pipelines.
+        self.internal: dict[str, list[tuple[pl.DataFrame, Source] | _Marker]] = {
+            n: [] for n in internal
+        }
+
+    def partition_count(self, topic: Topic) -> int:
+        # Local inputs are read as one partition; repartition topics have their own count.
+        return topic.partitions if topic.name in self.internal else 1
+
+    def marker(self, topic: Topic, partition: int, payload: bytes) -> None:
+        if topic.name in self.internal:
+            self.internal[topic.name].append(_Marker(partition, payload))
 
     def emit(
         self, topic: Topic, frame: pl.DataFrame, source: Source
@@ -79,6 +99,7 @@ class _Capture:
 
 def to_output_frame(frames: list[pl.DataFrame]) -> pd.DataFrame:
     """Value columns plus ``_key`` and ``_timestamp``, as pandas, in processing order."""
+    frames = [f for f in frames if f.height] or frames[:1]  # empty ones add no columns
     if not frames:
         return pd.DataFrame()
     shaped = [
@@ -172,6 +193,7 @@ def _run_local(
         size = app.max_batch_records
         for start in range(0, len(source), size):
             executor.process(source.slice(start, start + size))
+        executor.finish()  # the input ends here: every window closes
     _run_internal(app, capture, on_output, stores)
     return LocalResult(
         outputs={t: to_output_frame(fs) for t, fs in capture.outputs.items()},
@@ -190,14 +212,22 @@ def _run_internal(
     broker would: partitioned by key (murmur2), in order per partition, in batches."""
     roots = app.pipelines()
     next_offset: dict[tuple[str, int], int] = {}
-    while any(capture.internal.values()):
+    executors: dict[str, Executor] = {}
+    finished: set[str] = set()
+    while any(capture.internal.values()) or len(finished) < len(capture.internal):
         for name, written in capture.internal.items():
+            topic: Topic = roots[name].operator.topic  # type: ignore[attr-defined]
+            executor = executors.get(name)
+            if executor is None:
+                executor = Executor(roots[name], topic, capture, app.on_error, on_output, stores)
+                executors[name] = executor
             if not written:
+                if name not in finished and not any(capture.internal.values()):
+                    finished.add(name)
+                    executor.finish()
                 continue
             capture.internal[name] = []
-            topic: Topic = roots[name].operator.topic  # type: ignore[attr-defined]
             source = _as_written(topic, written, next_offset)
-            executor = Executor(roots[name], topic, capture, app.on_error, on_output, stores)
             size = app.max_batch_records
             for start in range(0, len(source), size):
                 executor.process(source.slice(start, start + size))
@@ -205,7 +235,7 @@ def _run_internal(
 
 def _as_written(
     topic: Topic,
-    written: list[tuple[pl.DataFrame, Source]],
+    written: list[tuple[pl.DataFrame, Source] | _Marker],
     next_offset: dict[tuple[str, int], int],
 ) -> Source:
     """The records produced to ``topic``, encoded and partitioned as the broker would hold them."""
@@ -213,14 +243,24 @@ def _as_written(
     raw_values: list[bytes | None] = []
     timestamps: list[int] = []
     headers: list[Headers | None] = []
-    for frame, origin in written:
-        raw_keys += encode_keys(topic.key_serde, frame[KEY])
+    partitions: list[int] = []
+    for item in written:
+        if isinstance(item, _Marker):
+            raw_keys.append(None)
+            raw_values.append(item.payload)
+            timestamps.append(0)
+            headers.append([(MARKER_HEADER, b"1")])
+            partitions.append(item.partition)
+            continue
+        frame, origin = item
+        keys = encode_keys(topic.key_serde, frame[KEY])
+        raw_keys += keys
         raw_values += encode_values(topic.value_serde, values_of(frame))
         timestamps += frame[TS].to_list()
         headers += KafkaEmitter._headers(frame, origin) or [None] * frame.height
-    partitions = [
-        0 if key is None else murmur2_partition(key, topic.partitions) for key in raw_keys
-    ]
+        partitions += [
+            0 if key is None else murmur2_partition(key, topic.partitions) for key in keys
+        ]
     offsets = []
     for partition in partitions:
         offset = next_offset.get((topic.name, partition), 0)

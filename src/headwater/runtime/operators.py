@@ -52,6 +52,12 @@ class BatchContext(Protocol):
     def store(self, name: str, partition: int) -> PartitionStore:
         """The state store ``name`` of this batch's topic and ``partition``."""
 
+    def watermark(self, partition: int) -> int:
+        """The event-time watermark (epoch ms) of ``partition`` as of the previous batch."""
+
+    def side(self, node: Any, frame: pl.DataFrame) -> None:
+        """Run the side-output branch ``node`` (say, late records) over ``frame``."""
+
 
 class Operator:
     """One step of a pipeline. ``kind`` and ``params`` describe it in the topology."""

@@ -37,6 +37,8 @@ class GroupKey(Operator):
         self.by = by
         self.name = name
         self.topic = topic  # the repartition topic, or None when records stay where they are
+        # Set when windows follow: watermark markers then go along with the records.
+        self.watermarks = False
 
     def params(self) -> dict[str, Any]:
         return {

@@ -23,6 +23,7 @@ from headwater.runtime.batch import Source
 from headwater.runtime.checkpoint import Checkpoint, DeliveryErrors
 from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.executor import Executor
+from headwater.runtime.standby import StandbyPlanner
 from headwater.runtime.transaction import TransactionalCheckpoint, transactional_id
 from headwater.signals import on_stop_signals
 from headwater.state import StateManager
@@ -176,9 +177,23 @@ class Runner:
             for name, root in app.pipelines().items()
         }
         stateful_topics = {topic.name for topic in app.stores.values()}
+        standby = (
+            StandbyPlanner(
+                app.settings,
+                self._consumer_config()["group.id"],
+                app.standby_replicas,
+                stateful_topics,
+                consumer,
+                state,
+            )
+            if state is not None and app.standby_replicas > 0
+            else None
+        )
 
         def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
             self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+            for executor in executors.values():  # event time waits for new partitions too
+                executor.assign([(tp.topic, tp.partition) for tp in partitions])
             self._rebalanced = True
             log.info("assigned %s", _names(partitions))
             if state is None:
@@ -199,12 +214,16 @@ class Runner:
             if not self._closing:
                 checkpoint.commit()
             self._forget(partitions, state)
+            for executor in executors.values():
+                executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.info("revoked %s", _names(partitions))
 
         def on_lost(c: Consumer, partitions: list[TopicPartition]) -> None:
             if not self._closing:
                 checkpoint.lose(partitions)
             self._forget(partitions, state)
+            for executor in executors.values():
+                executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.warning("lost %s", _names(partitions))
 
         restore = self._install_signal_handlers()
@@ -224,6 +243,8 @@ class Runner:
                     state.recovery.step(max_records=RECOVERY_STEP, timeout=0 if ready else 0.02)
                     self._resume(consumer, state)
                     wait = min(wait, 0.01)
+                if standby is not None:
+                    standby.tick(self._assigned)  # never blocks: a bounded slice of replay
                 sources = self._poll(consumer, wait)
                 checkpoint.read(sources)
                 for source in sources:
@@ -234,6 +255,9 @@ class Runner:
                         checkpoint.recover(exc)  # aborted and rewound (the rest too), or raises
                         break
                     checkpoint.track(source)
+                    for position in executors[source.topic].positions():
+                        checkpoint.track(position)
+                self._tick(executors.values(), checkpoint)
                 if time.monotonic() - checkpoint.started >= app.commit_interval:
                     checkpoint.commit()
             checkpoint.commit()
@@ -268,6 +292,22 @@ class Runner:
                 emitter.produced,
                 emitter.dead_letters,
             )
+
+    def _tick(self, executors: Any, checkpoint: Checkpoint) -> None:
+        """Let event time advance with no records: idle partitions, a quiet input; windows
+        the watermark passed close."""
+        now = time.monotonic()
+        for executor in executors:
+            if not executor.tick_due(now):
+                continue
+            checkpoint.begin()
+            try:
+                executor.tick(now)
+            except KafkaException as exc:
+                checkpoint.recover(exc)
+                return
+            for position in executor.positions():
+                checkpoint.track(position)
 
     def _forget(self, partitions: list[TopicPartition], state: StateManager | None) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}

@@ -30,6 +30,7 @@ from headwater.state.changelog import (
 )
 from headwater.state.encoding import CHECKPOINT_KEY, OFFSET_HEADER
 from headwater.state.recovery import RecoveryManager
+from headwater.state.standby import StandbyStores
 from headwater.state.store import PartitionStore
 from headwater.topic import Topic
 
@@ -66,6 +67,8 @@ class StateManager:
         self.state_dir = Path(state_dir)
         self.settings = KafkaSettings.coerce(settings)
         self.recovery = RecoveryManager(self.settings, consumer_config=recovery_config)
+        # Warm copies of stores of partitions other members own (standby replicas).
+        self.standby = StandbyStores(self.settings, self._locate)
         self._specs: dict[str, StoreSpec] = {}
         self._open: dict[StoreId, PartitionStore] = {}
         self._sealed: dict[StoreId, int] = {}  # store version when its changelog was taken
@@ -115,15 +118,35 @@ class StateManager:
             for spec in self._specs.values():
                 if spec.input_topic != topic or (spec.name, topic, partition) in self._open:
                     continue
-                store = PartitionStore(
-                    self.state_dir / self.app_name / spec.name / f"{topic}-{partition}",
-                    spec.name,
-                    topic,
-                    partition,
-                    spec.changelog_topic,
-                )
+                # A standby of this partition is promoted: its files are the owned store's, and
+                # recovery replays only the changelog tail it had not applied yet.
+                self.standby.close_store((spec.name, topic, partition), reason="promoted")
+                path, changelog = self._locate(spec.name, topic, partition)
+                store = PartitionStore(path, spec.name, topic, partition, changelog)
                 self._open[(spec.name, topic, partition)] = store
                 self.recovery.add(store)
+
+    def set_standbys(self, partitions: Partitions) -> set[tuple[str, int]]:
+        """Keep standby stores for the stateful input partitions in ``partitions`` that are not
+        assigned here (others are ignored), and for nothing else; returns those partitions."""
+        wanted = [
+            (spec.name, topic, partition)
+            for topic, partition in _pairs(partitions)
+            for spec in self._specs.values()
+            if spec.input_topic == topic and (spec.name, topic, partition) not in self._open
+        ]
+        if wanted and not self._prepared:
+            self.prepare()
+        self.standby.update(wanted)
+        return self.standby.partitions
+
+    def _locate(self, store_name: str, topic: str, partition: int) -> tuple[Path, str]:
+        """Where a store of one input partition lives, and its changelog topic."""
+        spec = self._specs[store_name]
+        return (
+            self.state_dir / self.app_name / spec.name / f"{topic}-{partition}",
+            spec.changelog_topic,
+        )
 
     def on_revoke(self, partitions: Partitions) -> None:
         """Close the stores of revoked (or lost) partitions; unpersisted changes are dropped.
@@ -253,8 +276,9 @@ class StateManager:
         self._delivered.clear()
 
     def close(self) -> None:
-        """Close every store and the recovery consumer; unpersisted changes are dropped."""
+        """Close every store and the recovery consumers; unpersisted changes are dropped."""
         self.recovery.close()
+        self.standby.close()
         for store in self._open.values():
             store.close()
         self._open.clear()

@@ -13,6 +13,10 @@ has no such marker after it: its records are dropped, since their inputs are pro
 (applying them would count them twice). If a later run passed that offset, its checkpoints come
 after in the log and rewrite every entry the cut-short one touched, so applying it is harmless.
 Only the latest marker is needed, which is the one compaction always keeps.
+
+With ``continuous=True`` the same replay keeps standby stores warm: a partition's end is not the
+end of its replay but a point where the store is up to date, and the partition stays assigned,
+so records the owner writes later are applied as their markers arrive.
 """
 
 from __future__ import annotations
@@ -46,10 +50,13 @@ class _Replay:
     records: int = 0
     # Records not yet covered by a marker, with their checkpoint's input offset, in log order.
     pending: list[tuple[int, bytes, bytes | None]] = field(default_factory=list)
+    pending_at: list[int] = field(default_factory=list)  # their changelog offsets
     # Records covered by a marker, to apply, and the offset after that marker.
     confirmed: list[tuple[bytes, bytes | None]] = field(default_factory=list)
     confirmed_position: int | None = None
     dropped: int = 0
+    applied: int = 0
+    caught_up: bool = False  # continuous mode: reached the end once
 
 
 class RecoveryManager:
@@ -61,9 +68,12 @@ class RecoveryManager:
         *,
         consumer_config: dict[str, Any] | None = None,
         progress_interval: float = 5.0,
+        continuous: bool = False,
     ) -> None:
         self.settings = settings
         self.progress_interval = progress_interval
+        # Standby replay: tail each changelog partition for good instead of finishing at its end.
+        self.continuous = continuous
         self._consumer_config = dict(consumer_config or {})
         self._consumer: Consumer | None = None
         self._active: dict[tuple[str, int], _Replay] = {}
@@ -74,7 +84,8 @@ class RecoveryManager:
 
     # Queue
     def add(self, store: PartitionStore) -> None:
-        """Start recovering ``store`` from the changelog offset it is up to date with."""
+        """Start recovering (or, continuous, tailing into) ``store`` from the changelog offset it
+        is up to date with."""
         if store.changelog_topic is None:
             raise ValueError(f"store {store.describe()} has no changelog topic to recover from")
         key = (store.changelog_topic, store.partition)
@@ -84,20 +95,25 @@ class RecoveryManager:
         self._active[key] = _Replay(store, start or 0, store.processed_offset)
         self._consumer_for().incremental_assign([TopicPartition(*key, self._active[key].position)])
         log.info(
-            "recovering store %s from %s[%d], %s",
+            "%s store %s from %s[%d], %s",
+            "standby: tailing into" if self.continuous else "recovering",
             store.describe(),
             key[0],
             key[1],
             "from the beginning" if start is None else f"from offset {start}",
         )
 
-    def remove(self, store: PartitionStore) -> None:
-        """Stop recovering ``store`` (its partition was revoked); progress so far is kept."""
+    def remove(self, store: PartitionStore) -> int:
+        """Stop recovering ``store`` (its partition was revoked); progress so far is kept.
+
+        Returns how many changelog records were applied to it by this manager.
+        """
         key = (store.changelog_topic or "", store.partition)
         replay = self._active.pop(key, None)
         if replay is not None and self._consumer is not None:
             self._consumer.incremental_unassign([TopicPartition(*key)])
         self._recovered = [s for s in self._recovered if s is not store]
+        return 0 if replay is None else replay.applied
 
     def is_recovering(self, store: PartitionStore) -> bool:
         replay = self._active.get((store.changelog_topic or "", store.partition))
@@ -137,8 +153,15 @@ class RecoveryManager:
                 self._take(replay, [m for _, m in run])
         for key, replay in list(self._active.items()):
             if replay.confirmed_position is not None:
-                self._apply(replay, replay.confirmed_position)
-            if key in ended:
+                # The stored position never passes a record still waiting for its marker: a
+                # replay resumed from it (a crash, a promoted standby) must read that record.
+                pending = replay.pending_at
+                self._apply(replay, pending[0] if pending else replay.confirmed_position)
+            if key not in ended:
+                continue
+            if self.continuous:
+                self._caught_up(replay, ended[key])
+            else:
                 self._finish(key, replay, ended[key])
         self._report()
         return not self._active
@@ -152,6 +175,7 @@ class RecoveryManager:
                 continue
             if key != CHECKPOINT_KEY:
                 replay.pending.append((_input_offset_of(message.headers()), key, message.value()))
+                replay.pending_at.append(message.offset() or 0)
                 continue
             replay.processed = max(replay.processed, int(message.value() or b"0"))
             replay.confirmed_position = (message.offset() or 0) + 1
@@ -163,6 +187,7 @@ class RecoveryManager:
                 covered += 1
             replay.confirmed.extend((k, v) for _, k, v in replay.pending[:covered])
             del replay.pending[:covered]
+            del replay.pending_at[:covered]
         replay.records += len(messages)
 
     @staticmethod
@@ -186,6 +211,7 @@ class RecoveryManager:
     def _apply(self, replay: _Replay, position: int) -> None:
         replay.store.apply_changelog(replay.confirmed, position, replay.processed)
         self.replayed += len(replay.confirmed)
+        replay.applied += len(replay.confirmed)
         replay.position = position
         replay.confirmed = []
         replay.confirmed_position = None
@@ -195,6 +221,7 @@ class RecoveryManager:
         replay.confirmed.extend((k, v) for o, k, v in replay.pending if o <= replay.processed)
         replay.dropped += sum(1 for o, _, _ in replay.pending if o > replay.processed)
         replay.pending = []
+        replay.pending_at = []
         if replay.dropped:
             log.warning(
                 "store %s: dropped %d changelog records of checkpoints cut short by a crash; "
@@ -217,10 +244,28 @@ class RecoveryManager:
             f"{replay.records / elapsed:,.0f}" if elapsed > 0 else "-",
         )
 
+    @staticmethod
+    def _caught_up(replay: _Replay, end: int) -> None:
+        """Continuous mode at a partition's end: keep going. Records no marker covers yet stay
+        pending: the owner's next marker confirms them, or they were cut short by a crash."""
+        if not replay.caught_up:
+            replay.caught_up = True
+            log.info(
+                "standby store %s is up to date at changelog offset %d: %d records read, "
+                "%d applied in %.1fs",
+                replay.store.describe(),
+                end,
+                replay.records,
+                replay.applied,
+                time.monotonic() - replay.started,
+            )
+
     def _report(self) -> None:
         """Log progress with a rate and an ETA, at most once per ``progress_interval``."""
         now = time.monotonic()
         if not self._active or now - self._last_report < self.progress_interval:
+            return
+        if self.continuous:  # tailing has no end to estimate; the catch-up is logged
             return
         self._last_report = now
         assert self._consumer is not None

@@ -84,6 +84,7 @@ class PartitionStore:
         del meta  # a column-family view keeps the database open until it is released
         self._dirty: dict[bytes, bytes | None] = {}
         self.version = 0  # counts writes, so a checkpoint can tell if changes came in late
+        self.aborts = 0
         self.closed = False
 
     def describe(self) -> str:
@@ -234,6 +235,7 @@ class PartitionStore:
         """Discard every change since the last persist."""
         self._dirty.clear()
         self.version += 1
+        self.aborts += 1  # lets caches built on the discarded changes know to rebuild
 
     # Recovery
     def apply_changelog(

@@ -1,0 +1,109 @@
+"""Window kinds for ``group_by(...).window(...)``: time windows and count windows.
+
+>>> from headwater import windows
+>>> windows.tumbling("1m")
+tumbling(60000 ms)
+>>> windows.hopping("1m", step="15s").span_ms
+60000
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from headwater.errors import ConfigError
+from headwater.runtime.watermark import duration_ms
+
+__all__ = [
+    "Window",
+    "hopping",
+    "hopping_count",
+    "session",
+    "sliding",
+    "tumbling",
+    "tumbling_count",
+]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window kind. ``size`` and ``step`` are milliseconds for time windows and records for
+    count windows; ``gap`` is a session's inactivity gap in milliseconds."""
+
+    kind: str
+    size: int = 0
+    step: int = 0
+    gap: int = 0
+
+    @property
+    def by_count(self) -> bool:
+        return self.kind in ("tumbling_count", "hopping_count")
+
+    @property
+    def span_ms(self) -> int:
+        """How far before its end a time window's records may lie."""
+        return self.gap if self.kind == "session" else self.size
+
+    def describe(self) -> str:
+        if self.kind == "session":
+            return f"session(gap {self.gap} ms)"
+        unit = "records" if self.by_count else "ms"
+        if self.kind.startswith("hopping"):
+            return f"{self.kind}({self.size} {unit}, step {self.step} {unit})"
+        return f"{self.kind}({self.size} {unit})"
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+def tumbling(size: Any) -> Window:
+    """Fixed, non-overlapping windows ``[start, start + size)``, aligned to the epoch."""
+    return Window("tumbling", size=duration_ms(size, "tumbling(size)", zero=False))
+
+
+def hopping(size: Any, step: Any) -> Window:
+    """Windows of ``size`` starting every ``step`` (aligned to the epoch): a record is in
+    every window that covers it, ``size / step`` of them when ``step`` divides ``size``."""
+    size_ms = duration_ms(size, "hopping(size)", zero=False)
+    step_ms = duration_ms(step, "hopping(step)", zero=False)
+    if step_ms > size_ms:
+        raise ConfigError(
+            f"hopping(size={size!r}, step={step!r}): step must not exceed size "
+            "(records between windows would belong to none)"
+        )
+    return Window("hopping", size=size_ms, step=step_ms)
+
+
+def sliding(size: Any) -> Window:
+    """As Kafka Streams' sliding windows: each record opens the window ``[ts - size, ts]``
+    (both ends included) holding every record of its key in that time range."""
+    return Window("sliding", size=duration_ms(size, "sliding(size)", zero=False))
+
+
+def session(gap: Any) -> Window:
+    """Sessions: a key's records closer than ``gap`` to each other share a window, which
+    runs from its first record to its last record plus ``gap``; sessions that come to
+    overlap (an out-of-order record bridging two) merge."""
+    return Window("session", gap=duration_ms(gap, "session(gap)", zero=False))
+
+
+def tumbling_count(size: int) -> Window:
+    """Every ``size`` records of a key, in the order they are read: records ``[0, size)``,
+    ``[size, 2 * size)``..."""
+    return Window("tumbling_count", size=_count(size, "tumbling_count(size)"))
+
+
+def hopping_count(size: int, step: int) -> Window:
+    """Windows of ``size`` records of a key starting every ``step`` records."""
+    size_n = _count(size, "hopping_count(size)")
+    step_n = _count(step, "hopping_count(step)")
+    if step_n > size_n:
+        raise ConfigError(f"hopping_count(size={size}, step={step}): step must not exceed size")
+    return Window("hopping_count", size=size_n, step=step_n)
+
+
+def _count(value: Any, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{field}={value!r}: give a number of records, an int >= 1")
+    return value

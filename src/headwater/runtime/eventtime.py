@@ -1,0 +1,134 @@
+"""Event time of one pipeline: the executor's link between records, watermarks and windows.
+
+:class:`PipelineTime` observes the event times of records reaching a ``group_by`` that feeds
+windows (or a window on the input itself), keeps the watermark tracker of the pipeline's input
+partitions, reads the watermark markers of a repartition input (they are taken out of the batch
+before decoding), and says which markers to write and which watermark each partition's windows
+close at. The executor calls it after every batch and whenever time advances (the runner's
+tick), so windows close even when no record arrives. Keyed timers can hook in at the same
+place: they need a watermark per partition and the time-advanced call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from headwater.runtime.batch import ROW, TS, Source
+from headwater.runtime.repartition import GroupKey, RepartitionSource
+from headwater.runtime.watermark import (
+    MARKER_HEADER,
+    MAX_TIME,
+    MIN_TIME,
+    MarkerTable,
+    WatermarkConfig,
+    WatermarkTracker,
+)
+from headwater.runtime.window import WindowAggregate
+
+if TYPE_CHECKING:
+    from headwater.dataframe.graph import Node
+
+RESEND_MARKERS = 2.0  # seconds
+
+
+class PipelineTime:
+    def __init__(self, root: Node) -> None:
+        config = getattr(root.operator, "watermarks", None) or WatermarkConfig()
+        self.tracker = WatermarkTracker(config)
+        self.markers = MarkerTable() if isinstance(root.operator, RepartitionSource) else None
+        nodes = root.walk()
+        self.carriers = [
+            n
+            for n in nodes
+            if isinstance(n.operator, GroupKey)
+            and n.operator.topic is not None
+            and n.operator.watermarks
+        ]
+        self.windows = [n for n in nodes if isinstance(n.operator, WindowAggregate)]
+        self.timed = [n for n in self.windows if n.operator.timed]  # type: ignore[attr-defined]
+        # Nodes whose input records move the tracker: a repartitioned window's watermark comes
+        # from markers instead.
+        self.observers = {id(n) for n in self.carriers}
+        if self.markers is None:
+            self.observers |= {id(n) for n in self.windows}
+        self.enabled = bool(self.carriers or self.windows)
+        self.live: set[int] = set()  # partitions this instance processes
+        self._sent: dict[int, tuple[int, bool]] = {}
+        self._resent = 0.0
+        self._current = MIN_TIME
+        self._final = False
+
+    def strip_markers(self, source: Source) -> tuple[Source, list[tuple[int, bytes]]]:
+        """The batch without its watermark markers, and the markers (partition, payload)."""
+        self.live.update(source.partitions)
+        if not source.headers:
+            return source, []
+        marks: list[tuple[int, bytes]] = []
+        keep: list[int] = []
+        for i, headers in enumerate(source.headers):
+            if headers and any(name == MARKER_HEADER for name, _ in headers):
+                marks.append((source.partitions[i], source.raw_values[i] or b"{}"))
+            else:
+                keep.append(i)
+        if not marks:
+            return source, []
+        stripped = Source(
+            topic=source.topic,
+            partitions=[source.partitions[i] for i in keep],
+            offsets=[source.offsets[i] for i in keep],
+            raw_keys=[source.raw_keys[i] for i in keep],
+            raw_values=[source.raw_values[i] for i in keep],
+            timestamps=[source.timestamps[i] for i in keep],
+            headers=[source.headers[i] for i in keep],
+        )
+        return stripped, marks
+
+    def apply_markers(self, marks: list[tuple[int, bytes]]) -> None:
+        if self.markers is not None:
+            for partition, payload in marks:
+                self.markers.update(partition, payload)
+
+    def observe(self, frame: pl.DataFrame, source: Source, now: float) -> None:
+        if frame.height == 0 or not source.partitions:
+            return
+        partitions = pl.Series(source.partitions, dtype=pl.Int64).gather(frame[ROW])
+        self.tracker.observe(partitions, frame[TS], now)
+
+    def watermark(self, partition: int) -> int:
+        """The watermark windows of ``partition`` close at (as of the last advance)."""
+        if self._final:
+            return MAX_TIME
+        if self.markers is not None:
+            return self.markers.watermark(partition)
+        return self._current
+
+    def advance(self, now: float) -> dict[int, tuple[int, bool]]:
+        """Move the watermarks on; returns the input partitions whose marker changed."""
+        marks = self.tracker.partition_watermarks(now)
+        self._current = self.tracker.watermark(now)
+        changed = {p: m for p, m in marks.items() if self._sent.get(p) != m}
+        if now - self._resent >= RESEND_MARKERS:
+            # Now and then every marker again: a downstream partition that moved to another
+            # instance learns the watermarks that have not changed since.
+            changed, self._resent = marks, now
+        self._sent.update(changed)
+        return changed if self.carriers else {}
+
+    def finish(self) -> None:
+        """The input ended (a local run): watermarks go to the end of time."""
+        self.tracker.finish()
+        self._final = True
+
+    def assign(self, partition: int, now: float) -> None:
+        self.tracker.assign(partition, now)
+
+    def forget(self, partition: int) -> None:
+        self.tracker.forget(partition)
+        self.live.discard(partition)
+        self._sent.pop(partition, None)
+        if self.markers is not None:
+            self.markers.forget(partition)
+        for node in self.windows:
+            node.operator.forget(partition)  # type: ignore[attr-defined]
