@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate", type=positive_float, default=5.0, help="order events per second (default 5)"
     )
     demo.set_defaults(handler=cmd_demo, parser=demo)
+    _add_server(commands)
     return parser
 
 
@@ -292,6 +293,37 @@ def _add_state(commands: Any) -> None:
     get.add_argument("key", metavar="KEY", help="the record key, as text (42 and '42' match)")
     _client_options(get)
     get.set_defaults(handler=cmd_state_get, parser=get)
+
+
+def _add_server(commands: Any) -> None:
+    server = commands.add_parser(
+        "server",
+        help="run the platform's web server (API, projects, Git over HTTP)",
+        description=(
+            "Serve the platform API: projects as Git repositories, users and API tokens, "
+            "clusters and secrets. Metadata lives in a SQLite file in the data directory "
+            "unless --database-url names a PostgreSQL database. On first start it creates the "
+            "user 'admin' with the password from $HEADWATER_ADMIN_PASSWORD, or generates one "
+            "and prints it once. Ctrl-C or SIGTERM stops it."
+        ),
+        epilog="example: headwater server --data-dir ./headwater-data --port 8080",
+    )
+    server.add_argument(
+        "--data-dir", type=Path, required=True, metavar="DIR", help="where the server keeps data"
+    )
+    server.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="e.g. postgresql://user@localhost:5432/headwater (default: SQLite in the data dir)",
+    )
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    server.add_argument("--port", type=port_number, default=8080, help="port (default 8080)")
+    server.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="mark session cookies Secure (when clients reach the server over HTTPS)",
+    )
+    server.set_defaults(handler=cmd_server, parser=server)
 
 
 # Commands
@@ -450,6 +482,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from headwater.demo.runner import run_demo
 
     run_demo(port=args.port, rate=args.rate)
+    return 0
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from headwater.platform.server import serve
+    from headwater.platform.settings import PlatformSettings
+
+    if args.data_dir.exists() and not args.data_dir.is_dir():
+        raise UsageError(f"argument --data-dir: {str(args.data_dir)!r} is a file; give a folder")
+    serve(
+        PlatformSettings(
+            data_dir=args.data_dir,
+            database_url=args.database_url,
+            secure_cookies=args.secure_cookies,
+        ),
+        host=args.host,
+        port=args.port,
+    )
     return 0
 
 

@@ -1,0 +1,32 @@
+"""What every request handler of one server shares: settings, database, secrets, projects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from headwater.platform.auth.ratelimit import LoginLimiter
+from headwater.platform.db.session import Database
+from headwater.platform.projects.store import ProjectStore
+from headwater.platform.secrets import SecretBox
+from headwater.platform.settings import PlatformSettings
+
+
+@dataclass
+class PlatformContext:
+    settings: PlatformSettings
+    db: Database
+    secrets: SecretBox
+    projects: ProjectStore
+    login_limiter: LoginLimiter
+
+
+def get_context(request: Request) -> PlatformContext:
+    context: PlatformContext = request.app.state.platform
+    return context
+
+
+# A route parameter ``context: Context`` receives the server's context.
+Context = Annotated[PlatformContext, Depends(get_context)]

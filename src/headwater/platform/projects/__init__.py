@@ -1,0 +1,1 @@
+"""Projects: Git repositories of Headwater apps, their working trees, templates and manifests."""

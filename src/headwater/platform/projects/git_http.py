@@ -1,0 +1,112 @@
+"""Git's smart HTTP protocol for project repositories (dulwich), behind API-token auth.
+
+``git clone http://TOKEN@HOST:PORT/git/NAME.git`` (any user name, the token as password) reads
+with the viewer role; ``git push`` needs editor. Requests without a valid token get 401 and
+Git asks for credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from dulwich.errors import NotGitRepository
+from dulwich.repo import Repo
+from dulwich.server import Backend, BackendRepo
+from dulwich.web import make_wsgi_chain
+
+from headwater.platform.auth.dependencies import authenticate_token
+from headwater.platform.auth.roles import Role
+from headwater.platform.context import PlatformContext
+from headwater.platform.errors import NotFound
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+_PATH = re.compile(r"^/([a-z][a-z0-9-]{0,62})\.git(/.*)?$")
+PUSH_SERVICE = "git-receive-pack"
+
+
+class ProjectBackend(Backend):
+    """Opens ``/NAME.git`` as the bare repository of project NAME."""
+
+    def __init__(self, context: PlatformContext) -> None:
+        self._context = context
+
+    def open_repository(self, path: str | bytes) -> BackendRepo:
+        text = path.decode("utf-8", "replace") if isinstance(path, bytes) else path
+        match = _PATH.match(text.rstrip("/"))
+        git_dir = self._context.projects.git_dir(match.group(1)) if match else None
+        if git_dir is None or not git_dir.is_dir():
+            raise NotGitRepository(f"no project repository at {text}")
+        repo: BackendRepo = Repo(str(git_dir))
+        return repo
+
+
+class GitHTTP:
+    """WSGI: checks the token and role, then serves Git's smart HTTP protocol."""
+
+    def __init__(self, context: PlatformContext) -> None:
+        self._context = context
+        self._git = make_wsgi_chain(ProjectBackend(context))
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        match = _PATH.match(path)
+        if match is None:
+            return _reply(start_response, 404, "not a project repository; use /git/NAME.git")
+        name = match.group(1)
+        service = parse_qs(environ.get("QUERY_STRING", "")).get("service", [""])[0]
+        push = path.endswith("/" + PUSH_SERVICE) or service == PUSH_SERVICE
+        token = _token(environ.get("HTTP_AUTHORIZATION", ""))
+        principal = authenticate_token(self._context, token) if token else None
+        if principal is None:
+            return _reply(
+                start_response,
+                401,
+                "an API token is needed: use it as the password (any user name)",
+                [("WWW-Authenticate", 'Basic realm="headwater"')],
+            )
+        needed = Role.editor if push else Role.viewer
+        if not principal.role.allows(needed):
+            return _reply(
+                start_response, 403, f"{'push' if push else 'fetch'} needs the {needed} role"
+            )
+        try:
+            with self._context.projects.open(name):
+                # Served under the project's lock, so a push never races an API commit.
+                return list(self._git(environ, start_response))
+        except NotFound as exc:
+            return _reply(start_response, 404, exc.message)
+
+
+def _token(header: str) -> str | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, _, password = decoded.partition(":")
+    return password or user or None
+
+
+def _reply(
+    start_response: StartResponse,
+    status: int,
+    message: str,
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    reasons = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+    body = (message + "\n").encode()
+    start_response(
+        f"{status} {reasons[status]}",
+        [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), *(headers or [])],
+    )
+    return [body]

@@ -1,0 +1,167 @@
+"""``headwater.yaml``: the apps of a project and how each one is deployed.
+
+apps:
+  - name: user-features          # unique in the project
+    entrypoint: app.py           # the app's file, relative to the project root
+    inputs: [purchases]          # topics it reads
+    outputs: [user-features]     # topics it writes
+    replicas: 2                  # default number of processes (consumers of one group)
+    cpu: 1                       # CPU cores per replica (0.5 = half a core)
+    memory: 512Mi                # memory per replica: Mi or Gi
+    env: {LOG_LEVEL: info}       # environment variables
+    secrets: {DB_PASSWORD: warehouse-password}   # env variable -> platform secret name
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from headwater.platform.errors import Invalid
+
+MANIFEST_FILE = "headwater.yaml"
+TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+MEMORY = re.compile(r"^([1-9][0-9]*)(Mi|Gi)$")
+
+TopicName = Annotated[str, Field(pattern=TOPIC.pattern)]
+
+
+class AppSpec(BaseModel):
+    """One app of a project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=APP_NAME.pattern)
+    entrypoint: str = Field(min_length=1)
+    inputs: list[TopicName] = Field(min_length=1)
+    outputs: list[TopicName] = Field(default_factory=list)
+    replicas: int = Field(default=1, ge=1, le=64)
+    cpu: float = Field(default=0.5, gt=0, le=64)
+    memory: str = "256Mi"
+    env: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _entrypoint(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/") or not value.endswith(".py"):
+            raise ValueError("must be a .py file relative to the project root, e.g. app.py")
+        return value
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not MEMORY.match(value):
+            raise ValueError(f"{value!r} is not a memory size; write e.g. 256Mi or 2Gi")
+        return value
+
+    @field_validator("env", "secrets")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not ENV_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} is not an environment variable name; use letters, digits and _"
+                )
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for env, secret in value.items():
+            if not SECRET_NAME.match(secret):
+                raise ValueError(f"{env}: {secret!r} is not a secret name (letters, digits, ._-)")
+        return value
+
+    @property
+    def memory_bytes(self) -> int:
+        match = MEMORY.match(self.memory)
+        assert match is not None
+        return int(match.group(1)) * (1 << 20 if match.group(2) == "Mi" else 1 << 30)
+
+
+class Manifest(BaseModel):
+    """The whole ``headwater.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    apps: list[AppSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Manifest:
+        seen: set[str] = set()
+        for app in self.apps:
+            if app.name in seen:
+                raise ValueError(f"two apps are named {app.name!r}; give each app its own name")
+            seen.add(app.name)
+        return self
+
+
+def parse_manifest(text: str | bytes, files: set[str] | None = None) -> Manifest:
+    """The manifest in ``text``; Invalid listing each wrong field and its fix.
+
+    With ``files`` (the project's paths), entrypoints must name one of them.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid syntax"
+        message = f"{MANIFEST_FILE} is not valid YAML{where}: {problem}"
+        raise Invalid(message, [{"field": MANIFEST_FILE, "message": message}]) from None
+    if not isinstance(data, dict):
+        message = f"{MANIFEST_FILE} must be a mapping with an `apps:` list"
+        raise Invalid(message, [{"field": MANIFEST_FILE, "message": message}])
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        errors = [_describe(error, data) for error in exc.errors()]
+        raise Invalid(
+            f"{MANIFEST_FILE} is invalid: "
+            + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            errors,
+        ) from None
+    if files is not None:
+        errors = [
+            {
+                "field": f"apps[{i}].entrypoint",
+                "message": (
+                    f"{app.entrypoint!r} is not a file of the project; create it or fix the path"
+                ),
+            }
+            for i, app in enumerate(manifest.apps)
+            if app.entrypoint not in files
+        ]
+        if errors:
+            raise Invalid(
+                f"{MANIFEST_FILE} is invalid: "
+                + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                errors,
+            )
+    return manifest
+
+
+def _describe(error: Any, data: dict[str, Any]) -> dict[str, str]:
+    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+    field = field.lstrip(".") or "apps"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        name = str(error["loc"][-1])
+        known = AppSpec.model_fields if len(error["loc"]) > 1 else Manifest.model_fields
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(known)}"
+        message = f"unknown field; {hint}"
+    elif kind == "string_type" and len(error["loc"]) > 1 and error["loc"][-2] in ("env", "secrets"):
+        message += '; quote the value, e.g. "8080"'
+    elif kind == "missing":
+        message = "is required"
+    return {"field": field, "message": message}

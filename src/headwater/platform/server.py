@@ -1,0 +1,79 @@
+"""The platform's web server: ``create_app`` builds the FastAPI app, ``serve`` runs it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from a2wsgi import WSGIMiddleware
+from fastapi import FastAPI
+
+from headwater.platform.api import auth, clusters, health, projects, secrets, users
+from headwater.platform.api.body_limit import BodyLimit
+from headwater.platform.api.errors import install as install_errors
+from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
+from headwater.platform.auth.ratelimit import LoginLimiter
+from headwater.platform.context import PlatformContext
+from headwater.platform.db.session import Database
+from headwater.platform.migrations import upgrade
+from headwater.platform.projects.git_http import GitHTTP
+from headwater.platform.projects.store import ProjectStore
+from headwater.platform.secrets import SecretBox
+from headwater.platform.settings import PlatformSettings
+
+ROUTERS = (health, auth, users, clusters, secrets, projects)
+
+
+def create_app(settings: PlatformSettings) -> FastAPI:
+    """The API over ``settings.data_dir``: migrates the database and creates the first admin."""
+    from headwater import __version__
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = Database(settings.url)
+    upgrade(db.engine)
+    generated = ensure_admin(db, settings.admin_password)
+    if generated is not None:
+        # Printed, never logged: this is the only place the password appears.
+        print(
+            f"headwater: created user {ADMIN_NAME!r} with password {generated} "
+            "(shown once: change it after logging in)",
+            file=sys.stderr,
+            flush=True,
+        )
+    context = PlatformContext(
+        settings=settings,
+        db=db,
+        secrets=SecretBox.load(settings.secret_key, settings.secret_key_file),
+        projects=ProjectStore(db, settings.projects_dir),
+        login_limiter=LoginLimiter(settings.login_attempts, settings.login_window_seconds),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(
+        title="Headwater platform",
+        version=__version__,
+        description=(
+            "Projects as Git repositories, users and API tokens, Kafka clusters and secrets. "
+            "Each route's `x-required-role` names the least role it needs."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.platform = context
+    install_errors(app)
+    app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    app.mount("/git", WSGIMiddleware(GitHTTP(context)))  # type: ignore[arg-type]
+    return app
+
+
+def serve(settings: PlatformSettings, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the server until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -1,0 +1,60 @@
+"""The server's settings: where it keeps its data and the limits it enforces."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headwater.errors import ConfigError
+
+ADMIN_PASSWORD_ENV = "HEADWATER_ADMIN_PASSWORD"
+SECRET_KEY_ENV = "HEADWATER_SECRET_KEY"
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """Settings of one platform server.
+
+    ``data_dir`` holds the SQLite database (unless ``database_url`` names another), the Git
+    repositories of projects and the secret key file.
+    """
+
+    data_dir: Path
+    database_url: str | None = None
+    admin_password: str | None = field(
+        default_factory=lambda: os.environ.get(ADMIN_PASSWORD_ENV) or None, repr=False
+    )
+    secret_key: str | None = field(
+        default_factory=lambda: os.environ.get(SECRET_KEY_ENV) or None, repr=False
+    )
+    max_file_bytes: int = 1_000_000
+    session_hours: float = 12.0
+    login_attempts: int = 5
+    login_window_seconds: float = 60.0
+    secure_cookies: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        for name in ("max_file_bytes", "login_attempts"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"PlatformSettings.{name} must be an integer >= 1, got {value!r}")
+        for name in ("session_hours", "login_window_seconds"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(
+                    f"PlatformSettings.{name} must be > 0, got {getattr(self, name)!r}"
+                )
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL of the metadata database."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'headwater.db'}"
+
+    @property
+    def projects_dir(self) -> Path:
+        return self.data_dir / "projects"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "secret.key"
