@@ -21,13 +21,14 @@ SAMPLES: dict[str, tuple[list[dict[str, Any]], str, str, list[Any]]] = {
     ),
     "windowed-features": (
         [
-            {"user": "ann", "amount": 10.0},
-            {"user": "ann", "amount": 20.0},
-            {"user": "bob", "amount": -1.0},
+            {"user": "ann", "amount": 10.0, "ts": 1_000},
+            {"user": "ann", "amount": 20.0, "ts": 30_000},
+            {"user": "bob", "amount": -1.0, "ts": 31_000},
+            {"user": "ann", "amount": 5.0, "ts": 61_000},
         ],
         "user-features",
         "total",
-        [10.0, 30.0],
+        [30.0, 5.0],  # one result per user and minute, as each window closes
     ),
     "ml-scoring": (
         [{"amount": 900.0, "hour": 3}, {"amount": 5.0, "hour": 12}],

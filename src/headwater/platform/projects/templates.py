@@ -28,7 +28,7 @@ TEMPLATES = {
         Template(
             "windowed-features",
             "Windowed features",
-            "Per-user running features (count, total, mean, max) in keyed state.",
+            "Per-user features per minute (count, total, mean, max) in event-time windows.",
         ),
         Template(
             "ml-scoring",

@@ -1,24 +1,30 @@
-"""Windowed features: per-user running features of purchase events.
+"""Windowed features: per-user purchase features over event-time windows.
 
-Each purchase `{"user": ..., "amount": ...}` becomes the user's features so far: how many
-purchases, their total and mean amount, and the largest one. Try it in a notebook:
+Each purchase `{"user": ..., "amount": ..., "ts": epoch ms}` counts in its user's 1-minute
+tumbling window; when the watermark passes a window's end, the user's features for that
+minute are written: how many purchases, their total and mean amount, and the largest one.
+Try it in a notebook:
 
-    app.test({"purchases": [{"user": "ann", "amount": 12.5}]}).outputs["user-features"]
+    app.test({"purchases": [{"user": "ann", "amount": 12.5, "ts": 0}]}).outputs["user-features"]
 """
 
-from headwater import App, agg
+from headwater import App, agg, windows
 
 app = App("windowed-features")
-purchases = app.topic("purchases", value="json")
+purchases = app.topic("purchases", value="json", timestamp="ts")
 features = app.topic("user-features", value="json")
 
-sdf = app.dataframe(purchases)
+sdf = app.dataframe(purchases).with_watermarks("5s", idle_timeout="1m")
 sdf = sdf[sdf["amount"] > 0]
-per_user = sdf.group_by("user").agg_running(
-    purchases=agg.count(),
-    total=agg.sum("amount"),
-    mean_amount=agg.mean("amount"),
-    max_amount=agg.max("amount"),
+per_user = (
+    sdf.group_by("user")
+    .window(windows.tumbling("1m"))
+    .agg(
+        purchases=agg.count(),
+        total=agg.sum("amount"),
+        mean_amount=agg.mean("amount"),
+        max_amount=agg.max("amount"),
+    )
 )
 per_user.to_topic(features)
 
