@@ -1,7 +1,8 @@
-"""The stateless benchmark's Headwater contender, small, against the test broker.
+"""The benchmarks' Headwater contenders, small, against the test broker.
 
-Speed is not tested here: only that the benchmark runs the pipeline it claims to and that
-its output is exactly the records that pass the filter, each with the assigned column.
+Speed is not tested here: only that each benchmark runs the pipeline it claims to and that
+its output is exactly right (the records that pass the filter, each with the assigned column;
+the closed windows, each with its count, sum and mean).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import stateless
+import windows
 from _common import (
     EUR_RATE,
     create_topics,
@@ -48,3 +50,28 @@ def test_headwater_contender_outputs_exactly_the_filtered_records(
     assert all(v["amount_eur"] == pytest.approx(v["amount"] * EUR_RATE) for v in out)
     expected = stateless.digest(kept)
     assert stateless.check_output(bootstrap, sink, expected, assigned=True) is None
+
+
+def test_windows_contender_outputs_exactly_the_closed_windows(
+    bootstrap: str, unique: Callable[[str], str]
+) -> None:
+    events = windows.windowed_events(3_000, keys=20, step_ms=10)  # 30 s: 3 windows
+    source, sink = unique("bench-windowed"), unique("bench-win")
+    create_topics(bootstrap, [source, sink], partitions=2)
+    produce_input(bootstrap, source, events)
+
+    timing = windows.run_headwater(bootstrap, source, sink, len(events), timeout=120)
+
+    assert timing.consumed == len(events)
+    assert 0 < timing.first <= timing.end
+    expected = windows.expected_windows(events)
+    assert {start for _, start in expected} == {windows.BASE_TS, windows.BASE_TS + 10_000}
+    assert len(expected) == 40  # every key in both closed windows; the third is still open
+    out = [orjson.loads(v) for v in read_values(bootstrap, sink)]
+    assert len(out) == len(expected)
+    first = next(v for v in out if (v["key"], v["window_start"]) == next(iter(expected)))
+    count, total, mean = expected[(first["key"], first["window_start"])]
+    assert (first["count"], first["sum"]) == (count, total)
+    assert first["mean"] == pytest.approx(mean, rel=1e-9)
+    assert first["window_end"] == first["window_start"] + 10_000
+    assert windows.check_output(bootstrap, sink, expected, "window_start") is None

@@ -490,6 +490,8 @@ def with_millis(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     dtype = frame[column].dtype
     if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
         return frame.with_columns(pl.col(column).dt.epoch("ms"))
+    if dtype.is_integer():  # already milliseconds: no text to parse
+        return frame.with_columns(pl.col(column).cast(pl.Int64))
     return frame.with_columns(to_millis(pl.col(column)))
 
 
