@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +12,7 @@ from headwater.platform.db.session import Database
 from headwater.platform.projects.store import ProjectStore
 from headwater.platform.secrets import SecretBox
 from headwater.platform.settings import PlatformSettings
+from headwater.platform.topics import TopicRates
 
 
 @dataclass
@@ -21,6 +22,8 @@ class PlatformContext:
     secrets: SecretBox
     projects: ProjectStore
     login_limiter: LoginLimiter
+    # Watermark samples behind the topics' message rates: in memory, per server.
+    topic_rates: TopicRates = field(default_factory=TopicRates)
 
 
 def get_context(request: Request) -> PlatformContext:

@@ -30,3 +30,9 @@ class Invalid(PlatformError):
 
 class TooLarge(PlatformError):
     status = 413
+
+
+class Unavailable(PlatformError):
+    """The Kafka cluster did not answer: the platform is fine, its upstream is not."""
+
+    status = 502

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
 
-from headwater.platform.api import auth, clusters, health, projects, secrets, users
+from headwater.platform.api import auth, clusters, health, projects, secrets, topics, users
 from headwater.platform.api.body_limit import BodyLimit
 from headwater.platform.api.errors import install as install_errors
 from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
@@ -22,7 +22,7 @@ from headwater.platform.projects.store import ProjectStore
 from headwater.platform.secrets import SecretBox
 from headwater.platform.settings import PlatformSettings
 
-ROUTERS = (health, auth, users, clusters, secrets, projects)
+ROUTERS = (health, auth, users, clusters, secrets, topics, projects)
 
 
 def create_app(settings: PlatformSettings) -> FastAPI:

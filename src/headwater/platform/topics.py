@@ -1,0 +1,205 @@
+"""Topics of a cluster as the platform shows them: sizes, configs, rates and consumer lag."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    OffsetSpec,
+    ResourceType,
+)
+
+from headwater.errors import BrokerError
+from headwater.kafka.settings import KafkaSettings
+
+# Configs shown in listings; the broker may omit ones left at their defaults.
+HIGHLIGHTS = ("retention.ms", "cleanup.policy")
+# Headwater's own state topics (changelogs, repartitions) and Kafka's (``__consumer_offsets``).
+INTERNAL_SUFFIXES = ("-changelog", "-repartition")
+RATE_WINDOW_SECONDS = 60.0
+
+
+def is_internal(name: str) -> bool:
+    return name.startswith("__") or name.endswith(INTERNAL_SUFFIXES)
+
+
+@dataclass
+class TopicRates:
+    """Messages per second per topic, from high-watermark samples taken when topics are read.
+
+    The rate spans the samples of the last ``window`` seconds (the oldest kept one to now); a
+    topic read only once so far has no rate yet.
+    """
+
+    window: float = RATE_WINDOW_SECONDS
+    _samples: dict[tuple[str, str], deque[tuple[float, int]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def observe(self, cluster: str, topic: str, produced: int, now: float) -> float | None:
+        with self._lock:
+            samples = self._samples.setdefault((cluster, topic), deque())
+            samples.append((now, produced))
+            # Keep one sample at or before the window's start, so the rate spans the window.
+            while len(samples) > 2 and samples[1][0] <= now - self.window:
+                samples.popleft()
+            first_time, first_count = samples[0]
+            if now - first_time <= 0:
+                return None
+            # A deleted and recreated topic restarts its offsets: never a negative rate.
+            return max(0, produced - first_count) / (now - first_time)
+
+    def forget(self, cluster: str, topic: str) -> None:
+        with self._lock:
+            self._samples.pop((cluster, topic), None)
+
+
+@dataclass(frozen=True)
+class PartitionOffsets:
+    partition: int
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class GroupLag:
+    group: str
+    offsets: dict[int, int]  # partition -> committed offset
+
+
+class ClusterView:
+    """Read-only questions to one cluster, answered in few broker round trips."""
+
+    def __init__(self, settings: KafkaSettings, timeout: float = 5.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self._client = AdminClient(settings.client_config())
+
+    def _broker_error(self, what: str, exc: Exception) -> BrokerError:
+        detail = exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else str(exc)
+        return BrokerError(
+            f"cannot {what} on the Kafka cluster at {self.settings.bootstrap_servers}: {detail}; "
+            "is the broker running and are the cluster's settings right?"
+        )
+
+    def partitions(self) -> dict[str, int]:
+        """Partition counts of every topic, internal ones included."""
+        try:
+            metadata = self._client.list_topics(timeout=self.timeout)
+        except KafkaException as exc:
+            raise self._broker_error("list topics", exc) from exc
+        return {name: len(meta.partitions) for name, meta in metadata.topics.items()}
+
+    def replications(self) -> dict[str, int]:
+        try:
+            topics = self._client.list_topics(timeout=self.timeout).topics
+        except KafkaException as exc:
+            raise self._broker_error("list topics", exc) from exc
+        return {
+            name: max((len(p.replicas) for p in meta.partitions.values()), default=0)
+            for name, meta in topics.items()
+        }
+
+    def configs(self, names: list[str]) -> dict[str, dict[str, str] | None]:
+        """Each topic's config highlights; None where the broker did not answer."""
+        if not names:
+            return {}
+        resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
+        out: dict[str, dict[str, str] | None] = {}
+        for resource, future in self._client.describe_configs(
+            resources, request_timeout=self.timeout
+        ).items():
+            try:
+                entries = future.result(timeout=self.timeout)
+            except KafkaException:
+                out[resource.name] = None
+                continue
+            out[resource.name] = {
+                key: entry.value
+                for key, entry in entries.items()
+                if key in HIGHLIGHTS and entry.value is not None
+            }
+        return out
+
+    def offsets(self, partitions: dict[str, int]) -> dict[str, list[PartitionOffsets]]:
+        """Low and high watermarks of every partition (approximate on some brokers: see docs)."""
+        wanted = [TopicPartition(t, p) for t, count in partitions.items() for p in range(count)]
+        if not wanted:
+            return {}
+        ends: dict[tuple[str, int], list[int]] = {}
+        specs = (OffsetSpec.earliest(), OffsetSpec.latest())  # type: ignore[no-untyped-call]
+        for spec in specs:
+            try:
+                futures = self._client.list_offsets(
+                    {tp: spec for tp in wanted}, request_timeout=self.timeout
+                )
+                for tp, future in futures.items():
+                    ends.setdefault((tp.topic, tp.partition), []).append(
+                        max(0, future.result(timeout=self.timeout).offset)
+                    )
+            except KafkaException as exc:
+                raise self._broker_error("read offsets", exc) from exc
+        out: dict[str, list[PartitionOffsets]] = {t: [] for t in partitions}
+        for (topic, partition), (low, high) in sorted(ends.items()):
+            out[topic].append(PartitionOffsets(partition, low, max(low, high)))
+        return out
+
+    def groups_reading(self, topic: str) -> list[GroupLag]:
+        """Consumer groups with committed offsets on ``topic``; raises if the broker cannot say."""
+        try:
+            listing = self._client.list_consumer_groups(request_timeout=self.timeout).result(
+                timeout=self.timeout
+            )
+            found = []
+            for group in sorted(g.group_id for g in listing.valid):
+                request = [ConsumerGroupTopicPartitions(group)]
+                futures = self._client.list_consumer_group_offsets(
+                    request, request_timeout=self.timeout
+                )
+                result = futures[group].result(timeout=self.timeout)
+                offsets = {
+                    tp.partition: tp.offset
+                    for tp in result.topic_partitions or []
+                    if tp.topic == topic and tp.offset >= 0
+                }
+                if offsets:
+                    found.append(GroupLag(group, offsets))
+        except KafkaException as exc:
+            raise self._broker_error("list consumer groups", exc) from exc
+        return found
+
+
+def summary(
+    view: ClusterView, rates: TopicRates, cluster: str, names: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Listing rows for ``names`` (all topics when None), sorted by name."""
+    replications = view.replications()
+    partitions = view.partitions()
+    if names is not None:
+        partitions = {n: partitions[n] for n in names if n in partitions}
+    offsets = view.offsets(partitions)
+    configs = view.configs(sorted(partitions))
+    now = time.monotonic()
+    rows = []
+    for name in sorted(partitions):
+        parts = offsets.get(name, [])
+        produced = sum(p.high for p in parts)
+        rows.append(
+            {
+                "name": name,
+                "partitions": partitions[name],
+                "replication": replications.get(name, 0),
+                "config": configs.get(name),
+                "messages": sum(p.high - p.low for p in parts),
+                "rate": rates.observe(cluster, name, produced, now),
+                "internal": is_internal(name),
+                "_offsets": parts,
+            }
+        )
+    return rows
