@@ -13,6 +13,7 @@ from headwater.dataframe.expressions import Column, to_expr
 from headwater.errors import ConfigError
 from headwater.runtime.aggregate import RunningAggregate
 from headwater.runtime.repartition import GroupKey, repartition_topic_name
+from headwater.runtime.timers import KeyedProcess
 from headwater.runtime.watermark import duration_ms
 from headwater.runtime.window import EMIT_MODES, LateRecords, WindowAggregate
 from headwater.topic import Topic
@@ -119,6 +120,28 @@ class GroupBy:
             )
         self._keyed._store(True, store, "agg_running")
         return self._keyed._then(RunningAggregate(self.columns, checked, store))
+
+    def process(
+        self, fn: Callable[..., Any], on_timer: Callable[..., Any] | None = None
+    ) -> StreamingDataFrame:
+        """A keyed process function with timers (Flink's KeyedProcessFunction; see
+        docs/time.md). ``fn(value, ctx)`` runs per record: ``ctx.key``, ``ctx.state`` (the
+        group's State), ``ctx.timers`` (``register_event_time(ts_ms)``,
+        ``register_processing_time(ts_ms)``, ``delete_...``), ``ctx.timestamp`` and
+        ``ctx.watermark``. ``on_timer(key, timestamp, ctx)`` runs when a timer fires. Both
+        return None, a dict or a list of dicts: the output records, keyed by the group. State
+        and timers are kept in the store ``<group_by name>-process``."""
+        store = f"{self.name}-process"
+        if store in self._keyed._app.stores:
+            raise ConfigError(
+                f"group_by name {self.name!r} already has a process() (store {store!r}); "
+                "group again with group_by(..., name='another-name') for a second"
+            )
+        operator = KeyedProcess(fn, on_timer, store)
+        self._keyed._store(True, store, "process")
+        if self._key_step is not None:
+            self._key_step.watermarks = True
+        return self._keyed._then(operator)
 
     def __repr__(self) -> str:
         return f"GroupBy({', '.join(map(repr, self.columns))}, name={self.name!r})"

@@ -17,6 +17,7 @@ import polars as pl
 
 from headwater.runtime.batch import ROW, TS, Source
 from headwater.runtime.repartition import GroupKey, RepartitionSource
+from headwater.runtime.timers import KeyedProcess
 from headwater.runtime.watermark import (
     MARKER_HEADER,
     MAX_TIME,
@@ -46,7 +47,8 @@ class PipelineTime:
             and n.operator.topic is not None
             and n.operator.watermarks
         ]
-        self.windows = [n for n in nodes if isinstance(n.operator, WindowAggregate)]
+        # Windows and keyed process functions: both are fired as time advances.
+        self.windows = [n for n in nodes if isinstance(n.operator, WindowAggregate | KeyedProcess)]
         self.timed = [n for n in self.windows if n.operator.timed]  # type: ignore[attr-defined]
         # Nodes whose input records move the tracker: a repartitioned window's watermark comes
         # from markers instead.
