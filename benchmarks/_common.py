@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -168,3 +170,32 @@ def ensure_peer_venv() -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", PEER_REQUIREMENT], check=True)
     return python
+
+
+def run_rounds(
+    contenders: list[str],
+    rounds: int,
+    records: int,
+    run: Callable[[str, int], tuple[Timing, str | None]],
+    say: Callable[[str], None],
+    width: int = 10,
+) -> dict[str, float]:
+    """Run every contender ``rounds`` times in turn (so drift in the machine's load hits each
+    alike); ``run(name, round)`` returns its Timing and what is wrong with its output, if
+    anything. A wrong output stops the benchmark. Returns the median msg/s per contender."""
+    measured: dict[str, list[float]] = {name: [] for name in contenders}
+    for r in range(rounds):
+        say(f"\nround {r + 1} of {rounds}")
+        for name in contenders:
+            timing, problem = run(name, r)
+            seconds = timing.end - timing.first
+            measured[name].append(records / seconds)
+            status = "output ok" if problem is None else f"OUTPUT WRONG: {problem}"
+            say(f"{name:>{width}}: {records / seconds:>9,.0f} msg/s  ({seconds:5.2f} s)  {status}")
+            if problem is not None:
+                raise SystemExit(f"{name} produced a wrong output: {problem}")
+    rates = {name: statistics.median(values) for name, values in measured.items()}
+    say(f"\nmedian of {rounds} round(s), input msg/s:")
+    for name, rate in rates.items():
+        say(f"{name:>{width}}: {rate:>9,.0f} msg/s")
+    return rates

@@ -34,7 +34,6 @@ import hashlib
 import json
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -58,6 +57,7 @@ from _common import (  # noqa: E402
     ensure_peer_venv,
     produce_input,
     read_values,
+    run_rounds,
     run_timed,
 )
 from stateless import run_raw  # noqa: E402
@@ -440,26 +440,15 @@ def benchmark(
     started = time.monotonic()
     produce_input(bootstrap, source, events)
     say(f"input produced in {time.monotonic() - started:.1f} s")
-    measured: dict[str, list[float]] = {name: [] for name in contenders}
-    for r in range(rounds):
-        say(f"\nround {r + 1} of {rounds}")
-        for name in contenders:
-            sink = sinks[(name, r)]
-            timing = spawn(name, bootstrap, source, sink, records)
-            if name == "raw-copy":
-                problem = None if len(read_values(bootstrap, sink)) == records else "count"
-            else:
-                problem = check_output(bootstrap, sink, events, totals, "-agg-" not in name)
-            seconds = timing.end - timing.first
-            measured[name].append(records / seconds)
-            status = "output ok" if problem is None else f"OUTPUT WRONG: {problem}"
-            say(f"{name:>17}: {records / seconds:>9,.0f} msg/s  ({seconds:5.2f} s)  {status}")
-            if problem is not None:
-                raise SystemExit(f"{name} produced a wrong output: {problem}")
-    rates = {name: statistics.median(values) for name, values in measured.items()}
-    say(f"\nmedian of {rounds} round(s), input msg/s:")
-    for name, rate in rates.items():
-        say(f"{name:>17}: {rate:>9,.0f} msg/s")
+
+    def run(name: str, r: int) -> tuple[Timing, str | None]:
+        sink = sinks[(name, r)]
+        timing = spawn(name, bootstrap, source, sink, records)
+        if name == "raw-copy":
+            return timing, None if len(read_values(bootstrap, sink)) == records else "count"
+        return timing, check_output(bootstrap, sink, events, totals, "-agg-" not in name)
+
+    rates = run_rounds(contenders, rounds, records, run, say, width=17)
     say("")
     for ours, theirs, label in (
         ("headwater-alo", "quix-alo", "Headwater / Quix, at-least-once"),

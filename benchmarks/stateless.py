@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import statistics
 import sys
 import threading
 import time
@@ -50,6 +49,7 @@ from _common import (  # noqa: E402
     passes,
     produce_input,
     read_values,
+    run_rounds,
     run_timed,
 )
 
@@ -247,24 +247,14 @@ def benchmark(
     started = time.monotonic()
     produce_input(bootstrap, source, events)
     say(f"input produced in {time.monotonic() - started:.1f} s")
-    measured: dict[str, list[float]] = {name: [] for name in contenders}
-    for r in range(rounds):
-        say(f"\nround {r + 1} of {rounds}")
-        for name in contenders:
-            sink = sinks[(name, r)]
-            timing = spawn(name, bootstrap, source, sink, records, partitions)
-            copy = name == "raw-copy"  # the ceiling copies every record unchanged
-            problem = check_output(bootstrap, sink, everything if copy else kept, not copy)
-            seconds = timing.end - timing.first
-            measured[name].append(records / seconds)
-            status = "output ok" if problem is None else f"OUTPUT WRONG: {problem}"
-            say(f"{name:>10}: {records / seconds:>9,.0f} msg/s  ({seconds:5.2f} s)  {status}")
-            if problem is not None:
-                raise SystemExit(f"{name} produced a wrong output: {problem}")
-    rates = {name: statistics.median(values) for name, values in measured.items()}
-    say(f"\nmedian of {rounds} round(s), input msg/s:")
-    for name, rate in rates.items():
-        say(f"{name:>10}: {rate:>9,.0f} msg/s")
+
+    def run(name: str, r: int) -> tuple[Timing, str | None]:
+        sink = sinks[(name, r)]
+        timing = spawn(name, bootstrap, source, sink, records, partitions)
+        copy = name == "raw-copy"  # the ceiling copies every record unchanged
+        return timing, check_output(bootstrap, sink, everything if copy else kept, not copy)
+
+    rates = run_rounds(contenders, rounds, records, run, say, width=10)
     if "headwater" in rates:
         say("")
         for name, label in (("raw-copy", "ceiling"), ("raw-json", "raw-json"), ("quix", "Quix")):

@@ -29,7 +29,6 @@ import argparse
 import json
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -52,6 +51,7 @@ from _common import (  # noqa: E402
     ensure_peer_venv,
     produce_input,
     read_values,
+    run_rounds,
     run_timed,
 )
 from stateless import run_raw  # noqa: E402
@@ -249,27 +249,16 @@ def benchmark(
     started = time.monotonic()
     produce_input(bootstrap, source, events)
     say(f"input produced in {time.monotonic() - started:.1f} s")
-    measured: dict[str, list[float]] = {name: [] for name in contenders}
-    for r in range(rounds):
-        say(f"\nround {r + 1} of {rounds}")
-        for name in contenders:
-            sink = sinks[(name, r)]
-            timing = spawn(name, bootstrap, source, sink, records)
-            if name == "raw-copy":
-                problem = None if len(read_values(bootstrap, sink)) == records else "count"
-            else:
-                start_field = "start" if name == "quix" else "window_start"
-                problem = check_output(bootstrap, sink, expected, start_field)
-            seconds = timing.end - timing.first
-            measured[name].append(records / seconds)
-            status = "output ok" if problem is None else f"OUTPUT WRONG: {problem}"
-            say(f"{name:>10}: {records / seconds:>9,.0f} msg/s  ({seconds:5.2f} s)  {status}")
-            if problem is not None:
-                raise SystemExit(f"{name} produced a wrong output: {problem}")
-    rates = {name: statistics.median(values) for name, values in measured.items()}
-    say(f"\nmedian of {rounds} round(s), input msg/s:")
-    for name, rate in rates.items():
-        say(f"{name:>10}: {rate:>9,.0f} msg/s")
+
+    def run(name: str, r: int) -> tuple[Timing, str | None]:
+        sink = sinks[(name, r)]
+        timing = spawn(name, bootstrap, source, sink, records)
+        if name == "raw-copy":
+            return timing, None if len(read_values(bootstrap, sink)) == records else "count"
+        start_field = "start" if name == "quix" else "window_start"
+        return timing, check_output(bootstrap, sink, expected, start_field)
+
+    rates = run_rounds(contenders, rounds, records, run, say, width=10)
     if "headwater" in rates:
         say("")
         for name, label in (("raw-copy", "ceiling"), ("quix", "Quix")):
