@@ -4,13 +4,16 @@ the watermark passes a key's last event plus the gap; failures become dead lette
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from headwater import App
 from headwater.errors import ConfigError
-from headwater.runtime.timers import ProcessContext
+from headwater.runtime.timers import DueTimers, ProcessContext
+from headwater.runtime.watermark import MAX_TIME
+from headwater.state import PartitionStore
 
 GAP = 10_000
 
@@ -142,3 +145,27 @@ def test_processing_time_timers_fire_with_the_wall_clock() -> None:
     result = out.test([{"user": "x", "ts": 0}])
     assert result["user"].tolist() == ["x"]
     assert len(result["pending"].iloc[0]) == 1  # the hour-away timer, still registered
+
+
+def test_due_timers_are_found_by_time_and_stale_times_are_dropped(tmp_path: Path) -> None:
+    store = PartitionStore(tmp_path / "timers", "timers", "clicks", 0)
+    try:
+        index = DueTimers(store)
+        store.attach(index)
+        never = MAX_TIME
+        index.set(b"a", (30, never))
+        index.set(b"b", (10, never))
+        index.set(b"c", (never, 5))  # a processing-time timer
+        assert index.due(watermark=20, now_ms=0) == [b"b"]
+        assert index.due(watermark=20, now_ms=0) == [b"b"]  # due until its timers change
+        index.set(b"b", (40, never))  # b's timer moved on: its old time is stale
+        assert not index.any_due(watermark=20, now_ms=0)
+        assert index.due(watermark=35, now_ms=5) == [b"a", b"c"]
+        index.remove(b"a")
+        assert index.due(watermark=45, now_ms=0) == [b"b"]
+        # The watermark is written at a checkpoint, and read back by a new index.
+        index.advance(45)
+        store.persist(input_offset=1, changelog_offset=None)
+        assert DueTimers(store).watermark == 45
+    finally:
+        store.close()

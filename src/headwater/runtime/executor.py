@@ -20,7 +20,7 @@ from headwater.serde.frames import decode_keys, decode_values
 
 if TYPE_CHECKING:
     from headwater.dataframe.graph import Node
-    from headwater.state.store import PartitionStore
+    from headwater.state.store import PartitionStore, Savepoint
     from headwater.topic import Topic
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,7 @@ class _Attempt:
     dead: list[tuple[Source, list[int], BaseException, str]] = field(default_factory=list)
     tapped: list[tuple[Node, pl.DataFrame]] = field(default_factory=list)
     # Stores this pass touched, with their state before it: a discarded pass is rolled back.
-    savepoints: dict[int, tuple[PartitionStore, tuple[dict[bytes, bytes | None], int]]] = field(
-        default_factory=dict
-    )
+    savepoints: dict[int, tuple[PartitionStore, Savepoint]] = field(default_factory=dict)
 
     def rollback(self) -> None:
         for store, savepoint in self.savepoints.values():

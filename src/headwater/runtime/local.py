@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ class _Capture:
     def __init__(self, internal: Iterable[str] = ()) -> None:
         self.outputs: dict[str, list[pl.DataFrame]] = {}
         self.dead: list[dict[str, Any]] = []
+        self._tracebacks: dict[int, tuple[BaseException, str]] = {}
         # Records (and markers) for internal (repartition) topics, fed back into the app's
         # own pipelines.
         self.internal: dict[str, list[tuple[pl.DataFrame, Source] | _Marker]] = {
@@ -93,8 +95,19 @@ class _Capture:
                     "reason": str(error),
                     "key": source.raw_keys[row],
                     "value": source.raw_values[row],
+                    "traceback": self._traceback(error),
                 }
             )
+
+    def _traceback(self, error: BaseException) -> str:
+        """Where the error was raised: rows failing together share one error, formatted once."""
+        known = self._tracebacks.get(id(error))
+        if known is None or known[0] is not error:
+            known = self._tracebacks[id(error)] = (
+                error,
+                "".join(traceback.format_exception(error)),
+            )
+        return known[1]
 
 
 def to_output_frame(frames: list[pl.DataFrame]) -> pd.DataFrame:
@@ -137,7 +150,9 @@ def make_source(
         topic=topic.name,
         partitions=[0] * n,
         offsets=list(range(n)),
-        raw_keys=[None if k is None else ks.dumps(k) for k in (keys or [None] * n)],
+        raw_keys=[
+            k if k is None or isinstance(k, bytes) else ks.dumps(k) for k in (keys or [None] * n)
+        ],
         raw_values=[v if isinstance(v, bytes) or v is None else vs.dumps(v) for v in values],
         timestamps=list(timestamps) if timestamps is not None else [now] * n,
     )

@@ -24,6 +24,7 @@ from headwater.runtime.checkpoint import Checkpoint, DeliveryErrors
 from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.executor import Executor
 from headwater.runtime.standby import StandbyPlanner
+from headwater.runtime.status import StatusFile
 from headwater.runtime.transaction import TransactionalCheckpoint, transactional_id
 from headwater.signals import on_stop_signals
 from headwater.state import StateManager
@@ -190,8 +191,17 @@ class Runner:
             else None
         )
 
+        topology = app.topology()
+        status = StatusFile(
+            self._consumer_config()["group.id"],
+            inputs=[t["topic"] for t in topology["inputs"]],
+            outputs=[t["topic"] for t in topology["outputs"]]
+            + ([topology["dead_letter_topic"]] if topology["dead_letter_topic"] else []),
+        )
+
         def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
             self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+            status.write(self._assigned)
             for executor in executors.values():  # event time waits for new partitions too
                 executor.assign([(tp.topic, tp.partition) for tp in partitions])
             self._rebalanced = True
@@ -214,6 +224,7 @@ class Runner:
             if not self._closing:
                 checkpoint.commit()
             self._forget(partitions, state)
+            status.write(self._assigned)
             for executor in executors.values():
                 executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.info("revoked %s", _names(partitions))
@@ -222,6 +233,7 @@ class Runner:
             if not self._closing:
                 checkpoint.lose(partitions)
             self._forget(partitions, state)
+            status.write(self._assigned)
             for executor in executors.values():
                 executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.warning("lost %s", _names(partitions))

@@ -6,15 +6,19 @@ survive restarts and move with the partition. The executor calls :meth:`KeyedPro
 after every batch and on the runner's tick, like windows: event-time timers at or below the
 watermark fire, processing-time ones at or below the wall clock; each fired timer is deleted and
 ``on_timer(key, timestamp, ctx)``'s results go downstream. An in-memory index (key -> earliest
-timer, rebuilt from the store when the store is new or its changes were aborted) finds the due
-keys without scanning the store.
+timer, with a heap per time domain; rebuilt from the store when the store is new or its changes
+were aborted) finds the due keys without looking at the others. The index also keeps the
+partition's watermark as the operator last saw it with records or fired timers at it; it is
+written to the store at checkpoints, so after a restart timers and ``ctx.watermark`` never see
+time go back.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -22,7 +26,7 @@ from headwater.errors import ConfigError
 from headwater.runtime.aggregate import _KEY, _PARTITION, keyed_frame, skip_applied
 from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_rows, with_values
 from headwater.runtime.operators import BatchContext, Operator, describe_callable
-from headwater.runtime.watermark import MAX_TIME
+from headwater.runtime.watermark import MAX_TIME, MIN_TIME, persist_watermark, stored_watermark
 from headwater.serde.frames import frame_from_rows
 from headwater.state.encoding import encode_key, split_entry_key
 
@@ -110,9 +114,8 @@ class KeyedProcess(Operator):
         self.on_timer = on_timer
         self.store = store
         self.stores = (store,)
-        # Partition -> (its store, the store's aborts then, state key -> earliest timer due
-        # with the wall clock then: the smaller of its event and processing timers).
-        self._index: dict[int, tuple[PartitionStore, int, dict[bytes, tuple[int, int]]]] = {}
+        # Partition -> its keys' earliest timers.
+        self._index: dict[int, DueTimers] = {}
 
     def params(self) -> dict[str, Any]:
         on_timer = describe_callable(self.on_timer) if self.on_timer is not None else None
@@ -130,8 +133,10 @@ class KeyedProcess(Operator):
             return frame.select(meta)
         stores = {p: ctx.store(self.store, p) for p in frame[_PARTITION].unique().to_list()}
         frame = skip_applied(frame, ctx, stores)
+        marks = {}  # the watermark, never below the one persisted
         for p, store in stores.items():
-            self._index_of(p, store)  # built before this batch's writes
+            index = self._index_of(p, store)  # built before this batch's writes
+            marks[p] = index.advance(ctx.watermark(p))
         rows, stamps = frame[ROW].to_list(), frame[TS].to_list()
         keys = [encode_key(k) for k in frame[_KEY].to_list()]
         plain, parts = frame[KEY].to_list(), frame[_PARTITION].to_list()
@@ -143,7 +148,7 @@ class KeyedProcess(Operator):
             entry = self._entry(store, key, plain[i])
             timers = Timers(entry)
             context = ProcessContext(
-                plain[i], store.state(key, stamps[i]), timers, stamps[i], ctx.watermark(parts[i])
+                plain[i], store.state(key, stamps[i]), timers, stamps[i], marks[parts[i]]
             )
             try:
                 items = _records(self.label, self.fn(value, context))
@@ -172,18 +177,19 @@ class KeyedProcess(Operator):
         failed (by position, as rows of their own), or None when no timer was due."""
         now_ms = int(time.time() * 1000)
         known = self._index.get(partition)
-        fresh = known is not None and known[0].aborts == known[1] and not known[0].closed
         if (
-            fresh
-            and known is not None
-            and not any(e <= watermark or p <= now_ms for e, p in known[2].values())
+            known is not None
+            and known.current(known.store)
+            and not known.any_due(max(watermark, known.watermark), now_ms)
         ):
             return None  # the usual case: nothing due
         store = ctx.store(self.store, partition)
         index = self._index_of(partition, store)
-        due = [k for k, (e, p) in index.items() if e <= watermark or p <= now_ms]
+        watermark = max(watermark, index.watermark)
+        due = index.due(watermark, now_ms)
         if not due:
             return None
+        index.advance(watermark)
         rows: list[dict[str, Any]] = []
         keys: list[Any] = []
         stamps: list[int] = []
@@ -191,7 +197,7 @@ class KeyedProcess(Operator):
         for key in due:
             entry = store.get(key, TIMERS)
             if not entry:
-                index.pop(key, None)
+                index.remove(key)
                 continue
             fired = [("event", t) for t in entry["event"] if t <= watermark]
             fired += [("processing", t) for t in entry["processing"] if t <= now_ms]
@@ -231,16 +237,16 @@ class KeyedProcess(Operator):
         index = self._index_of(partition, store)
         if entry["event"] or entry["processing"]:
             store.set(key, TIMERS, entry)
-            index[key] = _earliest(entry)
+            index.set(key, _earliest(entry))
         else:
             store.delete(key, TIMERS)
-            index.pop(key, None)
+            index.remove(key)
 
-    def _index_of(self, partition: int, store: PartitionStore) -> dict[bytes, tuple[int, int]]:
+    def _index_of(self, partition: int, store: PartitionStore) -> DueTimers:
         known = self._index.get(partition)
-        if known is not None and known[0] is store and known[1] == store.aborts:
-            return known[2]
-        index: dict[bytes, tuple[int, int]] = {}
+        if known is not None and known.current(store):
+            return known
+        index = DueTimers(store)
         for raw, _ in store.raw_items():
             try:
                 key, name = split_entry_key(raw)
@@ -249,9 +255,89 @@ class KeyedProcess(Operator):
             if name == TIMERS:
                 entry = store.get(key, TIMERS)
                 if entry:
-                    index[key] = _earliest(entry)
-        self._index[partition] = (store, store.aborts, index)
+                    index.set(key, _earliest(entry))
+        self._index[partition] = index
+        store.attach(index)
         return index
+
+
+class DueTimers:
+    """One partition's keys with timers: key -> (earliest event timer, earliest processing
+    timer), and a heap per domain, so the keys due are found without looking at the others.
+
+    Heaps are lazy: a key's old times stay in them until they come to the top, where the
+    times no longer its earliest are dropped. Attached to the store as write-behind state, it
+    writes the watermark at checkpoints and is discarded (then rebuilt) on an abort.
+    """
+
+    def __init__(self, store: PartitionStore) -> None:
+        self.store = store
+        self.valid = True
+        self.watermark = self._written = stored_watermark(store, MIN_TIME)
+        self.earliest: dict[bytes, tuple[int, int]] = {}
+        self._heaps: tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]] = ([], [])
+
+    def current(self, store: PartitionStore) -> bool:
+        """Whether this index still stands for ``store`` (the same, open, not aborted)."""
+        return self.valid and self.store is store and not store.closed
+
+    def advance(self, watermark: int) -> int:
+        """The operator acted at ``watermark``: it is persisted at the next checkpoint."""
+        self.watermark = max(self.watermark, min(watermark, MAX_TIME))
+        return self.watermark
+
+    # WriteBehind
+    def flush(self, store: PartitionStore) -> None:
+        if self.watermark > self._written:
+            self._written = persist_watermark(store, self.watermark)
+
+    def snapshot(self) -> object:
+        return self.watermark
+
+    def restore(self, snapshot: object) -> None:
+        self.watermark = cast(int, snapshot)
+
+    def discard(self) -> None:
+        self.valid = False
+
+    def set(self, key: bytes, earliest: tuple[int, int]) -> None:
+        if self.earliest.get(key) == earliest:
+            return
+        self.earliest[key] = earliest
+        for heap, at in zip(self._heaps, earliest, strict=True):
+            if at < MAX_TIME:
+                heapq.heappush(heap, (at, key))
+
+    def remove(self, key: bytes) -> None:
+        self.earliest.pop(key, None)
+
+    def any_due(self, watermark: int, now_ms: int) -> bool:
+        return any(self._top(domain) <= limit for domain, limit in enumerate((watermark, now_ms)))
+
+    def due(self, watermark: int, now_ms: int) -> list[bytes]:
+        """The keys with an event timer at or below ``watermark`` or a processing timer at or
+        below ``now_ms``, earliest first; they stay indexed until their timers change."""
+        keys: dict[bytes, None] = {}
+        for domain, limit in enumerate((watermark, now_ms)):
+            heap, taken = self._heaps[domain], []
+            while heap and heap[0][0] <= limit:
+                at, key = heapq.heappop(heap)
+                if self._is_current(domain, at, key) and key not in keys:
+                    keys[key] = None
+                    taken.append((at, key))
+            for item in taken:  # still their earliest until fired: kept
+                heapq.heappush(heap, item)
+        return list(keys)
+
+    def _top(self, domain: int) -> int:
+        heap = self._heaps[domain]
+        while heap and not self._is_current(domain, *heap[0]):
+            heapq.heappop(heap)
+        return heap[0][0] if heap else MAX_TIME
+
+    def _is_current(self, domain: int, at: int, key: bytes) -> bool:
+        earliest = self.earliest.get(key)
+        return earliest is not None and earliest[domain] == at
 
 
 class _TimerFailed(RuntimeError):

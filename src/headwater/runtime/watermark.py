@@ -19,17 +19,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import polars as pl
 
 from headwater.errors import ConfigError
 
+if TYPE_CHECKING:
+    from headwater.state.store import PartitionStore
+
 # Event times are epoch milliseconds; these stand for "nothing yet" and "the end of time".
 MIN_TIME = -(2**62)
 MAX_TIME = 2**62
 MARKER_HEADER = "headwater.watermark"
+
+# In an operator's partition store, under the empty key: the watermark it last acted on (closed
+# windows, fired timers), so after a restart it never acts as if time went back.
+WATERMARK_ENTRY = "watermark"
 
 _UNITS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -180,3 +187,15 @@ class MarkerTable:
     def forget(self, partition: int) -> None:
         self._marks.pop(partition, None)
         self._of.pop(partition, None)
+
+
+def stored_watermark(store: PartitionStore, current: int) -> int:
+    """The watermark to act on: ``current``, never below the one persisted in ``store``."""
+    return max(int(store.get(b"", WATERMARK_ENTRY, MIN_TIME)), current)
+
+
+def persist_watermark(store: PartitionStore, watermark: int) -> int:
+    """Persist ``watermark`` in ``store`` (it only moves forward); returns the one persisted."""
+    persisted = stored_watermark(store, min(watermark, MAX_TIME))
+    store.set(b"", WATERMARK_ENTRY, persisted)
+    return persisted

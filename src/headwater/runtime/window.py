@@ -4,22 +4,28 @@ For a batch: rows already applied before a crash are dropped; each row is checke
 partition's watermark as it was before the batch (a row all of whose windows have closed is
 late and goes to the late side output); Polars assigns rows to windows (one row per row and
 window, exploded) and computes each window's partial values per key; the partials of the
-batch's keys' open windows are read once per key from the partition's store, merged in (a
-Polars group-by of the partial rows: sums add, minimums take the smaller, sessions that now
-overlap merge) and written once per key. A key's entry, ``win``, holds its open windows.
+batch's keys' open windows are merged in (a Polars group-by of the partial rows: sums add,
+minimums take the smaller, sessions that now overlap merge). In the store, a key's entry,
+``win``, holds its open windows.
+
+Tumbling, hopping and session windows keep their partition's open windows in memory as one
+Polars frame (:class:`~headwater.runtime.window_state.OpenWindows`), written behind to the
+store at checkpoints; sliding and count windows read and write the entries of the batch's keys.
 
 Time windows close when the watermark passes their end plus the allowed lateness: the executor
-calls :meth:`WindowAggregate.fire` after every batch and whenever time advances; an in-memory
-index (key -> earliest end, rebuilt from the store when a partition is first used) finds the
-keys due without scanning the store. Closed windows are emitted (``emit="close"``) and purged.
-Sliding windows keep their records (a later record opens a window reaching back over earlier
-ones); count windows close when they hold ``size`` records.
+calls :meth:`WindowAggregate.fire` after every batch and whenever time advances. In-memory
+windows close with one filter on their ends; for sliding windows an in-memory index (key ->
+earliest end, rebuilt from the store when a partition is first used) finds the keys due
+without scanning the store. Closed windows are emitted (``emit="close"``) and purged. Sliding
+windows keep their records (a later record opens a window reaching back over earlier ones);
+count windows close when they hold ``size`` records.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -28,7 +34,8 @@ from headwater.dataframe.aggregations import ApplyWindow
 from headwater.runtime.aggregate import _KEY, _PARTITION, keyed_frame, skip_applied
 from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_columns
 from headwater.runtime.operators import BatchContext, Operator
-from headwater.runtime.watermark import MAX_TIME, MIN_TIME
+from headwater.runtime.watermark import MAX_TIME, persist_watermark, stored_watermark
+from headwater.runtime.window_state import OpenWindows
 from headwater.state.encoding import split_entry_key
 
 if TYPE_CHECKING:
@@ -40,11 +47,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENTRY = "win"  # a key's open windows
-WATERMARK_ENTRY = "watermark"  # per partition store, under the empty key: the last watermark
 _P, _K = _PARTITION, _KEY
 _START, _END = "_hw_win_start", "_hw_win_end"
 _MAXTS, _LASTROW, _N = "_hw_win_maxts", "_hw_win_row", "_hw_win_n"
 _RID, _SID = "_hw_win_rid", "_hw_win_sid"
+_SEQ = "_hw_win_seq"  # in-memory windows: in the order they opened, which ties close in
 _IN, _F = "_hw_in.", "_hw_f."
 EMIT_MODES = ("close", "update")
 
@@ -100,6 +107,10 @@ class WindowAggregate(Operator):
         # earliest of those.
         self._index: dict[int, tuple[PartitionStore, int, dict[Any, int]]] = {}
         self._earliest: dict[int, int] = {}
+        # Tumbling, hopping and session windows: partition -> its open windows, in memory.
+        self.in_memory = window.kind in ("tumbling", "hopping", "session")
+        self._open: dict[int, OpenWindows] = {}
+        self._opened = 0  # windows opened in memory so far: numbers them in order
 
     # Description
     def params(self) -> dict[str, Any]:
@@ -149,9 +160,9 @@ class WindowAggregate(Operator):
             self._late(late_rows.select(original), ctx)
         if on_time.height == 0:
             return _empty(frame)
-        for p, store in stores.items():
-            self._index_of(p, store)  # built before this batch's writes
         if self.window.kind == "sliding":
+            for p, store in stores.items():
+                self._index_of(p, store)  # built before this batch's writes
             self._add_sliding(on_time, stores)
             return _empty(frame)
         merged = self._merge(self._partials(on_time), stores)
@@ -212,8 +223,7 @@ class WindowAggregate(Operator):
 
     def _watermark(self, partition: int, store: PartitionStore, ctx: BatchContext) -> int:
         """The partition's watermark: the pipeline's, never below the one persisted."""
-        stored = store.get(b"", WATERMARK_ENTRY, MIN_TIME)
-        return max(int(stored), ctx.watermark(partition))
+        return stored_watermark(store, ctx.watermark(partition))
 
     def _assign(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Rows per (record, window) of the windows still open, and the late records."""
@@ -329,6 +339,9 @@ class WindowAggregate(Operator):
         rows = batch.select(columns)
         if previous.height:
             rows = pl.concat([previous, rows], how="diagonal_relaxed")
+        if _SEQ not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias(_SEQ))
+        opened = [pl.col(_SEQ).min()]  # a window keeps its place; new ones get theirs on save
         if self.window.kind == "session":
             rows = rows.sort([_P, _K, _START], maintain_order=True)
             reach = pl.col(_END).cum_max().shift(1).over([_P, _K])
@@ -336,63 +349,91 @@ class WindowAggregate(Operator):
             merged = (
                 rows.with_columns(new.alias(_SID))
                 .group_by([_P, _K, _SID], maintain_order=True)
-                .agg(pl.col(_START).min(), pl.col(_END).max(), *self._combine_exprs())
+                .agg(pl.col(_START).min(), pl.col(_END).max(), *self._combine_exprs(), *opened)
                 .drop(_SID)
             )
         else:
             merged = rows.group_by([_P, _K, _START, _END], maintain_order=True).agg(
-                self._combine_exprs()
+                *self._combine_exprs(), *opened
             )
         return self._finish(merged).join(ident, on=[_P, _K], how="left", maintain_order="left")
 
     def _stored_windows(
         self, ident: pl.DataFrame, stores: dict[int, PartitionStore]
     ) -> pl.DataFrame:
-        rows: list[dict[str, Any]] = []
+        """The open windows of the batch's keys before the batch."""
+        parts = []
         for (partition,), keyed in ident.group_by(_P, maintain_order=True):
-            keys = keyed[_K].to_list()
-            for key, entry in zip(keys, stores[int(partition)].get_many(keys, ENTRY), strict=True):
-                if entry:
-                    rows.extend(_window_rows(int(partition), key, entry))
-        if not rows:
-            return pl.DataFrame()
-        frame = pl.DataFrame(rows, infer_schema_length=None, strict=False)
-        return frame.with_columns(pl.col(_K).cast(ident.schema[_K]))
+            rows = self._open_of(int(partition), stores[int(partition)]).rows_of(keyed[_K])
+            if rows.height:
+                parts.append(rows)
+        return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
     def _save(self, merged: pl.DataFrame, stores: dict[int, PartitionStore]) -> None:
-        """Write each key's open windows (one entry per key) and index their earliest end."""
-        for partition, entries in self._entries(merged, {}).items():
-            store = stores[partition]
-            store.set_many(entries.items(), ENTRY)
+        """The batch's keys' open windows replace theirs in memory."""
+        opened = pl.col(_SEQ).is_null()
+        numbers = self._opened + opened.cum_sum() - 1
+        count = int(merged[_SEQ].null_count())
+        merged = merged.with_columns(
+            pl.lit(None, dtype=pl.Int64).alias(_LASTROW),
+            pl.when(opened).then(numbers).otherwise(pl.col(_SEQ)).alias(_SEQ),
+        )
+        self._opened += count
+        for (partition,), windows in merged.group_by(_P, maintain_order=True):
+            p = int(partition)
+            open_ = self._open_of(p, stores[p])
+            keys = windows[_K].unique(maintain_order=True)
+            rest = open_.without(keys)
+            frame = pl.concat([rest, windows], how="diagonal_relaxed") if rest.height else windows
+            open_.replace(frame, keys)
             if self.early_every is not None:
-                self._changed.setdefault(partition, set()).update(entries)
-            index = self._index_of(partition, store)
-            for key, entry in entries.items():
-                index[key] = _due(entry, self.window.kind)
-                self._earliest[partition] = min(self._earliest[partition], index[key])
+                self._changed.setdefault(p, set()).update(keys.to_list())
+
+    def _open_of(self, partition: int, store: PartitionStore) -> OpenWindows:
+        """The partition's open windows in memory, built from its store when the partition is
+        new to this instance, its store was reopened, or its changes were aborted."""
+        known = self._open.get(partition)
+        if known is not None and known.current(store):
+            return known
+        rows = [
+            row
+            for key, entry in _stored_entries(store)
+            for row in _window_rows(partition, key, entry)
+        ]
+        frame = pl.DataFrame()
+        if rows:
+            frame = pl.DataFrame(rows, infer_schema_length=None, strict=False)
+            frame = frame.with_columns((self._opened + pl.int_range(pl.len())).alias(_SEQ))
+            self._opened += frame.height
+        open_ = OpenWindows(
+            store,
+            frame,
+            ENTRY,
+            lambda windows: self._entries(windows, {}).get(partition, {}),
+            _K,
+            _END,
+        )
+        store.attach(open_)
+        self._open[partition] = open_
+        return open_
 
     def _entries(
         self, windows: pl.DataFrame, entries: dict[int, dict[Any, dict[str, Any]]]
     ) -> dict[int, dict[Any, dict[str, Any]]]:
         """Per partition and key, the entry holding the given windows (added to ``entries``)."""
         fields = self._field_columns()
-        for row in windows.iter_rows(named=True):
-            keyed = entries.setdefault(row[_P], {})
-            entry = keyed.get(row[_K])
+        names = [c.removeprefix(_F) for c in fields]
+        columns = [_P, _K, KEY, _START, _END, _MAXTS, _N, *fields, *self.group_columns]
+        split = len(fields)
+        # Plain tuples, read by position: this runs for every open window at a checkpoint.
+        for p, k, key, start, end, maxts, n, *values in windows.select(columns).iter_rows():
+            keyed = entries.setdefault(p, {})
+            entry = keyed.get(k)
             if entry is None:
-                entry = keyed[row[_K]] = {
-                    "key": row[KEY],
-                    "groups": {g: row[g] for g in self.group_columns},
-                    "windows": [],
-                }
+                groups = dict(zip(self.group_columns, values[split:], strict=True))
+                entry = keyed[k] = {"key": key, "groups": groups, "windows": []}
             entry["windows"].append(
-                [
-                    row[_START],
-                    row[_END],
-                    row[_MAXTS],
-                    row[_N],
-                    {c.removeprefix(_F): row[c] for c in fields},
-                ]
+                [start, end, maxts, n, dict(zip(names, values[:split], strict=True))]
             )
         return entries
 
@@ -404,17 +445,7 @@ class WindowAggregate(Operator):
         known = self._index.get(partition)
         if known is not None and known[0] is store and known[1] == store.aborts:
             return known[2]
-        index: dict[Any, int] = {}
-        for raw, _ in store.raw_items():
-            try:
-                key, name = split_entry_key(raw)
-            except Exception:  # the checkpoint marker and other non-entry keys
-                continue
-            if name != ENTRY:
-                continue
-            entry = store.get(key, ENTRY)
-            if entry:
-                index[_plain_key(key, entry)] = _due(entry, self.window.kind)
+        index = {key: _due(entry, self.window.kind) for key, entry in _stored_entries(store)}
         self._index[partition] = (store, store.aborts, index)
         self._earliest[partition] = min(index.values(), default=MAX_TIME)
         return index
@@ -435,13 +466,16 @@ class WindowAggregate(Operator):
         if not keys:
             return None
         store = ctx.store(self.store, partition)
-        rows: list[dict[str, Any]] = []
-        for key, entry in zip(keys, store.get_many(keys, ENTRY), strict=True):
-            if entry:
-                rows.extend(_window_rows(partition, key, entry))
-        if not rows:
+        if self.in_memory:
+            frame = self._open_of(partition, store).rows_of(pl.Series(keys))
+        else:
+            rows: list[dict[str, Any]] = []
+            for key, entry in zip(keys, store.get_many(keys, ENTRY), strict=True):
+                if entry:
+                    rows.extend(_window_rows(partition, key, entry))
+            frame = pl.DataFrame(rows, infer_schema_length=None, strict=False)
+        if frame.height == 0:
             return None
-        frame = pl.DataFrame(rows, infer_schema_length=None, strict=False)
         frame = frame.sort(_END, maintain_order=True).with_columns(
             pl.int_range(pl.len()).alias(_LASTROW)
         )
@@ -451,6 +485,7 @@ class WindowAggregate(Operator):
         self._changed.pop(partition, None)
         self._index.pop(partition, None)
         self._earliest.pop(partition, None)
+        self._open.pop(partition, None)
 
     def fire(
         self, partition: int, watermark: int, ctx: BatchContext
@@ -459,6 +494,8 @@ class WindowAggregate(Operator):
         lateness); returns their results (none with ``emit="update"``) and the results that
         failed, by position, or None when nothing closed."""
         limit = watermark - self.lateness
+        if self.in_memory:
+            return self._fire_in_memory(partition, watermark, limit, ctx)
         known = self._index.get(partition)
         fresh = known is not None and known[0].aborts == known[1] and not known[0].closed
         if fresh and self._earliest.get(partition, MAX_TIME) > limit:
@@ -492,18 +529,40 @@ class WindowAggregate(Operator):
             store.delete(key, ENTRY)
         store.set_many(keep, ENTRY)
         self._earliest[partition] = min(index.values(), default=MAX_TIME)
-        stored = store.get(b"", WATERMARK_ENTRY, MIN_TIME)
-        store.set(b"", WATERMARK_ENTRY, max(int(stored), min(watermark, MAX_TIME)))
-        if not closed or self.emit == "update":
-            return pl.DataFrame(), []
         frame = pl.DataFrame(closed, infer_schema_length=None, strict=False)
-        if sliding:
+        if sliding and closed:
             frame = self._finish(
                 frame.group_by([_P, _K, _START, _END], maintain_order=True).agg(
                     self._partial_exprs()
                 )
             )
-        frame = frame.sort(_END, maintain_order=True).with_columns(
+        return self._closed(store, watermark, frame)
+
+    def _fire_in_memory(
+        self, partition: int, watermark: int, limit: int, ctx: BatchContext
+    ) -> tuple[pl.DataFrame, list[tuple[int, Exception]]] | None:
+        known = self._open.get(partition)
+        if known is not None and known.current(known.store) and known.earliest > limit:
+            return None  # the usual case: nothing due, found without looking at the windows
+        store = ctx.store(self.store, partition)  # before any change: the savepoint
+        open_ = self._open_of(partition, store)
+        if open_.frame.height == 0 or open_.earliest > limit:
+            return None
+        due = pl.col(_END) <= limit
+        closed = open_.frame.filter(due)
+        open_.replace(open_.frame.filter(~due), closed[_K].unique(maintain_order=True))
+        return self._closed(store, watermark, closed)
+
+    def _closed(
+        self, store: PartitionStore, watermark: int, closed: pl.DataFrame
+    ) -> tuple[pl.DataFrame, list[tuple[int, Exception]]]:
+        """Windows that closed: the watermark is persisted, their results returned (none
+        with ``emit="update"``)."""
+        persist_watermark(store, watermark)
+        if closed.height == 0 or self.emit == "update":
+            return pl.DataFrame(), []
+        order = [_END, _SEQ] if _SEQ in closed.columns else [_END]
+        frame = closed.sort(order, maintain_order=True).with_columns(
             pl.int_range(pl.len()).alias(_LASTROW)
         )
         return self._results(frame)
@@ -654,6 +713,20 @@ def _plain_key(key: bytes, entry: dict[str, Any]) -> Any:
     if plain_int and str(original).encode() == key:
         return original
     return key
+
+
+def _stored_entries(store: PartitionStore) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Every key's persisted entry of open windows, keyed as the operator's key column is."""
+    for raw, _ in store.raw_items():
+        try:
+            key, name = split_entry_key(raw)
+        except Exception:  # the checkpoint marker and other non-entry keys
+            continue
+        if name != ENTRY:
+            continue
+        entry = store.get(key, ENTRY)
+        if entry:
+            yield _plain_key(key, entry), entry
 
 
 def _window_rows(partition: int, key: Any, entry: dict[str, Any]) -> list[dict[str, Any]]:

@@ -29,11 +29,13 @@ def frame_from_rows(rows: list[dict[str, Any]]) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):
         frame = pl.from_dicts(rows, infer_schema_length=None, strict=False)
     # Polars turns a field holding text in one record and numbers in another into text for
-    # all ("1"); keep each record's own value instead, in a column of Python objects.
+    # all ("1"), and a value that does not fit its column's type (a number among objects)
+    # into null; keep each record's own value instead, in a column of Python objects.
     mixed = [
         name
         for name, dtype in frame.schema.items()
-        if dtype == pl.String and any(not isinstance(r.get(name), str | None) for r in rows)
+        if (dtype == pl.String and any(not isinstance(r.get(name), str | None) for r in rows))
+        or frame[name].null_count() != sum(r.get(name) is None for r in rows)
     ]
     if mixed:
         frame = frame.with_columns(
@@ -104,29 +106,74 @@ def _decode_json(raw: list[bytes | None]) -> tuple[pl.DataFrame, list[int], list
 
 
 def _decode_json_objects(raw: list[bytes | None]) -> pl.DataFrame | None:
-    """Every value parsed at once, column types inferred from all of them; None if any
-    value is not a JSON object (each value is its own document, so newlines inside are fine)."""
+    """Every value parsed at once; None if any value is not a JSON object (each value is its
+    own document, so newlines inside are fine)."""
     try:
         text = pl.Series(raw, dtype=pl.Binary).cast(pl.String)
-        decoded = text.str.json_decode(infer_schema_length=None)
+    except Exception:
+        return None
+    if len(raw) > 2 * SCHEMA_SAMPLE:
+        frame = _parse(text, SCHEMA_SAMPLE)
+        if frame is not None and _flat(frame) and not _coerced(text, frame):
+            return frame
+    frame = _parse(text, None)
+    if frame is None or _coerced(text, frame):
+        return None
+    return frame
+
+
+# Column types inferred from this many values (Polars' own inference is most of the cost of a
+# parse); a value the sample's types do not fit makes the parse fail or shows in _coerced, and
+# the batch is parsed again with types inferred from every value.
+SCHEMA_SAMPLE = 100
+
+
+def _parse(text: pl.Series, infer_schema_length: int | None) -> pl.DataFrame | None:
+    try:
+        decoded = text.str.json_decode(infer_schema_length=infer_schema_length)
     except Exception:
         return None
     if not isinstance(decoded.dtype, pl.Struct) or decoded.null_count():
         return None
     frame = decoded.struct.unnest()
-    if frame.height != len(raw) or _has_mixed_text(text, frame):
-        return None
-    return frame
+    return frame if frame.height == len(text) else None
 
 
-def _has_mixed_text(text: pl.Series, frame: pl.DataFrame) -> bool:
-    """Whether a text column holds non-text JSON values in some record (see frame_from_rows)."""
-    names = [re.escape(name) for name, dtype in frame.schema.items() if dtype == pl.String]
-    if not names:
+_SCALARS = (pl.String, pl.Int64, pl.Float64, pl.Boolean)
+# Per column type, how a value of another JSON type starts: Polars would store it converted
+# (1.5 as 1, true as 1, 5 as "5") instead of failing.
+_FOREIGN_START = {
+    pl.String: r"[-0-9tf\[{]",
+    pl.Int64: r"(?:-?[0-9]+[.eE]|[tf\[{\"])",
+    pl.Float64: r"[tf\[{\"]",
+    pl.Boolean: r"[-0-9\[{\"]",
+}
+
+
+def _flat(frame: pl.DataFrame) -> bool:
+    """Whether every column has a scalar type, and a plain name, so _coerced can spot any
+    foreign value in it."""
+    return all(
+        dtype in _SCALARS and '"' not in name and "\\" not in name
+        for name, dtype in frame.schema.items()
+    )
+
+
+def _coerced(text: pl.Series, frame: pl.DataFrame) -> bool:
+    """Whether a column holds, in some record, a value Polars converted to the column's type.
+
+    Text columns matter even with full inference: Polars turns a field holding text in one
+    record and numbers in another into text for all ("1"); frame_from_rows keeps each value.
+    """
+    alternatives = []
+    for dtype, start in _FOREIGN_START.items():
+        names = [re.escape(n) for n, t in frame.schema.items() if t == dtype]
+        if names:
+            alternatives.append('"(?:' + "|".join(names) + r')"\s*:\s*' + start)
+    if not alternatives:
         return False
-    # One scan for all text columns: a quoted field name followed by a non-text, non-null value.
-    pattern = '"(?:' + "|".join(names) + r')"\s*:\s*[-0-9tf\[{]'
-    return bool(text.str.contains(pattern).any())
+    # One scan for all columns: a quoted field name followed by a value of another type.
+    return bool(text.str.contains("|".join(alternatives)).any())
 
 
 def decode_keys(

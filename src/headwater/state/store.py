@@ -5,6 +5,11 @@ delete); reads look there first, then in RocksDB. At a checkpoint the dirty entr
 changelog records (each entry once, however often it changed) and then one RocksDB WriteBatch
 that also holds the input offset processed up to and the changelog offset applied up to, so
 data and offsets on disk always agree. ``abort()`` drops the dirty entries.
+
+An operator may also keep state of its own in memory (in a form faster for it than one entry
+per key) and attach it as :class:`WriteBehind`: the store writes it into its dirty entries
+only when a checkpoint asks for the changes, takes it into savepoints, and discards it on an
+abort (the operator then rebuilds it from the store).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from rocksdict import DbClosedError, Options, Rdict, WriteBatch
 
@@ -30,6 +35,32 @@ from headwater.state.state import State
 META_FAMILY = "headwater"
 _INPUT_OFFSET = b"input_offset"
 _CHANGELOG_OFFSET = b"changelog_offset"
+
+
+class WriteBehind(Protocol):
+    """In-memory state of a store's entries, written into the store when a checkpoint needs it."""
+
+    def flush(self, store: PartitionStore) -> None:
+        """Write the changes since the last flush into the store's entries."""
+        ...
+
+    def snapshot(self) -> object:
+        """The state as it is now, for :meth:`restore` (cheap: called every batch)."""
+        ...
+
+    def restore(self, snapshot: object) -> None: ...
+
+    def discard(self) -> None:
+        """Forget the in-memory state: the store's entries are the truth again."""
+        ...
+
+
+class Savepoint(NamedTuple):
+    """What :meth:`PartitionStore.rollback` returns a store to."""
+
+    dirty: dict[bytes, bytes | None]
+    version: int
+    behind: list[object]  # a snapshot of each attached WriteBehind
 
 
 def _options() -> Options:
@@ -83,6 +114,7 @@ class PartitionStore:
         )
         del meta  # a column-family view keeps the database open until it is released
         self._dirty: dict[bytes, bytes | None] = {}
+        self._behind: list[WriteBehind] = []
         self.version = 0  # counts writes, so a checkpoint can tell if changes came in late
         self.aborts = 0
         self.closed = False
@@ -192,18 +224,35 @@ class PartitionStore:
         self._set(entry, None)  # expired: delete it, so the changelog forgets it too
         return True
 
+    # Write-behind state
+    def attach(self, behind: WriteBehind) -> None:
+        """Keep ``behind`` in step with this store's checkpoints (see :class:`WriteBehind`)."""
+        self._behind.append(behind)
+
+    def _flush_behind(self) -> None:
+        for behind in self._behind:
+            behind.flush(self)
+
+    def _discard_behind(self, keep: int = 0) -> None:
+        for behind in self._behind[keep:]:
+            behind.discard()
+        del self._behind[keep:]
+
     # Checkpoint
     @property
     def dirty_count(self) -> int:
+        self._flush_behind()
         return len(self._dirty)
 
     def changes(self) -> list[tuple[bytes, bytes | None]]:
         """Each entry changed since the last persist, once, with its latest value (None: gone)."""
+        self._flush_behind()
         return list(self._dirty.items())
 
     def persist(self, input_offset: int | None, changelog_offset: int | None) -> None:
         """Write the changes and the offsets in one atomic RocksDB batch, then forget them."""
         self._check_open()
+        self._flush_behind()
         batch = WriteBatch(raw_mode=True)
         for entry, data in self._dirty.items():
             if data is None:
@@ -221,19 +270,23 @@ class PartitionStore:
             self._changelog_offset = changelog_offset
         self._dirty.clear()
 
-    def savepoint(self) -> tuple[dict[bytes, bytes | None], int]:
+    def savepoint(self) -> Savepoint:
         """The unpersisted changes as they are now, to roll back to (see :meth:`rollback`)."""
-        return dict(self._dirty), self.version
+        return Savepoint(dict(self._dirty), self.version, [b.snapshot() for b in self._behind])
 
-    def rollback(self, savepoint: tuple[dict[bytes, bytes | None], int]) -> None:
-        """Undo the changes made since ``savepoint`` (a batch pass that is run again)."""
-        dirty, _ = savepoint
-        self._dirty = dict(dirty)
+    def rollback(self, savepoint: Savepoint) -> None:
+        """Undo the changes made since ``savepoint`` (a batch pass that is run again);
+        write-behind state attached since is discarded."""
+        self._dirty = dict(savepoint.dirty)
+        for behind, snapshot in zip(self._behind, savepoint.behind, strict=False):
+            behind.restore(snapshot)
+        self._discard_behind(keep=len(savepoint.behind))
         self.version += 1
 
     def abort(self) -> None:
         """Discard every change since the last persist."""
         self._dirty.clear()
+        self._discard_behind()
         self.version += 1
         self.aborts += 1  # lets caches built on the discarded changes know to rebuild
 
@@ -246,6 +299,7 @@ class PartitionStore:
     ) -> None:
         """Apply replayed changelog records and the offsets they bring, in one atomic batch."""
         self._check_open()
+        self._flush_behind()
         if self._dirty:
             raise StateError(
                 f"store {self.describe()} has unpersisted changes and cannot replay its "
@@ -263,6 +317,7 @@ class PartitionStore:
         self._db.write(batch)
         self._changelog_offset = changelog_offset
         self._processed = max(self._processed, processed_offset)
+        self._discard_behind()  # built from the entries as they were
 
     # Inspection and life cycle
     def raw_items(self) -> Iterator[tuple[bytes, bytes]]:
@@ -276,6 +331,7 @@ class PartitionStore:
             return
         self.closed = True
         self._dirty.clear()
+        self._discard_behind()
         del self._meta  # release the handle, or the database stays locked
         self._db.close()
 
