@@ -1,10 +1,13 @@
-"""Shared by the benchmark scripts: the workload, client settings, topics and the timing report.
+"""Shared by the benchmark scripts: the workload, client settings, topics, the timing report,
+the round runner and the command line.
 
-Imports nothing from Headwater, so the peer runners (in their own virtualenv) can use it too.
+Imports nothing from Headwater at module level (only inside ``run_cli``, to start a local
+broker), so the peer runners (in their own virtualenv) can use it too.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import statistics
@@ -12,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +41,9 @@ PRODUCER: dict[str, Any] = {
     "linger.ms": 5,
     "queue.buffering.max.messages": 500_000,
 }
+HERE = Path(__file__).resolve().parent
 # Quix Streams pins another confluent-kafka: it runs from its own virtualenv, made on first use.
-PEER_VENV = Path(__file__).resolve().parent / ".peer-venv"
+PEER_VENV = HERE / ".peer-venv"
 PEER_REQUIREMENT = "quixstreams==3.28.0"
 # Topics carry an explicit retention.ms: Quix Streams reads it back (BROKER.md quirk 4).
 TOPIC_CONFIG = {"retention.ms": "604800000"}
@@ -78,6 +82,21 @@ def order_events(count: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
 def passes(value: dict[str, Any]) -> bool:
     """The filter, by hand: what every contender keeps."""
     return value["status"] == "paid" and value["amount"] >= MIN_AMOUNT
+
+
+def running_totals(value: dict[str, Any], state: Any) -> dict[str, Any]:
+    """The stateful row function: one read and one write per name. Headwater's and Quix's
+    contenders (and the failover replicas) all run this same code."""
+    count = state.get("count", 0) + 1
+    total = state.get("sum", 0) + value["amount"]
+    state.set("count", count)
+    state.set("sum", total)
+    return {"key": value["key"], "count": count, "sum": total}
+
+
+def average_size(events: list[tuple[bytes, bytes]]) -> float:
+    """The mean size of the events' values, in bytes."""
+    return sum(len(v) for _, v in events) / len(events)
 
 
 def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
@@ -160,6 +179,28 @@ def run_timed(command: list[str]) -> Timing:
     return Timing(**json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def run_script(
+    script: str, name: str, bootstrap: str, source: str, sink: str, records: int
+) -> Timing:
+    """Run contender ``name`` of benchmark ``script`` (its ``--contender`` mode) in a process."""
+    command = [sys.executable, str(Path(script).resolve()), "--contender", name]
+    command += ["--broker", bootstrap, "--input", source, "--output", sink]
+    command += ["--records", str(records)]
+    return run_timed(command)
+
+
+def run_peer(
+    runner: str, bootstrap: str, source: str, sink: str, records: int, settings: dict[str, Any]
+) -> Timing:
+    """Run Quix Streams runner ``peers/<runner>`` in its own virtualenv (created on demand) with
+    the shared client settings and ``settings``; it reports JSON on stdout."""
+    python = ensure_peer_venv()
+    settings = {"consumer": CONSUMER, "producer": PRODUCER, **settings}
+    command = [str(python), str(HERE / "peers" / runner), bootstrap, source, sink]
+    command += [str(records), json.dumps(settings)]
+    return run_timed(command)
+
+
 def ensure_peer_venv() -> Path:
     """The peer virtualenv's python, with Quix Streams installed (created once)."""
     python = PEER_VENV / "bin" / "python"
@@ -199,3 +240,83 @@ def run_rounds(
     for name, rate in rates.items():
         say(f"{name:>{width}}: {rate:>9,.0f} msg/s")
     return rates
+
+
+def run_benchmark(
+    bootstrap: str,
+    topics: tuple[str, str],
+    events: list[tuple[bytes, bytes]],
+    partitions: int,
+    contenders: list[str],
+    rounds: int,
+    run: Callable[[str, str, str], tuple[Timing, str | None]],
+    say: Callable[[str], None],
+    width: int = 10,
+) -> dict[str, float]:
+    """Create the input topic and a fresh output topic per contender and round (``topics``: the
+    two name prefixes), produce ``events`` to the input, then ``run_rounds``;
+    ``run(name, source, sink)`` runs one contender and checks its output."""
+    token = uuid.uuid4().hex[:8]
+    source = f"{topics[0]}-{token}"
+    sinks = {(n, r): f"{topics[1]}-{n}-{r}-{token}" for n in contenders for r in range(rounds)}
+    create_topics(bootstrap, [source, *sinks.values()], partitions)
+    started = time.monotonic()
+    produce_input(bootstrap, source, events)
+    say(f"input produced in {time.monotonic() - started:.1f} s")
+
+    def run_round(name: str, r: int) -> tuple[Timing, str | None]:
+        return run(name, source, sinks[(name, r)])
+
+    return run_rounds(contenders, rounds, len(events), run_round, say, width)
+
+
+def say_ratios(
+    rates: dict[str, float],
+    pairs: Iterable[tuple[str, str, str]],
+    say: Callable[[str], None],
+    width: int,
+) -> None:
+    """``label: ours / theirs`` for each (ours, theirs, label) where both were measured."""
+    for ours, theirs, label in pairs:
+        if ours in rates and theirs in rates:
+            say(f"{label:<{width}}: {rates[ours] / rates[theirs]:.2f}x")
+
+
+# The command line
+def benchmark_parser(doc: str, records: int, keys: int | None = None) -> argparse.ArgumentParser:
+    """The options every benchmark has first: records, keys (when it has keys), partitions,
+    rounds. Add the benchmark's own, then hand it to ``run_cli``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=records)
+    if keys is not None:
+        parser.add_argument("--keys", type=int, default=keys)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="runs per contender; median wins")
+    return parser
+
+
+def run_cli(
+    parser: argparse.ArgumentParser,
+    contenders: tuple[str, ...],
+    run_contender: Callable[[str, str, str, str, int], Timing],
+    benchmark: Callable[[str, argparse.Namespace], object],
+) -> None:
+    """Add the options every benchmark ends with, parse, then either run one contender (the
+    hidden ``--contender`` mode ``run_script`` uses) or ``benchmark(bootstrap, args)``
+    against ``--broker``, or a local broker started for the run."""
+    parser.add_argument("--broker", help="bootstrap servers; default: start a local broker")
+    parser.add_argument("--only", nargs="+", choices=contenders, default=list(contenders))
+    parser.add_argument("--contender", choices=contenders, help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.contender:
+        run_contender(args.contender, args.broker, args.input, args.output, args.records).report()
+        return
+    if args.broker:
+        benchmark(args.broker, args)
+        return
+    from headwater.kafka.broker import LocalBroker
+
+    with LocalBroker() as broker:
+        benchmark(broker.bootstrap_servers, args)

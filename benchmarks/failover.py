@@ -35,7 +35,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import CONSUMER, PRODUCER, create_topics, produce_input  # noqa: E402
+from _common import CONSUMER, PRODUCER, create_topics, produce_input, running_totals  # noqa: E402
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s"
 PROBE_KEY = b"failover-probe"
@@ -56,12 +56,6 @@ def replica_main(config: dict[str, Any]) -> None:
         producer_config=dict(PRODUCER),
         standby_replicas=config["standby_replicas"],
     )
-
-    def running_totals(value: dict[str, Any], state: Any) -> dict[str, Any]:
-        count, total = state.get("count", 0) + 1, state.get("sum", 0) + value["amount"]
-        state.set("count", count)
-        state.set("sum", total)
-        return {"key": value["key"], "count": count, "sum": total}
 
     sdf = app.dataframe(app.topic(config["source"]))
     sdf.apply(running_totals, stateful=True, store="totals").to_topic(app.topic(config["sink"]))

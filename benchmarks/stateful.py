@@ -30,13 +30,11 @@ into an empty state directory, as a replica that lost its disk does.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
-import json
 import random
-import shutil
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -44,30 +42,39 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
-    CONSUMER,
     PRODUCER,
     Timing,
-    create_topics,
-    ensure_peer_venv,
-    produce_input,
+    average_size,
+    benchmark_parser,
     read_values,
-    run_rounds,
-    run_timed,
+    run_benchmark,
+    run_cli,
+    run_peer,
+    run_script,
+    running_totals,
+    say_ratios,
 )
-from stateless import run_raw  # noqa: E402
+from _contenders import run_headwater_app, run_raw  # noqa: E402
 
 HEADWATER = ("headwater-alo", "headwater-eos", "headwater-agg-alo", "headwater-agg-eos")
 CONTENDERS = ("raw-copy", "raw-dict", *HEADWATER, "quix-alo", "quix-eos")
 GUARANTEES = {"alo": "at-least-once", "eos": "exactly-once"}
 COMMIT_INTERVAL = 5.0  # seconds; both libraries' default, given to both explicitly
-CONSUME_BATCH = 10_000
 PIPELINE = "per key: count += 1, sum += amount; every update written out"
+RATIOS = (  # (ours, theirs, label) printed as ours / theirs
+    ("headwater-alo", "quix-alo", "Headwater / Quix, at-least-once"),
+    ("headwater-eos", "quix-eos", "Headwater / Quix, exactly-once"),
+    ("headwater-agg-alo", "quix-alo", "Headwater agg / Quix, at-least-once"),
+    ("headwater-agg-eos", "quix-eos", "Headwater agg / Quix, exactly-once"),
+    ("headwater-alo", "raw-copy", "Headwater at-least-once / ceiling"),
+    ("headwater-alo", "raw-dict", "Headwater at-least-once / raw-dict"),
+)
 
 
 # The workload
@@ -92,68 +99,23 @@ def expected_totals(events: list[tuple[bytes, bytes]]) -> dict[str, tuple[int, i
     return totals
 
 
-def running_totals(value: dict[str, Any], state: Any) -> dict[str, Any]:
-    """The Headwater contender's row function; the Quix one is the same code."""
-    count = state.get("count", 0) + 1
-    total = state.get("sum", 0) + value["amount"]
-    state.set("count", count)
-    state.set("sum", total)
-    return {"key": value["key"], "count": count, "sum": total}
-
-
 # Contenders (each runs in a process of its own)
-def run_raw_dict(
-    bootstrap: str, source: str, sink: str, records: int, timeout: float = 600.0
-) -> Timing:
-    """The work by hand: a dict of running totals, every update produced. No state store."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-dict-{uuid.uuid4().hex[:8]}",
-            **CONSUMER,
-        }
-    )
-    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER})
-    consumer.subscribe([source])
-    produce, loads, dumps = producer.produce, orjson.loads, orjson.dumps
+def running_totals_by_hand() -> Callable[[bytes], bytes]:
+    """The work by hand: a dict of running totals, every update written. No state store."""
+    loads, dumps = orjson.loads, orjson.dumps
     totals: dict[str, list[int]] = {}
-    first = 0.0
-    consumed = produced = 0
-    deadline = time.monotonic() + timeout
-    while consumed < records:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"only {consumed} of {records} records arrived in {timeout} s")
-        messages = consumer.consume(CONSUME_BATCH, timeout=0.1)
-        if not messages:
-            continue
-        if not first:
-            first = time.time()
-        for m in messages:
-            if m.error() is not None:
-                continue
-            consumed += 1
-            value = loads(m.value())  # type: ignore[arg-type]
-            key = value["key"]
-            entry = totals.get(key)
-            if entry is None:
-                entry = totals[key] = [0, 0]
-            entry[0] += 1
-            entry[1] += value["amount"]
-            out = dumps({"key": key, "count": entry[0], "sum": entry[1]})
-            while True:
-                try:
-                    produce(sink, out, m.key(), timestamp=m.timestamp()[1])
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-            produced += 1
-        producer.poll(0)
-    if producer.flush(60):
-        raise RuntimeError("outputs were not acknowledged within 60 s")
-    consumer.commit(asynchronous=False)
-    end = time.time()
-    consumer.close()
-    return Timing(first, end, consumed, produced)
+
+    def update(raw: bytes) -> bytes:
+        value = loads(raw)
+        key = value["key"]
+        entry = totals.get(key)
+        if entry is None:
+            entry = totals[key] = [0, 0]
+        entry[0] += 1
+        entry[1] += value["amount"]
+        return dumps({"key": key, "count": entry[0], "sum": entry[1]})
+
+    return update
 
 
 def agg_running_available() -> bool:
@@ -190,91 +152,25 @@ def run_headwater(
     timeout: float = 600.0,
 ) -> Timing:
     """The pipeline as a Headwater app; stops once ``records`` inputs went through it."""
-    from headwater import App
-    from headwater.runtime.checkpoint import Checkpoint
-    from headwater.runtime.executor import Executor
-
-    state_dir = Path(tempfile.mkdtemp(prefix="hw-bench-state-"))
-    app = App(
-        f"bench-hw-stateful-{uuid.uuid4().hex[:8]}",
-        broker=bootstrap,
-        consumer_config=dict(CONSUMER),
-        producer_config=dict(PRODUCER),
-        guarantee=guarantee,  # type: ignore[arg-type]
-        state_dir=state_dir,
+    build = functools.partial(build_headwater, vectorised=vectorised)
+    return run_headwater_app(
+        "hw-stateful",
+        build,
+        bootstrap,
+        source,
+        sink,
+        records,
+        timeout,
+        guarantee=guarantee,
         commit_interval=COMMIT_INTERVAL,
     )
-    build_headwater(app, source, sink, vectorised)
-
-    # Observe the run from outside: the first batch, the input count, the final checkpoint
-    # (at-least-once: Checkpoint.commit; exactly-once: its transactional subclass's commit).
-    observed: dict[str, Any] = {"first": 0.0, "end": 0.0, "consumed": 0, "stopping": False}
-    process = Executor.process
-    commits = {cls: cls.commit for cls in (Checkpoint, *_subclasses(Checkpoint))}
-
-    def observed_process(executor: Executor, batch: Any) -> None:
-        if not observed["first"]:
-            observed["first"] = time.time()
-        process(executor, batch)
-        observed["consumed"] += len(batch)
-        if observed["consumed"] >= records and not observed["stopping"]:
-            observed["stopping"] = True
-            app.stop()
-
-    def observing(commit: Callable[..., Any]) -> Callable[..., Any]:
-        def observed_commit(checkpoint: Checkpoint, *args: Any, **kwargs: Any) -> Any:
-            result = commit(checkpoint, *args, **kwargs)
-            if observed["stopping"] and not observed["end"]:
-                observed["end"] = time.time()  # outputs, changelogs and offsets committed
-            return result
-
-        return observed_commit
-
-    Executor.process = observed_process  # type: ignore[method-assign]
-    for cls, commit in commits.items():
-        cls.commit = observing(commit)  # type: ignore[method-assign]
-    watchdog = threading.Timer(timeout, app.stop)  # a stuck run ends, and reports too few
-    watchdog.start()
-    try:
-        app.run()
-    finally:
-        watchdog.cancel()
-        Executor.process = process  # type: ignore[method-assign]
-        for cls, commit in commits.items():
-            cls.commit = commit  # type: ignore[method-assign]
-        shutil.rmtree(state_dir, ignore_errors=True)
-    return Timing(observed["first"], observed["end"], observed["consumed"], -1)
-
-
-def _subclasses(cls: type) -> list[type]:
-    """Every subclass of ``cls`` (the checkpoint variants), imported or not yet."""
-    import headwater.runtime.runner  # noqa: F401  (imports every checkpoint kind)
-
-    found: list[type] = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found
-
-
-def run_quix(bootstrap: str, source: str, sink: str, records: int, guarantee: str) -> Timing:
-    """Quix Streams in its own virtualenv (created on demand), reporting JSON on stdout."""
-    python = ensure_peer_venv()
-    settings = {
-        "consumer": CONSUMER,
-        "producer": PRODUCER,
-        "guarantee": guarantee,
-        "commit_interval": COMMIT_INTERVAL,
-    }
-    command = [str(python), str(HERE / "peers" / "quix_stateful.py"), bootstrap, source, sink]
-    command += [str(records), json.dumps(settings)]
-    return run_timed(command)
 
 
 def run_contender(name: str, bootstrap: str, source: str, sink: str, records: int) -> Timing:
     if name == "raw-copy":
-        return run_raw(bootstrap, source, sink, records, transform=False)
+        return run_raw(bootstrap, source, sink, records)
     if name == "raw-dict":
-        return run_raw_dict(bootstrap, source, sink, records)
+        return run_raw(bootstrap, source, sink, records, running_totals_by_hand())
     if name in HEADWATER:
         guarantee = GUARANTEES[name.rsplit("-", 1)[1]]
         return run_headwater(bootstrap, source, sink, records, guarantee, "-agg-" in name)
@@ -400,15 +296,6 @@ def replay_rate(bootstrap: str, keys: int = 100_000, partitions: int = 4) -> dic
 
 
 # The harness
-def spawn(name: str, bootstrap: str, source: str, sink: str, records: int) -> Timing:
-    if name.startswith("quix-"):
-        return run_quix(bootstrap, source, sink, records, GUARANTEES[name.split("-")[1]])
-    command = [sys.executable, str(Path(__file__).resolve()), "--contender", name]
-    command += ["--broker", bootstrap, "--input", source, "--output", sink]
-    command += ["--records", str(records)]
-    return run_timed(command)
-
-
 def benchmark(
     bootstrap: str,
     records: int,
@@ -426,40 +313,30 @@ def benchmark(
         if skipped:
             say(f"group_by(...).agg_running(...) is not in this Headwater: skipping {skipped}")
         contenders = [c for c in contenders if "-agg-" not in c]
-    token = uuid.uuid4().hex[:8]
-    source = f"bench-keyed-{token}"
-    sinks = {(n, r): f"bench-agg-{n}-{r}-{token}" for n in contenders for r in range(rounds)}
-    create_topics(bootstrap, [source, *sinks.values()], partitions)
     events = keyed_events(records, keys)
     totals = expected_totals(events)
-    size = sum(len(v) for _, v in events) / len(events)
     say(
-        f"{records} events over {len(totals)} keys ({size:.0f} bytes of JSON on average, "
-        f"{partitions} partitions, commit every {COMMIT_INTERVAL:g} s); {PIPELINE}"
+        f"{records} events over {len(totals)} keys ({average_size(events):.0f} bytes of JSON on "
+        f"average, {partitions} partitions, commit every {COMMIT_INTERVAL:g} s); {PIPELINE}"
     )
-    started = time.monotonic()
-    produce_input(bootstrap, source, events)
-    say(f"input produced in {time.monotonic() - started:.1f} s")
 
-    def run(name: str, r: int) -> tuple[Timing, str | None]:
-        sink = sinks[(name, r)]
-        timing = spawn(name, bootstrap, source, sink, records)
+    def run(name: str, source: str, sink: str) -> tuple[Timing, str | None]:
+        if name.startswith("quix-"):
+            guarantee = GUARANTEES[name.split("-")[1]]
+            settings = {"guarantee": guarantee, "commit_interval": COMMIT_INTERVAL}
+            timing = run_peer("quix_stateful.py", bootstrap, source, sink, records, settings)
+        else:
+            timing = run_script(__file__, name, bootstrap, source, sink, records)
         if name == "raw-copy":
             return timing, None if len(read_values(bootstrap, sink)) == records else "count"
         return timing, check_output(bootstrap, sink, events, totals, "-agg-" not in name)
 
-    rates = run_rounds(contenders, rounds, records, run, say, width=17)
+    topics = ("bench-keyed", "bench-agg")
+    rates = run_benchmark(
+        bootstrap, topics, events, partitions, contenders, rounds, run, say, width=17
+    )
     say("")
-    for ours, theirs, label in (
-        ("headwater-alo", "quix-alo", "Headwater / Quix, at-least-once"),
-        ("headwater-eos", "quix-eos", "Headwater / Quix, exactly-once"),
-        ("headwater-agg-alo", "quix-alo", "Headwater agg / Quix, at-least-once"),
-        ("headwater-agg-eos", "quix-eos", "Headwater agg / Quix, exactly-once"),
-        ("headwater-alo", "raw-copy", "Headwater at-least-once / ceiling"),
-        ("headwater-alo", "raw-dict", "Headwater at-least-once / raw-dict"),
-    ):
-        if ours in rates and theirs in rates:
-            say(f"{label:<38}: {rates[ours] / rates[theirs]:.2f}x")
+    say_ratios(rates, RATIOS, say, width=38)
     for alo, eos in (
         ("headwater-alo", "headwater-eos"),
         ("headwater-agg-alo", "headwater-agg-eos"),
@@ -480,29 +357,13 @@ def benchmark(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=500_000)
-    parser.add_argument("--keys", type=int, default=10_000)
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="runs per contender; median wins")
-    parser.add_argument("--replay-keys", type=int, default=100_000, help="0: skip the replay")
-    parser.add_argument("--broker", help="bootstrap servers; default: start a local broker")
-    parser.add_argument("--only", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
-    parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
-    parser.add_argument("--input", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.contender:
-        run_contender(args.contender, args.broker, args.input, args.output, args.records).report()
-        return
-    run = (args.records, args.keys, args.partitions, args.only, args.rounds, args.replay_keys)
-    if args.broker:
-        benchmark(args.broker, *run)
-        return
-    from headwater.kafka.broker import LocalBroker
+    def benchmark_args(bootstrap: str, args: argparse.Namespace) -> None:
+        run = (args.records, args.keys, args.partitions, args.only, args.rounds, args.replay_keys)
+        benchmark(bootstrap, *run)
 
-    with LocalBroker() as broker:
-        benchmark(broker.bootstrap_servers, *run)
+    parser = benchmark_parser(__doc__, records=500_000, keys=10_000)
+    parser.add_argument("--replay-keys", type=int, default=100_000, help="0: skip the replay")
+    run_cli(parser, CONTENDERS, run_contender, benchmark_args)
 
 
 if __name__ == "__main__":

@@ -21,171 +21,68 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
-import threading
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
-    CONSUMER,
     EUR_RATE,
     MIN_AMOUNT,
     PIPELINE,
-    PRODUCER,
     Timing,
-    create_topics,
-    ensure_peer_venv,
+    average_size,
+    benchmark_parser,
     order_events,
     passes,
-    produce_input,
     read_values,
-    run_rounds,
-    run_timed,
+    run_benchmark,
+    run_cli,
+    run_peer,
+    run_script,
+    say_ratios,
 )
+from _contenders import run_headwater_app, run_raw  # noqa: E402
 
 CONTENDERS = ("raw-copy", "raw-json", "headwater", "quix")
-CONSUME_BATCH = 10_000
 
 
 # Contenders (each runs in a process of its own)
-def run_raw(
-    bootstrap: str, source: str, sink: str, records: int, transform: bool, timeout: float = 600.0
-) -> Timing:
-    """confluent-kafka by hand: copy the bytes, or parse, filter, assign and re-encode."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-raw-{uuid.uuid4().hex[:8]}",
-            **CONSUMER,
-        }
-    )
-    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER})
-    consumer.subscribe([source])
-    produce, loads, dumps = producer.produce, orjson.loads, orjson.dumps
-    first = 0.0
-    consumed = produced = 0
-    deadline = time.monotonic() + timeout
-    while consumed < records:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"only {consumed} of {records} records arrived in {timeout} s")
-        messages = consumer.consume(CONSUME_BATCH, timeout=0.1)
-        if not messages:
-            continue
-        if not first:
-            first = time.time()
-        for m in messages:
-            if m.error() is not None:
-                continue
-            consumed += 1
-            value = m.value()
-            if transform:
-                record = loads(value)  # type: ignore[arg-type]
-                if not (record["status"] == "paid" and record["amount"] >= MIN_AMOUNT):
-                    continue
-                record["amount_eur"] = record["amount"] * EUR_RATE
-                value = dumps(record)
-            while True:
-                try:
-                    produce(sink, value, m.key(), timestamp=m.timestamp()[1])
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-            produced += 1
-        producer.poll(0)
-    if producer.flush(60):
-        raise RuntimeError("outputs were not acknowledged within 60 s")
-    consumer.commit(asynchronous=False)
-    end = time.time()
-    consumer.close()
-    return Timing(first, end, consumed, produced)
+def filter_and_assign(value: bytes) -> bytes | None:
+    """The pipeline by hand with orjson: None for a record the filter drops."""
+    record = orjson.loads(value)
+    if not (record["status"] == "paid" and record["amount"] >= MIN_AMOUNT):
+        return None
+    record["amount_eur"] = record["amount"] * EUR_RATE
+    return orjson.dumps(record)
+
+
+def build_headwater(app: Any, source: str, sink: str) -> None:
+    """The pipeline: filter, then assign ``amount_eur``, to ``sink``."""
+    sdf = app.dataframe(app.topic(source))
+    sdf = sdf[(sdf["status"] == "paid") & (sdf["amount"] >= MIN_AMOUNT)]
+    sdf["amount_eur"] = sdf["amount"] * EUR_RATE
+    sdf.to_topic(app.topic(sink))
 
 
 def run_headwater(
     bootstrap: str, source: str, sink: str, records: int, timeout: float = 600.0
 ) -> Timing:
     """The pipeline as a Headwater app; stops once ``records`` inputs went through it."""
-    from headwater import App
-    from headwater.runtime.checkpoint import Checkpoint
-    from headwater.runtime.executor import Executor
-
-    app = App(
-        f"bench-headwater-{uuid.uuid4().hex[:8]}",
-        broker=bootstrap,
-        consumer_config=dict(CONSUMER),
-        producer_config=dict(PRODUCER),
-    )
-    sdf = app.dataframe(app.topic(source))
-    sdf = sdf[(sdf["status"] == "paid") & (sdf["amount"] >= MIN_AMOUNT)]
-    sdf["amount_eur"] = sdf["amount"] * EUR_RATE
-    sdf.to_topic(app.topic(sink))
-
-    # Observe the run from outside: the first batch, the input count, the final commit.
-    state = {"first": 0.0, "end": 0.0, "consumed": 0, "stopping": False}
-    process, commit = Executor.process, Checkpoint.commit
-
-    def observed_process(executor: Executor, batch: Any) -> None:
-        if not state["first"]:
-            state["first"] = time.time()
-        process(executor, batch)
-        state["consumed"] += len(batch)
-        if state["consumed"] >= records and not state["stopping"]:
-            state["stopping"] = True
-            app.stop()
-
-    def observed_commit(checkpoint: Checkpoint) -> None:
-        commit(checkpoint)
-        if state["stopping"] and not state["end"]:
-            state["end"] = time.time()  # outputs acknowledged, offsets committed
-
-    Executor.process = observed_process  # type: ignore[method-assign]
-    Checkpoint.commit = observed_commit  # type: ignore[method-assign]
-    watchdog = threading.Timer(timeout, app.stop)  # a stuck run ends, and reports too few
-    watchdog.start()
-    try:
-        app.run()
-    finally:
-        watchdog.cancel()
-        Executor.process, Checkpoint.commit = process, commit  # type: ignore[method-assign]
-    # Outputs go to one topic, so every produced record is one that passed the filter.
-    return Timing(state["first"], state["end"], state["consumed"], -1)
-
-
-def run_quix(bootstrap: str, source: str, sink: str, records: int, partitions: int) -> Timing:
-    """Quix Streams in its own virtualenv (created on demand), reporting JSON on stdout."""
-    python = ensure_peer_venv()
-    settings = {
-        "consumer": CONSUMER,
-        "producer": PRODUCER,
-        "min_amount": MIN_AMOUNT,
-        "eur_rate": EUR_RATE,
-    }
-    command = [
-        str(python),
-        str(HERE / "peers" / "quix_stateless.py"),
-        bootstrap,
-        source,
-        sink,
-        str(records),
-        json.dumps(settings),
-    ]
-    return run_timed(command)
+    args = (bootstrap, source, sink, records, timeout)
+    return run_headwater_app("headwater", build_headwater, *args)
 
 
 def run_contender(name: str, bootstrap: str, source: str, sink: str, records: int) -> Timing:
     if name == "raw-copy":
-        return run_raw(bootstrap, source, sink, records, transform=False)
+        return run_raw(bootstrap, source, sink, records)
     if name == "raw-json":
-        return run_raw(bootstrap, source, sink, records, transform=True)
+        return run_raw(bootstrap, source, sink, records, filter_and_assign)
     if name == "headwater":
         return run_headwater(bootstrap, source, sink, records)
     raise SystemExit(f"unknown contender {name!r}; use one of {', '.join(CONTENDERS)}")
@@ -213,15 +110,6 @@ def check_output(
     return None
 
 
-def spawn(name: str, bootstrap: str, source: str, sink: str, records: int, parts: int) -> Timing:
-    if name == "quix":
-        return run_quix(bootstrap, source, sink, records, parts)
-    command = [sys.executable, str(Path(__file__).resolve()), "--contender", name]
-    command += ["--broker", bootstrap, "--input", source, "--output", sink]
-    command += ["--records", str(records)]
-    return run_timed(command)
-
-
 def benchmark(
     bootstrap: str,
     records: int,
@@ -232,58 +120,39 @@ def benchmark(
 ) -> dict[str, float]:
     """Run ``contenders`` over ``records`` events, ``rounds`` times in turn (so drift in the
     machine's load hits each alike); returns the median msg/s per contender."""
-    token = uuid.uuid4().hex[:8]
-    source = f"bench-orders-{token}"
-    sinks = {(n, r): f"bench-out-{n}-{r}-{token}" for n in contenders for r in range(rounds)}
-    create_topics(bootstrap, [source, *sinks.values()], partitions)
     events = order_events(records)
     decoded = [orjson.loads(v) for _, v in events]
     everything, kept = digest(decoded), digest([v for v in decoded if passes(v)])
-    size = sum(len(v) for _, v in events) / len(events)
     say(
-        f"{records} order events ({size:.0f} bytes of JSON on average, 7 fields, "
+        f"{records} order events ({average_size(events):.0f} bytes of JSON on average, 7 fields, "
         f"{partitions} partitions); {PIPELINE}: {kept[0] / records:.1%} pass"
     )
-    started = time.monotonic()
-    produce_input(bootstrap, source, events)
-    say(f"input produced in {time.monotonic() - started:.1f} s")
 
-    def run(name: str, r: int) -> tuple[Timing, str | None]:
-        sink = sinks[(name, r)]
-        timing = spawn(name, bootstrap, source, sink, records, partitions)
+    def run(name: str, source: str, sink: str) -> tuple[Timing, str | None]:
+        if name == "quix":
+            settings = {"min_amount": MIN_AMOUNT, "eur_rate": EUR_RATE}
+            timing = run_peer("quix_stateless.py", bootstrap, source, sink, records, settings)
+        else:
+            timing = run_script(__file__, name, bootstrap, source, sink, records)
         copy = name == "raw-copy"  # the ceiling copies every record unchanged
         return timing, check_output(bootstrap, sink, everything if copy else kept, not copy)
 
-    rates = run_rounds(contenders, rounds, records, run, say, width=10)
+    topics = ("bench-orders", "bench-out")
+    rates = run_benchmark(bootstrap, topics, events, partitions, contenders, rounds, run, say)
     if "headwater" in rates:
         say("")
-        for name, label in (("raw-copy", "ceiling"), ("raw-json", "raw-json"), ("quix", "Quix")):
-            if name in rates:
-                say(f"Headwater / {label:<8}: {rates['headwater'] / rates[name]:.2f}x")
+        labels = (("raw-copy", "ceiling"), ("raw-json", "raw-json"), ("quix", "Quix"))
+        pairs = [("headwater", name, f"Headwater / {label}") for name, label in labels]
+        say_ratios(rates, pairs, say, width=20)
     return rates
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=500_000)
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="runs per contender; median wins")
-    parser.add_argument("--broker", help="bootstrap servers; default: start a local broker")
-    parser.add_argument("--only", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
-    parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
-    parser.add_argument("--input", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.contender:
-        run_contender(args.contender, args.broker, args.input, args.output, args.records).report()
-        return
-    if args.broker:
-        benchmark(args.broker, args.records, args.partitions, args.only, args.rounds)
-        return
-    from headwater.kafka.broker import LocalBroker
+    def benchmark_args(bootstrap: str, args: argparse.Namespace) -> None:
+        benchmark(bootstrap, args.records, args.partitions, args.only, args.rounds)
 
-    with LocalBroker() as broker:
-        benchmark(broker.bootstrap_servers, args.records, args.partitions, args.only, args.rounds)
+    parser = benchmark_parser(__doc__, records=500_000)
+    run_cli(parser, CONTENDERS, run_contender, benchmark_args)
 
 
 if __name__ == "__main__":

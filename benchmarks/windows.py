@@ -26,14 +26,8 @@ last, still open when the input ends), each once, with the right values.
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import shutil
 import sys
-import tempfile
-import threading
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,17 +38,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
-    CONSUMER,
-    PRODUCER,
     Timing,
-    create_topics,
-    ensure_peer_venv,
-    produce_input,
+    average_size,
+    benchmark_parser,
     read_values,
-    run_rounds,
-    run_timed,
+    run_benchmark,
+    run_cli,
+    run_peer,
+    run_script,
+    say_ratios,
 )
-from stateless import run_raw  # noqa: E402
+from _contenders import run_headwater_app, run_raw  # noqa: E402
 
 CONTENDERS = ("raw-copy", "headwater", "quix")
 COMMIT_INTERVAL = 5.0  # seconds; both libraries' default, given to both explicitly
@@ -119,70 +113,13 @@ def run_headwater(
     bootstrap: str, source: str, sink: str, records: int, timeout: float = 600.0
 ) -> Timing:
     """The pipeline as a Headwater app; stops once ``records`` inputs went through it."""
-    from headwater import App
-    from headwater.runtime.checkpoint import Checkpoint
-    from headwater.runtime.executor import Executor
-
-    state_dir = Path(tempfile.mkdtemp(prefix="hw-bench-state-"))
-    app = App(
-        f"bench-hw-windows-{uuid.uuid4().hex[:8]}",
-        broker=bootstrap,
-        consumer_config=dict(CONSUMER),
-        producer_config=dict(PRODUCER),
-        state_dir=state_dir,
-        commit_interval=COMMIT_INTERVAL,
-    )
-    build_headwater(app, source, sink)
-
-    # Observe the run from outside: the first batch, the input count, the final checkpoint.
-    observed: dict[str, Any] = {"first": 0.0, "end": 0.0, "consumed": 0, "stopping": False}
-    process, commit = Executor.process, Checkpoint.commit
-
-    def observed_process(executor: Executor, batch: Any) -> None:
-        if not observed["first"]:
-            observed["first"] = time.time()
-        process(executor, batch)
-        observed["consumed"] += len(batch)
-        if observed["consumed"] >= records and not observed["stopping"]:
-            observed["stopping"] = True
-            app.stop()
-
-    def observed_commit(checkpoint: Checkpoint, *args: Any, **kwargs: Any) -> Any:
-        result = commit(checkpoint, *args, **kwargs)
-        if observed["stopping"] and not observed["end"]:
-            observed["end"] = time.time()  # outputs, changelog and offsets committed
-        return result
-
-    Executor.process = observed_process  # type: ignore[method-assign]
-    Checkpoint.commit = observed_commit  # type: ignore[method-assign]
-    watchdog = threading.Timer(timeout, app.stop)  # a stuck run ends, and reports too few
-    watchdog.start()
-    try:
-        app.run()
-    finally:
-        watchdog.cancel()
-        Executor.process, Checkpoint.commit = process, commit  # type: ignore[method-assign]
-        shutil.rmtree(state_dir, ignore_errors=True)
-    return Timing(observed["first"], observed["end"], observed["consumed"], -1)
-
-
-def run_quix(bootstrap: str, source: str, sink: str, records: int) -> Timing:
-    """Quix Streams in its own virtualenv (created on demand), reporting JSON on stdout."""
-    python = ensure_peer_venv()
-    settings = {
-        "consumer": CONSUMER,
-        "producer": PRODUCER,
-        "commit_interval": COMMIT_INTERVAL,
-        "window_ms": WINDOW_MS,
-    }
-    command = [str(python), str(HERE / "peers" / "quix_windows.py"), bootstrap, source, sink]
-    command += [str(records), json.dumps(settings)]
-    return run_timed(command)
+    args = (bootstrap, source, sink, records, timeout)
+    return run_headwater_app("hw-windows", build_headwater, *args, commit_interval=COMMIT_INTERVAL)
 
 
 def run_contender(name: str, bootstrap: str, source: str, sink: str, records: int) -> Timing:
     if name == "raw-copy":
-        return run_raw(bootstrap, source, sink, records, transform=False)
+        return run_raw(bootstrap, source, sink, records)
     if name == "headwater":
         return run_headwater(bootstrap, source, sink, records)
     raise SystemExit(f"unknown contender {name!r}; use one of {', '.join(CONTENDERS)}")
@@ -214,15 +151,6 @@ def check_output(bootstrap: str, sink: str, expected: Windows, start_field: str)
 
 
 # The harness
-def spawn(name: str, bootstrap: str, source: str, sink: str, records: int) -> Timing:
-    if name == "quix":
-        return run_quix(bootstrap, source, sink, records)
-    command = [sys.executable, str(Path(__file__).resolve()), "--contender", name]
-    command += ["--broker", bootstrap, "--input", source, "--output", sink]
-    command += ["--records", str(records)]
-    return run_timed(command)
-
-
 def benchmark(
     bootstrap: str,
     records: int,
@@ -234,62 +162,41 @@ def benchmark(
 ) -> dict[str, float]:
     """Run ``contenders`` over ``records`` events, ``rounds`` times in turn (so drift in the
     machine's load hits each alike); returns the median msg/s per contender."""
-    token = uuid.uuid4().hex[:8]
-    source = f"bench-windowed-{token}"
-    sinks = {(n, r): f"bench-win-{n}-{r}-{token}" for n in contenders for r in range(rounds)}
-    create_topics(bootstrap, [source, *sinks.values()], partitions)
     events = windowed_events(records, keys)
     expected = expected_windows(events)
-    size = sum(len(v) for _, v in events) / len(events)
     say(
-        f"{records} events over {keys} keys ({size:.0f} bytes of JSON on average, "
+        f"{records} events over {keys} keys ({average_size(events):.0f} bytes of JSON on average, "
         f"{partitions} partitions, commit every {COMMIT_INTERVAL:g} s); {PIPELINE}: "
         f"{len(expected)} closed windows"
     )
-    started = time.monotonic()
-    produce_input(bootstrap, source, events)
-    say(f"input produced in {time.monotonic() - started:.1f} s")
 
-    def run(name: str, r: int) -> tuple[Timing, str | None]:
-        sink = sinks[(name, r)]
-        timing = spawn(name, bootstrap, source, sink, records)
+    def run(name: str, source: str, sink: str) -> tuple[Timing, str | None]:
+        if name == "quix":
+            settings = {"commit_interval": COMMIT_INTERVAL, "window_ms": WINDOW_MS}
+            timing = run_peer("quix_windows.py", bootstrap, source, sink, records, settings)
+        else:
+            timing = run_script(__file__, name, bootstrap, source, sink, records)
         if name == "raw-copy":
             return timing, None if len(read_values(bootstrap, sink)) == records else "count"
         start_field = "start" if name == "quix" else "window_start"
         return timing, check_output(bootstrap, sink, expected, start_field)
 
-    rates = run_rounds(contenders, rounds, records, run, say, width=10)
+    topics = ("bench-windowed", "bench-win")
+    rates = run_benchmark(bootstrap, topics, events, partitions, contenders, rounds, run, say)
     if "headwater" in rates:
         say("")
-        for name, label in (("raw-copy", "ceiling"), ("quix", "Quix")):
-            if name in rates:
-                say(f"Headwater / {label:<7}: {rates['headwater'] / rates[name]:.2f}x")
+        labels = (("raw-copy", "ceiling"), ("quix", "Quix"))
+        pairs = [("headwater", name, f"Headwater / {label}") for name, label in labels]
+        say_ratios(rates, pairs, say, width=19)
     return rates
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--keys", type=int, default=1_000)
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="runs per contender; median wins")
-    parser.add_argument("--broker", help="bootstrap servers; default: start a local broker")
-    parser.add_argument("--only", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
-    parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
-    parser.add_argument("--input", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.contender:
-        run_contender(args.contender, args.broker, args.input, args.output, args.records).report()
-        return
-    run = (args.records, args.keys, args.partitions, args.only, args.rounds)
-    if args.broker:
-        benchmark(args.broker, *run)
-        return
-    from headwater.kafka.broker import LocalBroker
+    def benchmark_args(bootstrap: str, args: argparse.Namespace) -> None:
+        benchmark(bootstrap, args.records, args.keys, args.partitions, args.only, args.rounds)
 
-    with LocalBroker() as broker:
-        benchmark(broker.bootstrap_servers, *run)
+    parser = benchmark_parser(__doc__, records=1_000_000, keys=1_000)
+    run_cli(parser, CONTENDERS, run_contender, benchmark_args)
 
 
 if __name__ == "__main__":
