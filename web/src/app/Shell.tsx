@@ -1,0 +1,74 @@
+/** The frame around every page: navigation, who is logged in, theme, and g-key shortcuts. */
+import { Suspense, useEffect } from "react";
+import { NavLink, Outlet, useNavigate } from "react-router-dom";
+
+import { useSession } from "../auth/session";
+import { Loading } from "../components/States";
+import { SECTIONS } from "./sections";
+import type { Theme } from "./theme";
+
+function isTyping(target: EventTarget | null): boolean {
+  const element = target as HTMLElement | null;
+  return !!element?.closest("input, textarea, select, [contenteditable], .monaco-editor, dialog");
+}
+
+/** "g" then a section's key jumps to it, as in many web apps. */
+function useSectionShortcuts() {
+  const navigate = useNavigate();
+  useEffect(() => {
+    let armed = false;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.metaKey || event.ctrlKey || event.altKey || isTyping(event.target)) return;
+      if (armed) {
+        armed = false;
+        const section = SECTIONS.find((s) => s.key === event.key);
+        if (section) navigate(`/${section.path}`);
+      } else if (event.key === "g") {
+        armed = true;
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [navigate]);
+}
+
+export function Shell({ theme, toggleTheme }: { theme: Theme; toggleTheme: () => void }) {
+  const { user, logout } = useSession();
+  useSectionShortcuts();
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">Headwater</div>
+        <ul>
+          {SECTIONS.map((section) => (
+            <li key={section.path}>
+              <NavLink to={`/${section.path}`} title={`g then ${section.key}`}>
+                {section.label}
+              </NavLink>
+            </li>
+          ))}
+        </ul>
+        <div className="sidebar-footer">
+          <div className="whoami">
+            <span>{user.username}</span>
+            <span className={`badge role-${user.role}`}>{user.role}</span>
+          </div>
+          <button type="button" className="link" onClick={toggleTheme}>
+            {theme === "dark" ? "Light theme" : "Dark theme"}
+          </button>
+          <button type="button" className="link" onClick={logout}>
+            Log out
+          </button>
+        </div>
+      </nav>
+      <main id="main" className="content" tabIndex={-1}>
+        <Suspense fallback={<Loading what="page" />}>
+          <Outlet />
+        </Suspense>
+      </main>
+    </div>
+  );
+}

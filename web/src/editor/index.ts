@@ -1,0 +1,12 @@
+import { lazy } from "react";
+
+/** The editor modules, split off so pages without an editor load fast. */
+export const CodeEditor = lazy(() => import("./CodeEditor"));
+export const CodeDiff = lazy(() =>
+  import("./CodeEditor").then((module) => ({ default: module.CodeDiff })),
+);
+
+/** Whether the app shows its dark theme (the editors follow it). */
+export function isDark(): boolean {
+  return document.documentElement.dataset.theme === "dark";
+}

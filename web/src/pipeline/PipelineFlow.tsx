@@ -1,0 +1,182 @@
+/** The pipeline drawn with React Flow: deployment and outside nodes, topic edges with rates. */
+import {
+  BaseEdge,
+  Background,
+  Controls,
+  type Edge,
+  EdgeLabelRenderer,
+  type EdgeProps,
+  getBezierPath,
+  Handle,
+  MarkerType,
+  type Node,
+  type NodeProps,
+  Position,
+  ReactFlow,
+  useNodesInitialized,
+  useNodesState,
+  useReactFlow,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { createContext, useContext, useEffect } from "react";
+
+import { formatCount, formatRate } from "../shaping/format";
+import type { FlowEdge, FlowNode, PipelineEdgeData, PipelineNodeData } from "../shaping/graph";
+
+type DeploymentFlowNode = Node<PipelineNodeData, "deployment">;
+type ExternalFlowNode = Node<PipelineNodeData, "external">;
+type TopicFlowEdge = Edge<PipelineEdgeData, "topic">;
+
+const HEALTH_TEXT: Record<PipelineNodeData["health"], string> = {
+  ok: "",
+  idle: "idle",
+  stopped: "",
+  pending: "starting",
+  lagging: "lagging",
+  failing: "failing",
+};
+const KIND_TEXT = { external_producer: "producer", external_group: "consumer group", sink: "not read", deployment: "" };
+
+/** Opens a topic's drawer; edge labels are HTML buttons outside React Flow's edge click. */
+const OpenTopic = createContext<(topic: string) => void>(() => undefined);
+
+function DeploymentNode({ data }: NodeProps<DeploymentFlowNode>) {
+  const { node, health } = data;
+  return (
+    <div
+      className={`pipeline-node deployment health-${health}`}
+      data-node={node.id}
+      data-health={health}
+      title={`${node.project}/${node.app}: open its panel`}
+    >
+      <Handle type="target" position={Position.Left} />
+      <div className="node-head">
+        <strong className="node-title">{node.app}</strong>
+        <span className={`badge node-status status-${node.status}`}>{node.status}</span>
+      </div>
+      <div className="muted node-sub">{node.project}</div>
+      <div className="node-figures">
+        <span data-testid="node-replicas">
+          {node.running_replicas ?? 0}/{node.replicas ?? 0} replicas
+        </span>
+        <span>{formatRate(node.throughput_in, "msg")} in</span>
+        <span>{formatRate(node.throughput_out, "msg")} out</span>
+        <span className="node-lag">lag {node.lag === null ? "—" : formatCount(Math.round(node.lag))}</span>
+      </div>
+      {HEALTH_TEXT[health] && <div className="node-health">{HEALTH_TEXT[health]}</div>}
+      <Handle type="source" position={Position.Right} />
+    </div>
+  );
+}
+
+function ExternalNode({ data }: NodeProps<ExternalFlowNode>) {
+  const { node, health } = data;
+  const rate = node.kind === "external_producer" ? node.throughput_out : node.throughput_in;
+  return (
+    <div className={`pipeline-node external kind-${node.kind} health-${health}`} data-node={node.id} data-health={health}>
+      {node.kind !== "external_producer" && <Handle type="target" position={Position.Left} />}
+      <div className="node-kind muted">{KIND_TEXT[node.kind]}</div>
+      <div className="node-title">{node.label}</div>
+      <div className="node-figures muted">
+        {formatRate(rate, "msg")}
+        {node.lag !== null && ` · lag ${formatCount(Math.round(node.lag))}`}
+      </div>
+      {node.kind === "external_producer" && <Handle type="source" position={Position.Right} />}
+    </div>
+  );
+}
+
+function TopicEdge(props: EdgeProps<TopicFlowEdge>) {
+  const open = useContext(OpenTopic);
+  const [path, x, y] = getBezierPath(props);
+  const edge = props.data?.edge;
+  return (
+    <>
+      <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} />
+      {edge && (
+        <EdgeLabelRenderer>
+          <button
+            type="button"
+            className={`edge-label nodrag nopan${(edge.rate ?? 0) > 0 ? " flowing" : ""}`}
+            style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }}
+            data-testid="edge-label"
+            data-topic={edge.topic}
+            data-source={edge.source}
+            data-target={edge.target}
+            title={`Live records of ${edge.topic}`}
+            onClick={() => open(edge.topic)}
+          >
+            {props.label}
+          </button>
+        </EdgeLabelRenderer>
+      )}
+    </>
+  );
+}
+
+const NODE_TYPES = { deployment: DeploymentNode, external: ExternalNode };
+const EDGE_TYPES = { topic: TopicEdge };
+
+/** Fits the view on the first draw and when the layout or the canvas width changes (not on
+ * each poll); a moment later, once React Flow has measured the resized canvas. */
+function FitView({ fitKey }: { fitKey: string }) {
+  const flow = useReactFlow();
+  const measured = useNodesInitialized();
+  useEffect(() => {
+    if (!measured) return;
+    const timer = window.setTimeout(() => void flow.fitView({ padding: 0.15, maxZoom: 1.2 }), 60);
+    return () => window.clearTimeout(timer);
+  }, [flow, fitKey, measured]);
+  return null;
+}
+
+export function PipelineFlow(props: {
+  nodes: FlowNode[];
+  edges: FlowEdge[];
+  /** Changes when the view should fit again: a new layout, a drawer opened or closed. */
+  fitKey: string;
+  onOpenTopic: (topic: string) => void;
+  onOpenDeployment: (id: number) => void;
+}) {
+  // React Flow keeps each node's measured size on the node: carry it over to each poll's nodes,
+  // or the graph would count as unmeasured again and never fit the view.
+  const [nodes, setNodes, onNodesChange] = useNodesState<DeploymentFlowNode | ExternalFlowNode>([]);
+  useEffect(() => {
+    setNodes((previous) => {
+      const measured = new Map(previous.map((n) => [n.id, n.measured]));
+      return (props.nodes as (DeploymentFlowNode | ExternalFlowNode)[]).map((n) => ({ ...n, measured: measured.get(n.id) }));
+    });
+  }, [props.nodes, setNodes]);
+  const edges: TopicFlowEdge[] = props.edges.map((e) => ({
+    ...e,
+    type: "topic",
+    markerEnd: { type: MarkerType.ArrowClosed },
+  }));
+  const dark = document.documentElement.dataset.theme === "dark";
+  return (
+    <OpenTopic.Provider value={props.onOpenTopic}>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        onNodesChange={onNodesChange}
+        nodeTypes={NODE_TYPES}
+        edgeTypes={EDGE_TYPES}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        elementsSelectable={false}
+        colorMode={dark ? "dark" : "light"}
+        minZoom={0.2}
+        onNodeClick={(_, { data: { node } }) => {
+          if (node.deployment !== null) props.onOpenDeployment(node.deployment);
+          // An outside producer or a sink stands for its topic.
+          else if (node.kind === "external_producer" || node.kind === "sink") props.onOpenTopic(node.label);
+        }}
+        aria-label="Pipeline graph"
+      >
+        <Background gap={20} />
+        <Controls showInteractive={false} />
+        <FitView fitKey={props.fitKey} />
+      </ReactFlow>
+    </OpenTopic.Provider>
+  );
+}

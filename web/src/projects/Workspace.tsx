@@ -1,0 +1,270 @@
+/** One project: files and editor, or its history; editors save, commit and roll back. */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type ReactNode, Suspense, useMemo, useState } from "react";
+import { Link, useParams, useSearchParams } from "react-router-dom";
+
+import { api, type FileContent, type PreviewError, type PreviewResult } from "../api";
+import { useCan } from "../auth/session";
+import { Empty, ErrorBox, Loading, QueryView } from "../components/States";
+import { CodeEditor, isDark } from "../editor";
+import { defaultFile } from "../shaping/fileTree";
+import { formatBytes, shortId } from "../shaping/format";
+import { errorLine } from "../shaping/metrics";
+import { CommitDialog } from "./CommitDialog";
+import { DeployDialog } from "./DeployDialog";
+import { FileTree } from "./FileTree";
+import { HistoryPanel } from "./HistoryPanel";
+import { PreviewPanel } from "./PreviewPanel";
+import { keys, useChanges, useFile, useFiles } from "./queries";
+
+export function Workspace() {
+  const name = useParams().name ?? "";
+  const [search, setSearch] = useSearchParams();
+  const tab = search.get("tab") === "history" ? "history" : "code";
+  const project = useQuery({ queryKey: keys.project(name), queryFn: () => api.projects.get(name) });
+  const canEdit = useCan("editor");
+  const [previewing, setPreviewing] = useState(false);
+  const [preview, setPreview] = useState<PreviewResult | null>(null);
+  const [deploying, setDeploying] = useState(false);
+  const setTab = (next: "code" | "history") => {
+    const params = new URLSearchParams(search);
+    if (next === "code") params.delete("tab");
+    else params.set("tab", next);
+    setSearch(params);
+  };
+  return (
+    <div className="page workspace">
+      <header className="page-header">
+        <div>
+          <div className="crumbs">
+            <Link to="/projects">Projects</Link> /
+          </div>
+          <h1>{name}</h1>
+        </div>
+        {project.data && (
+          <span className="muted">
+            main at <code>{shortId(project.data.head)}</code> · clone:{" "}
+            <code>git clone {window.location.origin + project.data.git_path}</code>
+          </span>
+        )}
+        {canEdit && (
+          <div className="toolbar-actions">
+            <button
+              type="button"
+              aria-pressed={previewing}
+              onClick={() => {
+                setPreviewing(!previewing);
+                setTab("code");
+              }}
+            >
+              Preview
+            </button>
+            <button type="button" className="primary" onClick={() => setDeploying(true)}>
+              Deploy
+            </button>
+          </div>
+        )}
+      </header>
+      {canEdit && <DeployDialog project={name} open={deploying} onClose={() => setDeploying(false)} />}
+      {project.error ? (
+        <ErrorBox error={project.error} retry={() => void project.refetch()} />
+      ) : (
+        <>
+          <div className="tabs" role="tablist">
+            <button type="button" role="tab" aria-selected={tab === "code"} onClick={() => setTab("code")}>
+              Code
+            </button>
+            <button
+              type="button"
+              role="tab"
+              aria-selected={tab === "history"}
+              onClick={() => setTab("history")}
+            >
+              History
+            </button>
+          </div>
+          {tab === "code" ? (
+            <>
+              <CodeTab project={name} previewError={preview?.error ?? null} />
+              {previewing && (
+                <PreviewPanel
+                  project={name}
+                  result={preview}
+                  onResult={setPreview}
+                  onOpenFile={(path) => {
+                    const params = new URLSearchParams(search);
+                    params.set("file", path);
+                    setSearch(params);
+                  }}
+                  onClose={() => {
+                    setPreviewing(false);
+                    setPreview(null);
+                  }}
+                />
+              )}
+            </>
+          ) : (
+            <HistoryPanel project={name} />
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+function CodeTab({ project, previewError }: { project: string; previewError: PreviewError | null }) {
+  const files = useFiles(project);
+  const changes = useChanges(project);
+  const [search, setSearch] = useSearchParams();
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
+  const [committing, setCommitting] = useState(false);
+  const canEdit = useCan("editor");
+  const paths = useMemo(() => files.data?.files.map((f) => f.path) ?? [], [files.data]);
+  const chosen = search.get("file") ?? undefined;
+  const selected = chosen && paths.includes(chosen) ? chosen : defaultFile(paths);
+  const select = (path: string | undefined) => {
+    const params = new URLSearchParams(search);
+    if (path) params.set("file", path);
+    else params.delete("file");
+    setSearch(params);
+  };
+  const changed = useMemo(
+    () => new Map((changes.data ?? []).map((c) => [c.path, c.status] as const)),
+    [changes.data],
+  );
+  const changeCount = new Set([...changed.keys(), ...Object.keys(drafts)]).size;
+  return (
+    <QueryView query={files} what="files">
+      {() => (
+        <div className="code-layout">
+          <FileTree
+            project={project}
+            paths={paths}
+            selected={selected}
+            changed={changed}
+            unsaved={new Set(Object.keys(drafts))}
+            onSelect={select}
+          />
+          <section className="editor-pane" aria-label="Editor">
+            {selected === undefined ? (
+              <Empty title="No files">Create a file with “New file”.</Empty>
+            ) : (
+              <FileEditor
+                key={selected}
+                project={project}
+                path={selected}
+                draft={drafts[selected]}
+                canEdit={canEdit}
+                errorLine={errorLine(previewError, selected)}
+                previewError={previewError}
+                onDraft={(text) => setDrafts((d) => ({ ...d, [selected]: text }))}
+                onSaved={() =>
+                  setDrafts((d) => {
+                    const { [selected]: _saved, ...rest } = d;
+                    return rest;
+                  })
+                }
+                toolbarEnd={
+                  canEdit && (
+                    <button type="button" className="primary" onClick={() => setCommitting(true)}>
+                      Commit{changeCount > 0 ? ` (${changeCount})` : ""}
+                    </button>
+                  )
+                }
+              />
+            )}
+          </section>
+          {canEdit && (
+            <CommitDialog
+              project={project}
+              changes={changes.data ?? []}
+              unsaved={drafts}
+              open={committing}
+              onClose={(committed) => {
+                setCommitting(false);
+                if (committed) setDrafts({});
+              }}
+            />
+          )}
+        </div>
+      )}
+    </QueryView>
+  );
+}
+
+function FileEditor(props: {
+  project: string;
+  path: string;
+  draft: string | undefined;
+  canEdit: boolean;
+  errorLine: { line: number } | undefined;
+  previewError: PreviewError | null;
+  onDraft: (text: string) => void;
+  onSaved: () => void;
+  toolbarEnd: ReactNode;
+}) {
+  const { project, path, draft } = props;
+  const file = useFile(project, path);
+  const queryClient = useQueryClient();
+  const save = useMutation({
+    mutationFn: (content: string) => api.projects.writeFile(project, path, content),
+    onSuccess: (_, content) => {
+      queryClient.setQueryData<FileContent>(keys.file(project, path), (old) =>
+        old ? { ...old, content, size: content.length } : old,
+      );
+      void queryClient.invalidateQueries({ queryKey: keys.changes(project) });
+      props.onSaved();
+    },
+  });
+  const dirty = draft !== undefined && draft !== file.data?.content;
+  const doSave = () => {
+    if (draft !== undefined && props.canEdit) save.mutate(draft);
+  };
+  if (file.isPending) return <Loading what={path} />;
+  if (file.error) return <ErrorBox error={file.error} retry={() => void file.refetch()} />;
+  return (
+    <>
+      <div className="toolbar">
+        <span className="file-path">
+          {path}
+          {dirty && <span className="muted"> · unsaved</span>}
+          {!props.canEdit && <span className="badge">read only</span>}
+        </span>
+        <span className="toolbar-actions">
+          {props.canEdit && (
+            <button type="button" onClick={doSave} disabled={!dirty || save.isPending} title="Ctrl+S">
+              {save.isPending ? "Saving…" : "Save"}
+            </button>
+          )}
+          {props.toolbarEnd}
+        </span>
+      </div>
+      {save.error && <ErrorBox error={save.error} />}
+      {file.data.encoding === "base64" ? (
+        <Empty title="Binary file">{formatBytes(file.data.size)}; it cannot be edited here.</Empty>
+      ) : (
+        <div className="editor-host" data-testid="code-editor">
+          <Suspense fallback={<Loading what="editor" />}>
+            <CodeEditor
+              path={path}
+              value={file.data.content}
+              draft={draft}
+              readOnly={!props.canEdit}
+              dark={isDark()}
+              onChange={(text) => props.onDraft(text)}
+              onSave={doSave}
+              errorLine={
+                props.errorLine && props.previewError
+                  ? {
+                      line: props.errorLine.line,
+                      message: `${props.previewError.type}: ${props.previewError.message}`,
+                    }
+                  : undefined
+              }
+            />
+          </Suspense>
+        </div>
+      )}
+    </>
+  );
+}

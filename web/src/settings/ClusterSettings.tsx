@@ -1,0 +1,190 @@
+/** Kafka cluster connections; credentials are write-only (their names show, never values). */
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+
+import { api, type Cluster } from "../api";
+import { Can } from "../auth/session";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { DataTable } from "../components/DataTable";
+import { Dialog } from "../components/Dialog";
+import { Field } from "../components/Field";
+import { SectionHeader } from "../components/SectionHeader";
+import { Empty, ErrorBox, QueryView } from "../components/States";
+import { useInvalidate } from "../components/useInvalidate";
+import { formatAgo } from "../shaping/format";
+
+const KEY = ["clusters"];
+
+export function ClusterSettings() {
+  const clusters = useQuery({ queryKey: KEY, queryFn: api.clusters.list });
+  const [editing, setEditing] = useState<Cluster | "new" | null>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const refresh = useInvalidate(KEY);
+  const remove = useMutation({
+    mutationFn: (name: string) => api.clusters.remove(name),
+    onSuccess: () => {
+      setDeleting(null);
+      refresh();
+    },
+  });
+  return (
+    <section>
+      <SectionHeader role="admin" addLabel="Add cluster" onAdd={() => setEditing("new")}>
+        The Kafka clusters that topics and deployments use.
+      </SectionHeader>
+      <QueryView
+        query={clusters}
+        what="clusters"
+        empty={<Empty title="No cluster yet">An admin adds the broker connection here.</Empty>}
+      >
+        {(list) => (
+          <DataTable
+            label="Clusters"
+            columns={["Name", "Bootstrap servers", "Options", "Credentials", "Updated", ""]}
+          >
+            {list.map((c) => (
+              <tr key={c.id}>
+                <td>
+                  <strong>{c.name}</strong>
+                </td>
+                <td>
+                  <code>{c.bootstrap_servers}</code>
+                </td>
+                <td className="muted">
+                  {Object.entries(c.options)
+                    .map(([k, v]) => `${k}=${String(v)}`)
+                    .join(", ") || "—"}
+                </td>
+                <td className="muted">
+                  {c.secret_options.length ? `${c.secret_options.join(", ")} (set)` : "—"}
+                </td>
+                <td className="muted">{formatAgo(c.updated_at)}</td>
+                <td className="row-actions">
+                  <Can role="admin">
+                    <button type="button" className="small" onClick={() => setEditing(c)}>
+                      Edit
+                    </button>
+                    <button type="button" className="small danger-text" onClick={() => setDeleting(c.name)}>
+                      Delete
+                    </button>
+                  </Can>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
+        )}
+      </QueryView>
+      {editing && <ClusterDialog cluster={editing} onClose={() => setEditing(null)} />}
+      <ConfirmDialog
+        title={`Delete cluster ${deleting ?? ""}?`}
+        open={deleting !== null}
+        onClose={() => setDeleting(null)}
+        onConfirm={() => deleting && remove.mutate(deleting)}
+        confirmLabel="Delete cluster"
+        action={remove}
+      >
+        <p>Only the connection is removed; the cluster and its topics are untouched.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+/** "key=value" lines to options; numbers and booleans keep their type. */
+function parseOptions(text: string): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const line of text.split("\n")) {
+    const [key, ...rest] = line.split("=");
+    if (!key?.trim()) continue;
+    const value = rest.join("=").trim();
+    out[key.trim()] =
+      value === "true" ? true : value === "false" ? false : value !== "" && !Number.isNaN(Number(value)) ? Number(value) : value;
+  }
+  return out;
+}
+
+function ClusterDialog({ cluster, onClose }: { cluster: Cluster | "new"; onClose: () => void }) {
+  const isNew = cluster === "new";
+  const [name, setName] = useState(isNew ? "default" : cluster.name);
+  const [bootstrap, setBootstrap] = useState(isNew ? "" : cluster.bootstrap_servers);
+  const [options, setOptions] = useState(
+    isNew ? "" : Object.entries(cluster.options).map(([k, v]) => `${k}=${String(v)}`).join("\n"),
+  );
+  const [secretKey, setSecretKey] = useState("");
+  const [secretValue, setSecretValue] = useState("");
+  const refresh = useInvalidate(KEY);
+  const save = useMutation({
+    mutationFn: () => {
+      const secrets = secretKey.trim() && secretValue ? { [secretKey.trim()]: secretValue } : undefined;
+      return isNew
+        ? api.clusters.create({
+            name,
+            bootstrap_servers: bootstrap,
+            options: parseOptions(options),
+            ...(secrets ? { secret_options: secrets } : {}),
+          })
+        : api.clusters.update(cluster.name, {
+            bootstrap_servers: bootstrap,
+            options: parseOptions(options),
+            ...(secrets ? { secret_options: secrets } : {}),
+          });
+    },
+    onSuccess: () => {
+      refresh();
+      onClose();
+    },
+  });
+  return (
+    <Dialog
+      title={isNew ? "Add cluster" : `Edit ${cluster.name}`}
+      open
+      onClose={onClose}
+      onSubmit={() => save.mutate()}
+      submitting={save.isPending}
+      canSubmit={!!name && !!bootstrap}
+    >
+      {isNew && (
+        <Field label="Name" error={save.error} field="name">
+          <input name="cluster-name" value={name} onChange={(e) => setName(e.target.value)} />
+        </Field>
+      )}
+      <Field label="Bootstrap servers" error={save.error} field="bootstrap_servers">
+        <input
+          name="bootstrap"
+          autoFocus
+          placeholder="localhost:9092"
+          value={bootstrap}
+          onChange={(e) => setBootstrap(e.target.value)}
+        />
+      </Field>
+      <Field
+        label="Options (one key=value per line, e.g. security.protocol=SASL_SSL)"
+        error={save.error}
+        field="options"
+      >
+        <textarea rows={3} value={options} onChange={(e) => setOptions(e.target.value)} />
+      </Field>
+      <fieldset>
+        <legend>Credential (write-only)</legend>
+        {!isNew && cluster.secret_options.length > 0 && (
+          <p className="muted">Set: {cluster.secret_options.join(", ")}. Values are never shown.</p>
+        )}
+        <div className="row">
+          <input
+            aria-label="Credential name"
+            placeholder="sasl.password"
+            value={secretKey}
+            onChange={(e) => setSecretKey(e.target.value)}
+          />
+          <input
+            aria-label="Credential value"
+            type="password"
+            autoComplete="new-password"
+            value={secretValue}
+            onChange={(e) => setSecretValue(e.target.value)}
+          />
+        </div>
+      </fieldset>
+      {save.error && <ErrorBox error={save.error} />}
+    </Dialog>
+  );
+}

@@ -1,0 +1,170 @@
+/**
+ * The pipeline graph of the API shaped for React Flow: which nodes and edges show, where they
+ * sit (dagre, left to right) and how healthy each node looks.
+ */
+import dagre from "@dagrejs/dagre";
+
+import type { GraphEdge, GraphNode, PipelineGraph } from "../api/types";
+import { formatRate } from "./format";
+
+export const NODE_SIZE = {
+  deployment: { width: 230, height: 104 },
+  other: { width: 190, height: 72 },
+} as const;
+/** A lag above this many records marks a node as lagging. */
+export const LAG_THRESHOLD = 1_000;
+/** Lag samples kept per node to tell whether it grows. */
+export const LAG_SAMPLES = 4;
+
+export type Health = "ok" | "idle" | "stopped" | "pending" | "lagging" | "failing";
+
+export interface Position {
+  x: number;
+  y: number;
+}
+
+export interface PipelineNodeData extends Record<string, unknown> {
+  node: GraphNode;
+  health: Health;
+}
+
+export interface PipelineEdgeData extends Record<string, unknown> {
+  edge: GraphEdge;
+}
+
+export interface FlowNode {
+  id: string;
+  type: "deployment" | "external";
+  position: Position;
+  data: PipelineNodeData;
+  width: number;
+  height: number;
+}
+
+export interface FlowEdge {
+  id: string;
+  source: string;
+  target: string;
+  label: string;
+  animated: boolean;
+  className: string;
+  data: PipelineEdgeData;
+}
+
+/**
+ * The graph as shown: internal topics (repartition, changelog) only when asked for, and the
+ * outside ends (producers, sinks, groups) that are left without an edge dropped with them.
+ */
+export function visibleGraph(graph: PipelineGraph, showInternal: boolean): PipelineGraph {
+  const edges = graph.edges.filter((e) => showInternal || !e.internal);
+  const linked = new Set(edges.flatMap((e) => [e.source, e.target]));
+  const nodes = graph.nodes.filter((n) => n.kind === "deployment" || linked.has(n.id));
+  return { ...graph, nodes, edges };
+}
+
+/** What decides the layout: the nodes and who links to whom, not the live figures. */
+export function layoutKey(graph: PipelineGraph): string {
+  const nodes = graph.nodes.map((n) => n.id).sort();
+  const links = [...new Set(graph.edges.map((e) => `${e.source}>${e.target}`))].sort();
+  return `${nodes.join("|")}#${links.join("|")}`;
+}
+
+function sizeOf(node: GraphNode): { width: number; height: number } {
+  return node.kind === "deployment" ? NODE_SIZE.deployment : NODE_SIZE.other;
+}
+
+/** Top-left corner of each node, laid out left to right (writers before readers). */
+export function layoutGraph(graph: PipelineGraph): Map<string, Position> {
+  const g = new dagre.graphlib.Graph({ multigraph: true });
+  g.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 220, marginx: 20, marginy: 20 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const node of graph.nodes) g.setNode(node.id, { ...sizeOf(node) });
+  for (const edge of graph.edges)
+    if (edge.source !== edge.target) g.setEdge(edge.source, edge.target, {}, edge.id);
+  dagre.layout(g);
+  const positions = new Map<string, Position>();
+  for (const node of graph.nodes) {
+    const placed = g.node(node.id);
+    const { width, height } = sizeOf(node);
+    positions.set(node.id, { x: placed.x - width / 2, y: placed.y - height / 2 });
+  }
+  return positions;
+}
+
+export interface Layout {
+  key: string;
+  positions: Map<string, Position>;
+}
+
+/** The previous layout while the nodes and links stay the same (no jitter on each poll), else a new one. */
+export function stableLayout(previous: Layout | null, graph: PipelineGraph): Layout {
+  const key = layoutKey(graph);
+  if (previous && previous.key === key) return previous;
+  return { key, positions: layoutGraph(graph) };
+}
+
+/** Each node's last lags, oldest first, with the graph's new figures appended. */
+export function nextLagHistory(
+  previous: ReadonlyMap<string, readonly number[]>,
+  graph: PipelineGraph,
+  keep = LAG_SAMPLES,
+): Map<string, number[]> {
+  const next = new Map<string, number[]>();
+  for (const node of graph.nodes) {
+    if (node.lag === null) continue;
+    next.set(node.id, [...(previous.get(node.id) ?? []), node.lag].slice(-keep));
+  }
+  return next;
+}
+
+/** Growing: every sample above the one before, over at least three samples. */
+export function lagGrowing(history: readonly number[] | undefined): boolean {
+  if (!history || history.length < 3) return false;
+  return history.every((lag, i) => i === 0 || lag > (history[i - 1] ?? lag));
+}
+
+/** How a node looks: failing (a replica crashed) over lagging over its plain state. */
+export function nodeHealth(node: GraphNode, history?: readonly number[]): Health {
+  if (node.status === "backoff") return "failing";
+  if (node.status === "stopped") return "stopped";
+  if ((node.lag ?? 0) > LAG_THRESHOLD || lagGrowing(history)) return "lagging";
+  if (node.status === "pending") return "pending";
+  if (node.status === "idle") return "idle";
+  return "ok";
+}
+
+/** An edge's label: the topic and its rate, e.g. `purchases · 12 msg/s`. */
+export function edgeLabel(edge: GraphEdge): string {
+  return `${edge.topic} · ${formatRate(edge.rate, "msg")}`;
+}
+
+/** React Flow's nodes and edges for a graph laid out at `positions`. */
+export function toFlow(
+  graph: PipelineGraph,
+  positions: ReadonlyMap<string, Position>,
+  lags: ReadonlyMap<string, readonly number[]> = new Map(),
+): { nodes: FlowNode[]; edges: FlowEdge[] } {
+  const nodes = graph.nodes.map((node): FlowNode => {
+    const { width, height } = sizeOf(node);
+    return {
+      id: node.id,
+      type: node.kind === "deployment" ? "deployment" : "external",
+      position: positions.get(node.id) ?? { x: 0, y: 0 },
+      data: { node, health: nodeHealth(node, lags.get(node.id)) },
+      width,
+      height,
+    };
+  });
+  const edges = graph.edges.map(
+    (edge): FlowEdge => ({
+      id: edge.id,
+      source: edge.source,
+      target: edge.target,
+      label: edgeLabel(edge),
+      animated: (edge.rate ?? 0) > 0,
+      className: edge.internal ? "pipeline-edge internal" : "pipeline-edge",
+      data: { edge },
+    }),
+  );
+  return { nodes, edges };
+}

@@ -1,0 +1,52 @@
+/** One topic live: its figures, the live tail and its write rate. */
+import { useQuery } from "@tanstack/react-query";
+import { useMemo } from "react";
+import { Link, useParams, useSearchParams } from "react-router-dom";
+
+import { api } from "../api";
+import { ErrorBox } from "../components/States";
+import { TimeChart } from "../components/TimeChart";
+import { formatCount, formatRate } from "../shaping/format";
+import { alignSeries, pickSeries } from "../shaping/metrics";
+import { TopicTail } from "./TopicTail";
+
+export function TopicView() {
+  const name = useParams().name ?? "";
+  const [search] = useSearchParams();
+  const cluster = search.get("cluster") ?? undefined;
+  const detail = useQuery({
+    queryKey: ["topic", cluster, name],
+    queryFn: () => api.topics.get(name, cluster),
+    refetchInterval: 5_000,
+  });
+  const metrics = useQuery({
+    queryKey: ["metrics", "topic", cluster, name],
+    queryFn: () => api.metrics.topic(name, cluster),
+    refetchInterval: 5_000,
+  });
+  const rate = useMemo(() => alignSeries(pickSeries(metrics.data?.series ?? [], "rate")), [metrics.data]);
+  const partitions = detail.data?.partitions ?? 0;
+  return (
+    <div className="page topic-view">
+      <header className="page-header">
+        <div>
+          <div className="crumbs">
+            <Link to="/topics">Topics</Link> /
+          </div>
+          <h1>{name}</h1>
+        </div>
+        {detail.data && (
+          <span className="muted">
+            {detail.data.partitions} partitions · {formatCount(detail.data.messages)} records ·{" "}
+            {formatRate(detail.data.rate)}
+          </span>
+        )}
+      </header>
+      {detail.error && <ErrorBox error={detail.error} retry={() => void detail.refetch()} />}
+      <TopicTail name={name} cluster={cluster} partitions={partitions} />
+      <div className="charts">
+        {rate.data[0].length > 1 && <TimeChart title="Records per second" data={rate.data} labels={rate.labels} />}
+      </div>
+    </div>
+  );
+}
