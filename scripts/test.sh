@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Sets up, then runs every check: lint, format, types and the whole test suite.
+# Sets up, then runs every check: lint, format, types, the web app's checks and the whole test
+# suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check src tests benchmarks examples
 .venv/bin/ruff format --check src tests benchmarks examples
 .venv/bin/mypy
+(cd web && npm run --silent typecheck && npm test --silent)
 .venv/bin/python -m pytest -q "$@"

@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=cmd_demo, parser=demo)
     _add_server(commands)
+    _add_up(commands)
     return parser
 
 
@@ -326,6 +327,41 @@ def _add_server(commands: Any) -> None:
     server.set_defaults(handler=cmd_server, parser=server)
 
 
+def _add_up(commands: Any) -> None:
+    up = commands.add_parser(
+        "up",
+        help="run the whole platform locally: broker, server and a live demo",
+        description=(
+            "Start a local broker (unless --broker names one), point the cluster 'default' at "
+            "it and serve the platform. On a platform without projects it creates the demo "
+            "project and deploys its three apps (synthetic orders, windowed features, a "
+            "scorer), so data flows at once. On first start it creates the user 'admin' with "
+            "the password from $HEADWATER_ADMIN_PASSWORD, or generates one and prints it once. "
+            "Ctrl-C or SIGTERM stops the server, every app it runs and the broker."
+        ),
+        epilog="example: headwater up --port 8080",
+    )
+    up.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("headwater-data"),
+        metavar="DIR",
+        help="where the platform keeps its data (default ./headwater-data)",
+    )
+    up.add_argument(
+        "--broker",
+        type=broker_address,
+        metavar="HOST:PORT",
+        help="use this Kafka cluster instead of starting a local broker",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    up.add_argument("--port", type=port_number, default=8080, help="port (default 8080)")
+    up.add_argument(
+        "--no-demo", action="store_true", help="do not create the demo project on a new platform"
+    )
+    up.set_defaults(handler=cmd_up, parser=up)
+
+
 # Commands
 def cmd_run(args: argparse.Namespace) -> int:
     path: Path = args.path
@@ -500,6 +536,15 @@ def cmd_server(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
     )
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from headwater.platform.up import UpOptions, run_up
+
+    if args.data_dir.exists() and not args.data_dir.is_dir():
+        raise UsageError(f"argument --data-dir: {str(args.data_dir)!r} is a file; give a folder")
+    run_up(UpOptions(args.data_dir, args.broker, args.host, args.port, demo=not args.no_demo))
     return 0
 
 

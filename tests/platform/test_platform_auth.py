@@ -19,6 +19,8 @@ PATH_VALUES = {
     "ref": "abcd",
     "user_id": "999999",
     "token_id": "999999",
+    "deployment_id": "999999",
+    "project": "no-such-thing",
 }
 
 

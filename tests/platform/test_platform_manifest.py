@@ -34,6 +34,11 @@ def test_a_full_manifest() -> None:
     assert (defaults.replicas, defaults.memory, defaults.outputs) == (1, "256Mi", [])
 
 
+def test_a_source_app_reads_nothing_and_writes_its_outputs() -> None:
+    source = parse_manifest(app(inputs="[]", outputs="[events]")).apps[0]
+    assert (source.inputs, source.outputs) == ([], ["events"])
+
+
 @pytest.mark.parametrize(
     ("text", "field", "message"),
     [
@@ -41,7 +46,7 @@ def test_a_full_manifest() -> None:
         (app(cpu=0), "apps[0].cpu", "greater than 0"),
         (app(memory="512MB"), "apps[0].memory", "write e.g. 256Mi"),
         (app(replica=2), "apps[0].replica", "did you mean 'replicas'"),
-        (app(inputs="[]"), "apps[0].inputs", "at least 1"),
+        (app(inputs="[]"), "apps[0].outputs", "is a source: list the topics it writes"),
         (app(inputs="['bad topic']"), "apps[0].inputs[0]", "pattern"),
         (app(entrypoint="../x.py"), "apps[0].entrypoint", "relative to the project root"),
         (app(env="{PORT: 8080}"), "apps[0].env.PORT", "quote the value"),

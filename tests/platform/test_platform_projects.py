@@ -116,7 +116,7 @@ def test_files_rename_delete_and_discard(live: LiveServer) -> None:
 def test_templates_are_listed_and_unknown_ones_refused(live: LiveServer) -> None:
     with live.client("editor") as editor:
         ids = [t["id"] for t in editor.get("/api/templates").json()]
-        assert ids == ["hello-stream", "windowed-features", "ml-scoring"]
+        assert ids == ["hello-stream", "windowed-features", "ml-scoring", "demo"]
         name = f"p-{uuid.uuid4().hex[:8]}"
         bad = editor.post("/api/projects", json={"name": name, "template": "nope"})
         assert bad.status_code == 422 and "hello-stream" in bad.json()["detail"]

@@ -36,6 +36,16 @@ SAMPLES: dict[str, tuple[list[dict[str, Any]], str, str, list[Any]]] = {
         "flagged",
         [True, False],
     ),
+    "demo": (  # its first app with inputs: features; the events source is a script
+        [
+            {"customer_id": "c1", "price": 10.0, "quantity": 2, "event_time": 1_000},
+            {"customer_id": "c1", "price": 5.0, "quantity": 1, "event_time": 2_000},
+            {"customer_id": "c1", "price": 1.0, "quantity": 1, "event_time": 6_000},
+        ],
+        "demo-features",
+        "spend",
+        [25.0, 1.0],  # one result per customer and 5-second window
+    ),
 }
 
 
@@ -47,7 +57,7 @@ def test_template_runs(template: str, tmp_path: Path, monkeypatch: pytest.Monkey
     manifest = parse_manifest(
         (tmp_path / "headwater.yaml").read_text(), set(template_files(template))
     )
-    app_spec = manifest.apps[0]
+    app_spec = next(app for app in manifest.apps if app.inputs)
     records, output, column, expected = SAMPLES[template]
     assert app_spec.outputs == [output]
     monkeypatch.syspath_prepend(str(tmp_path))

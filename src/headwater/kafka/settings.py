@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_BOOTSTRAP = "localhost:9092"
 BROKER_ENV = "HEADWATER_BROKER"
+# librdkafka options as a JSON object, e.g. SASL settings a platform deployment runs with.
+OPTIONS_ENV = "HEADWATER_KAFKA_OPTIONS"
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class KafkaSettings:
     bootstrap_servers: str = field(
         default_factory=lambda: os.environ.get(BROKER_ENV, DEFAULT_BOOTSTRAP)
     )
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=lambda: _options_from_env())
 
     def __post_init__(self) -> None:
         if not self.bootstrap_servers or not isinstance(self.bootstrap_servers, str):
@@ -42,6 +45,20 @@ class KafkaSettings:
         if isinstance(value, str):
             return cls(value)
         raise_config("broker", "pass 'host:port' or a KafkaSettings")
+
+
+def _options_from_env() -> dict[str, Any]:
+    text = os.environ.get(OPTIONS_ENV)
+    if not text:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise_config(OPTIONS_ENV, 'set it to a JSON object, e.g. {"security.protocol": "SSL"}')
+    options: dict[str, Any] = parsed
+    return options
 
 
 def raise_config(name: str, fix: str) -> Any:

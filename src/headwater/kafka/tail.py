@@ -3,6 +3,12 @@
 Partitions are assigned directly, with no consumer group: nothing is committed and there is no
 group join to wait for. ``stop_at_end`` uses ``enable.partition.eof`` events, which are exact,
 to know when every partition has been read to its end.
+
+A tail starts at the end (``"latest"``), the start (``"beginning"``), an offset
+(:class:`FromOffset`), a time (:class:`FromTimestamp`) or the last records of each partition
+(:class:`LastRecords`). Brokers answer offset look-ups approximately (a watermark can trail the
+log end by a batch), so the last two may start a little early: records before the asked time are
+skipped here, and :class:`LastRecords` may yield a few more than asked.
 """
 
 from __future__ import annotations
@@ -29,8 +35,31 @@ from headwater.errors import BrokerError, MissingTopicError
 from headwater.kafka.settings import KafkaSettings
 from headwater.serde.codecs import Serde, resolve_serde
 
-Start = Literal["latest", "beginning"]
-STARTS: tuple[Start, ...] = ("latest", "beginning")
+STARTS = ("latest", "beginning")
+
+
+@dataclass(frozen=True)
+class FromOffset:
+    """Start every tailed partition at ``offset`` (or at its first stored record if later)."""
+
+    offset: int
+
+
+@dataclass(frozen=True)
+class FromTimestamp:
+    """Start at the first record with a timestamp at or after ``ms`` (epoch milliseconds)."""
+
+    ms: int
+
+
+@dataclass(frozen=True)
+class LastRecords:
+    """Start ``count`` records before the end of each partition."""
+
+    count: int
+
+
+Start = Literal["latest", "beginning"] | FromOffset | FromTimestamp | LastRecords
 
 
 @dataclass(frozen=True)
@@ -89,8 +118,9 @@ class TopicTail:
         headers: bool = False,
         stop_at_end: bool = False,
         timeout: float = 10.0,
+        partitions: list[int] | None = None,
     ) -> None:
-        if start not in STARTS:
+        if isinstance(start, str) and start not in STARTS:
             raise ValueError(f"start={start!r}: use 'latest' or 'beginning'")
         if not topics:
             raise ValueError("give at least one topic to tail")
@@ -102,7 +132,14 @@ class TopicTail:
         self.headers = headers
         self.stop_at_end = stop_at_end
         self.timeout = timeout
+        self.only_partitions = partitions
         self._stopping = threading.Event()
+        # Set once partitions are assigned at their start: records produced after it are read.
+        self.ready = threading.Event()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         """End :meth:`records` within one poll interval (safe from any thread)."""
@@ -110,10 +147,15 @@ class TopicTail:
 
     def records(self, limit: int | None = None) -> Iterator[TailRecord]:
         """Yield records as they arrive, until :meth:`stop`, ``limit`` records, or the end."""
+        return (self._decode(message) for message in self.messages(limit))
+
+    def messages(self, limit: int | None = None) -> Iterator[Message]:
+        """Like :meth:`records`, but the raw messages, undecoded."""
         consumer = Consumer(self._config())
         try:
             partitions = self._partitions(consumer)
             consumer.assign(partitions)
+            self.ready.set()
             remaining = {(tp.topic, tp.partition) for tp in partitions}
             count = 0
             while not self._stopping.is_set() and (limit is None or count < limit):
@@ -129,8 +171,10 @@ class TopicTail:
                     elif error.fatal() or error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
                         raise BrokerError(f"reading {message.topic()} failed: {error.str()}")
                     continue
+                if self._before_start(message):
+                    continue
                 count += 1
-                yield self._decode(message)
+                yield message
         finally:
             consumer.close()
 
@@ -160,12 +204,56 @@ class TopicTail:
                 f"topic {missing[0]!r} does not exist on {self.settings.bootstrap_servers}; "
                 f"check the name with `headwater topics list`"
             )
-        offset = OFFSET_BEGINNING if self.start == "beginning" else OFFSET_END
-        return [
-            TopicPartition(topic, partition, offset)
-            for topic in self.topics
-            for partition in sorted(metadata.topics[topic].partitions)
-        ]
+        wanted = []
+        for topic in self.topics:
+            known = sorted(metadata.topics[topic].partitions)
+            chosen = known if self.only_partitions is None else self.only_partitions
+            unknown = sorted(set(chosen) - set(known))
+            if unknown:
+                raise MissingTopicError(
+                    f"topic {topic!r} has no partition {unknown[0]}; its partitions are "
+                    f"0-{len(known) - 1}"
+                )
+            wanted += [TopicPartition(topic, partition) for partition in chosen]
+        return self._positioned(consumer, wanted)
+
+    def _positioned(self, consumer: Consumer, wanted: list[TopicPartition]) -> list[TopicPartition]:
+        start = self.start
+        if start == "beginning" or start == "latest":
+            offset = OFFSET_BEGINNING if start == "beginning" else OFFSET_END
+            return [TopicPartition(tp.topic, tp.partition, offset) for tp in wanted]
+        try:
+            if isinstance(start, FromTimestamp):
+                asked = [TopicPartition(tp.topic, tp.partition, start.ms) for tp in wanted]
+                # -1 (no record that late) starts at the end.
+                return [
+                    TopicPartition(
+                        tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_END
+                    )
+                    for tp in consumer.offsets_for_times(asked, timeout=self.timeout)
+                ]
+            positioned = []
+            for tp in wanted:
+                low, high = consumer.get_watermark_offsets(tp, timeout=self.timeout)
+                if isinstance(start, FromOffset):
+                    # Past the end, librdkafka's offset reset waits at the end for new records.
+                    offset = max(start.offset, low)
+                else:
+                    offset = max(low, high - start.count)
+                positioned.append(TopicPartition(tp.topic, tp.partition, offset))
+            return positioned
+        except KafkaException as exc:
+            raise BrokerError(
+                f"cannot read the offsets of {self.topics} on {self.settings.bootstrap_servers}: "
+                f"{exc.args[0].str() if exc.args else exc}"
+            ) from exc
+
+    def _before_start(self, message: Message) -> bool:
+        """A record before a :class:`FromTimestamp` start that an approximate look-up let in."""
+        if not isinstance(self.start, FromTimestamp):
+            return False
+        kind, ts = message.timestamp()
+        return kind != TIMESTAMP_NOT_AVAILABLE and ts < self.start.ms
 
     def _decode(self, message: Message) -> TailRecord:
         errors: list[str] = []

@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 
 from headwater.platform.auth.ratelimit import LoginLimiter
 from headwater.platform.db.session import Database
+from headwater.platform.deployments.supervisor import Supervisor
+from headwater.platform.metrics import PlatformMetrics
 from headwater.platform.projects.store import ProjectStore
 from headwater.platform.secrets import SecretBox
 from headwater.platform.settings import PlatformSettings
@@ -24,6 +26,10 @@ class PlatformContext:
     login_limiter: LoginLimiter
     # Watermark samples behind the topics' message rates: in memory, per server.
     topic_rates: TopicRates = field(default_factory=TopicRates)
+    # The last hour of topic and deployment figures, and /metrics: in memory, per server.
+    metrics: PlatformMetrics = field(default_factory=PlatformMetrics)
+    # Replica processes of deployments; started and stopped with the server (see server.py).
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
 
 def get_context(request: Request) -> PlatformContext:

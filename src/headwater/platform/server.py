@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,20 +10,49 @@ from contextlib import asynccontextmanager
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
 
-from headwater.platform.api import auth, clusters, health, projects, secrets, topics, users
+from headwater.platform.api import (
+    auth,
+    clusters,
+    deployments,
+    graph,
+    health,
+    live,
+    metrics,
+    preview,
+    projects,
+    secrets,
+    topics,
+    users,
+)
 from headwater.platform.api.body_limit import BodyLimit
 from headwater.platform.api.errors import install as install_errors
 from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
 from headwater.platform.auth.ratelimit import LoginLimiter
 from headwater.platform.context import PlatformContext
 from headwater.platform.db.session import Database
+from headwater.platform.deployments.service import DeploymentService
+from headwater.platform.metrics import RequestMetrics, TopicSampler
 from headwater.platform.migrations import upgrade
 from headwater.platform.projects.git_http import GitHTTP
 from headwater.platform.projects.store import ProjectStore
 from headwater.platform.secrets import SecretBox
 from headwater.platform.settings import PlatformSettings
+from headwater.platform.spa import install as install_webapp
 
-ROUTERS = (health, auth, users, clusters, secrets, topics, projects)
+ROUTERS = (
+    health,
+    auth,
+    users,
+    clusters,
+    secrets,
+    topics,
+    live,
+    projects,
+    preview,
+    deployments,
+    metrics,
+    graph,
+)
 
 
 def create_app(settings: PlatformSettings) -> FastAPI:
@@ -51,8 +81,17 @@ def create_app(settings: PlatformSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        db.dispose()
+        # Deployments come back to their desired state; no replica outlives the server.
+        context.supervisor.start()
+        sampler = TopicSampler(db, context.secrets, context.metrics.store, context.topic_rates)
+        sampler.start()
+        await asyncio.to_thread(DeploymentService(context).reconcile)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(sampler.stop)
+            await asyncio.to_thread(context.supervisor.shutdown)
+            db.dispose()
 
     app = FastAPI(
         title="Headwater platform",
@@ -66,9 +105,11 @@ def create_app(settings: PlatformSettings) -> FastAPI:
     app.state.platform = context
     install_errors(app)
     app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes)
+    app.add_middleware(RequestMetrics, metrics=context.metrics)
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/git", WSGIMiddleware(GitHTTP(context)))  # type: ignore[arg-type]
+    install_webapp(app)  # last: its catch-all must not shadow any route above
     return app
 
 

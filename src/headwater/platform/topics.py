@@ -152,24 +152,31 @@ class ClusterView:
 
     def groups_reading(self, topic: str) -> list[GroupLag]:
         """Consumer groups with committed offsets on ``topic``; raises if the broker cannot say."""
+        found = []
+        for group, offsets in self.group_offsets().items():
+            mine = {p: offset for (t, p), offset in offsets.items() if t == topic}
+            if mine:
+                found.append(GroupLag(group, mine))
+        return found
+
+    def group_offsets(self) -> dict[str, dict[tuple[str, int], int]]:
+        """Every consumer group's committed offsets, by (topic, partition), sorted by group."""
         try:
             listing = self._client.list_consumer_groups(request_timeout=self.timeout).result(
                 timeout=self.timeout
             )
-            found = []
+            found: dict[str, dict[tuple[str, int], int]] = {}
             for group in sorted(g.group_id for g in listing.valid):
                 request = [ConsumerGroupTopicPartitions(group)]
                 futures = self._client.list_consumer_group_offsets(
                     request, request_timeout=self.timeout
                 )
                 result = futures[group].result(timeout=self.timeout)
-                offsets = {
-                    tp.partition: tp.offset
+                found[group] = {
+                    (tp.topic, tp.partition): tp.offset
                     for tp in result.topic_partitions or []
-                    if tp.topic == topic and tp.offset >= 0
+                    if tp.offset >= 0
                 }
-                if offsets:
-                    found.append(GroupLag(group, offsets))
         except KafkaException as exc:
             raise self._broker_error("list consumer groups", exc) from exc
         return found

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut, UserOut
+from headwater.platform.api.schemas import OkOut, RowId, UserOut
 from headwater.platform.auth.dependencies import CSRF_COOKIE, SESSION_COOKIE, Viewer, secured
 from headwater.platform.auth.passwords import MIN_LENGTH, hash_password, verify_password
 from headwater.platform.auth.roles import Role
@@ -188,7 +188,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", response_model=OkOut, tags=["tokens"], **secured(Role.viewer))
 def revoke_token(
-    token_id: int,
+    token_id: RowId,
     principal: Viewer,
     context: Context,
 ) -> OkOut:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from confluent_kafka import KafkaError, KafkaException
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 
 from headwater.platform.errors import PlatformError
 
@@ -67,6 +69,36 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail, "errors": fields}, status_code=422)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """Text with NUL characters, which the database refuses: a 422, not a crash. The statement
+    failed, so its transaction is rolled back and nothing changed."""
+    assert isinstance(exc, DataError)
+    if "NUL" not in str(exc.orig):
+        raise exc
+    message = "text in a request (path, query or body) cannot contain NUL (0x00) characters"
+    return JSONResponse(
+        {"detail": message, "errors": [{"field": "request", "message": message}]}, status_code=422
+    )
+
+
+async def _kafka_error(_: Request, exc: Exception) -> JSONResponse:
+    """A cluster whose client options librdkafka refuses (e.g. SASL without credentials): the
+    cluster's settings need fixing, the server is fine."""
+    assert isinstance(exc, KafkaException)
+    error = exc.args[0] if exc.args else None
+    if not isinstance(error, KafkaError) or error.code() != KafkaError._INVALID_ARG:
+        raise exc
+    message = (
+        f"the cluster's client settings are invalid ({error.str()}); an admin fixes them with "
+        "PATCH /api/clusters/{name}"
+    )
+    return JSONResponse(
+        {"detail": message, "errors": [{"field": "cluster", "message": message}]}, status_code=409
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(PlatformError, _platform_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(KafkaException, _kafka_error)

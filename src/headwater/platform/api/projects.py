@@ -16,7 +16,8 @@ from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
 from headwater.platform.db.models import Project
-from headwater.platform.errors import Invalid, NotFound, TooLarge
+from headwater.platform.deployments.service import DeploymentService
+from headwater.platform.errors import Conflict, Invalid, NotFound, TooLarge
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, parse_manifest
 from headwater.platform.projects.paths import check_path
 from headwater.platform.projects.repository import CommitInfo, FileChange
@@ -181,7 +182,14 @@ def get_project(name: str, context: Context) -> ProjectOut:
 
 @router.delete("/projects/{name}", response_model=OkOut, **secured(Role.admin))
 def delete_project(name: str, context: Context) -> OkOut:
-    """Delete a project and its repository with all its history."""
+    """Delete a project and its repository with all its history (once nothing is deployed)."""
+    deployed = DeploymentService(context).list(name)
+    if deployed:
+        apps = ", ".join(f"{d.app} (id {d.id})" for d in deployed)
+        raise Conflict(
+            f"project {name!r} has deployments: {apps}; delete them first with "
+            "DELETE /api/deployments/{id}"
+        )
     context.projects.delete(name)
     return OkOut()
 

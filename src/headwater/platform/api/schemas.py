@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel
 
 from headwater.platform.auth.roles import Role
 from headwater.platform.db.models import User
+
+# Ids in paths fit the database's integer columns: a larger number is a 422, not a crash.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the id, as listed")]
 
 
 class UserOut(BaseModel):

@@ -106,7 +106,8 @@ class TopicDetailOut(TopicOut):
     consumer_groups_note: str | None = None
 
 
-def _cluster(context: PlatformContext, name: str | None) -> tuple[str, KafkaSettings]:
+def resolve_cluster(context: PlatformContext, name: str | None) -> tuple[str, KafkaSettings]:
+    """The named cluster, else the one named `default`, else the only one: name and settings."""
     with context.db.session() as session:
         if name is not None:
             cluster = session.scalar(select(Cluster).where(Cluster.name == name))
@@ -138,7 +139,7 @@ def _out(cluster: str, row: dict[str, Any]) -> TopicOut:
 
 @router.get("", response_model=list[TopicOut], **secured(Role.viewer))
 def list_topics(context: Context, cluster: ClusterName = None) -> list[TopicOut]:
-    name, settings = _cluster(context, cluster)
+    name, settings = resolve_cluster(context, cluster)
     try:
         rows = summary(ClusterView(settings), context.topic_rates, name)
     except BrokerError as exc:
@@ -148,7 +149,7 @@ def list_topics(context: Context, cluster: ClusterName = None) -> list[TopicOut]
 
 @router.get("/{name}", response_model=TopicDetailOut, **secured(Role.viewer))
 def get_topic(name: str, context: Context, cluster: ClusterName = None) -> TopicDetailOut:
-    cluster_name, settings = _cluster(context, cluster)
+    cluster_name, settings = resolve_cluster(context, cluster)
     view = ClusterView(settings)
     try:
         rows = summary(view, context.topic_rates, cluster_name, [name])
@@ -188,7 +189,7 @@ def get_topic(name: str, context: Context, cluster: ClusterName = None) -> Topic
 
 @router.post("", response_model=TopicDetailOut, status_code=201, **secured(Role.editor))
 def create_topic(body: TopicIn, context: Context, cluster: ClusterName = None) -> TopicDetailOut:
-    cluster_name, settings = _cluster(context, cluster)
+    cluster_name, settings = resolve_cluster(context, cluster)
     config = {"cleanup.policy": "compact" if body.compacted else "delete"}
     if body.retention_ms is not None:
         config["retention.ms"] = str(body.retention_ms)
@@ -219,7 +220,7 @@ def delete_topic(
             f"deleting topic {name!r} loses its records: repeat its name with ?confirm={name}",
             [{"field": "confirm", "message": f"must equal the topic name {name!r}"}],
         )
-    cluster_name, settings = _cluster(context, cluster)
+    cluster_name, settings = resolve_cluster(context, cluster)
     admin = TopicAdmin(settings)
     try:
         admin.delete([name])

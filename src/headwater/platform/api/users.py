@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut, UserOut
+from headwater.platform.api.schemas import OkOut, RowId, UserOut
 from headwater.platform.auth.dependencies import Admin, secured
 from headwater.platform.auth.passwords import MIN_LENGTH, hash_password
 from headwater.platform.auth.roles import Role
@@ -52,7 +52,7 @@ def create_user(body: UserIn, context: Context) -> UserOut:
 
 @router.patch("/{user_id}", response_model=UserOut, **secured(Role.admin))
 def update_user(
-    user_id: int,
+    user_id: RowId,
     body: UserPatch,
     principal: Admin,
     context: Context,
@@ -72,7 +72,7 @@ def update_user(
 
 @router.delete("/{user_id}", response_model=OkOut, **secured(Role.admin))
 def delete_user(
-    user_id: int,
+    user_id: RowId,
     principal: Admin,
     context: Context,
 ) -> OkOut:

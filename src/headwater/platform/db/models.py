@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -109,3 +118,27 @@ class Project(Base):
     template: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Deployment(Base):
+    """An app of a project run at a pinned commit; the supervisor keeps it in ``desired_state``."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (UniqueConstraint("project", "app", name="uq_deployments_project_app"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project: Mapped[str] = mapped_column(String(64), index=True)
+    app: Mapped[str] = mapped_column(String(64))
+    cluster: Mapped[str] = mapped_column(String(64))
+    commit: Mapped[str] = mapped_column(String(40))
+    replicas: Mapped[int] = mapped_column(Integer)
+    cpu: Mapped[float] = mapped_column(Float)
+    memory: Mapped[str] = mapped_column(String(16))
+    env_json: Mapped[str] = mapped_column(Text, default="{}")
+    # Environment variable -> secret name; values are decrypted only when a replica starts.
+    secrets_json: Mapped[str] = mapped_column(Text, default="{}")
+    desired_state: Mapped[str] = mapped_column(String(16), default="running")
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -8,9 +8,12 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.errors import ConfigError
+
+NUL_MESSAGE = "text fields cannot contain NUL (0x00) bytes"
 
 
 def normalize_url(url: str) -> str:
@@ -40,6 +43,7 @@ class Database:
         self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "before_cursor_execute", _refuse_nul)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -57,3 +61,14 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")  # for ON DELETE CASCADE
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
     cursor.close()
+
+
+def _refuse_nul(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+) -> None:
+    """Refuse text with NUL characters as PostgreSQL does, so both backends take the same data
+    (the API answers a 422: see api/errors.py)."""
+    for row in parameters if many else [parameters]:
+        values = row.values() if isinstance(row, dict) else row or ()
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise DataError(statement, parameters, ValueError(NUL_MESSAGE))

@@ -3,7 +3,7 @@
 apps:
   - name: user-features          # unique in the project
     entrypoint: app.py           # the app's file, relative to the project root
-    inputs: [purchases]          # topics it reads
+    inputs: [purchases]          # topics it reads; [] for a source that only produces
     outputs: [user-features]     # topics it writes
     replicas: 2                  # default number of processes (consumers of one group)
     cpu: 1                       # CPU cores per replica (0.5 = half a core)
@@ -19,7 +19,15 @@ import re
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from headwater.platform.errors import Invalid
 
@@ -40,8 +48,8 @@ class AppSpec(BaseModel):
 
     name: str = Field(pattern=APP_NAME.pattern)
     entrypoint: str = Field(min_length=1)
-    inputs: list[TopicName] = Field(min_length=1)
-    outputs: list[TopicName] = Field(default_factory=list)
+    inputs: list[TopicName]
+    outputs: list[TopicName] = Field(default_factory=list, validate_default=True)
     replicas: int = Field(default=1, ge=1, le=64)
     cpu: float = Field(default=0.5, gt=0, le=64)
     memory: str = "256Mi"
@@ -53,6 +61,16 @@ class AppSpec(BaseModel):
     def _entrypoint(cls, value: str) -> str:
         if value.startswith("/") or ".." in value.split("/") or not value.endswith(".py"):
             raise ValueError("must be a .py file relative to the project root, e.g. app.py")
+        return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _source_writes(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("inputs") == [] and not value:
+            raise ValueError(
+                "an app with `inputs: []` is a source: list the topics it writes here, "
+                "or the topics it reads in `inputs`"
+            )
         return value
 
     @field_validator("memory", mode="before")

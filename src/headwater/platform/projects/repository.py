@@ -324,20 +324,24 @@ class ProjectRepository:
             folder.rmdir()
             folder = folder.parent
 
-    def _checkout(self, commit_id: str) -> None:
+    def export(self, commit_id: str, folder: Path) -> None:
+        """Write the files of ``commit_id`` into the empty or new ``folder``."""
         snapshot = self.snapshot(commit_id)
-        fresh = self.root / "workspace.new"
-        if fresh.exists():
-            shutil.rmtree(fresh)
-        fresh.mkdir()
+        folder.mkdir(parents=True, exist_ok=True)
         with self._repo() as repo:
             for path, (blob_id, mode) in snapshot.items():
-                target = fresh / path
+                target = folder / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 blob = repo[blob_id]
                 assert isinstance(blob, Blob)
                 target.write_bytes(blob.as_raw_string())
                 os.chmod(target, 0o755 if mode == EXEC_MODE else 0o644)
+
+    def _checkout(self, commit_id: str) -> None:
+        fresh = self.root / "workspace.new"
+        if fresh.exists():
+            shutil.rmtree(fresh)
+        self.export(commit_id, fresh)
         old = self.root / "workspace.old"
         if old.exists():
             shutil.rmtree(old)

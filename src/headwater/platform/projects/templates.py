@@ -35,6 +35,12 @@ TEMPLATES = {
             "ML scoring",
             "Score each batch of transactions with a model in pandas.",
         ),
+        Template(
+            "demo",
+            "Live demo",
+            "Three apps with data flowing at once: synthetic orders, per-customer windowed "
+            "features and a scorer.",
+        ),
     )
 }
 

@@ -1,0 +1,308 @@
+"""Deployments: run a project's app at a pinned commit; scale, roll back, stop, start, logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from headwater.platform.api.errors import ERROR_RESPONSES
+from headwater.platform.api.schemas import OkOut, RowId
+from headwater.platform.auth.dependencies import Editor, secured
+from headwater.platform.auth.roles import Role
+from headwater.platform.context import Context, PlatformContext
+from headwater.platform.db.models import Deployment
+from headwater.platform.deployments.limits import Limits
+from headwater.platform.deployments.logs import LogLine
+from headwater.platform.deployments.service import Changes, DeploymentService, memory_bytes
+from headwater.platform.projects.manifest import ENV_NAME, MEMORY, SECRET_NAME
+
+router = APIRouter(prefix="/api", tags=["deployments"], responses=ERROR_RESPONSES)
+STREAM_WAIT_SECONDS = 1.0
+
+
+def _env_names(value: dict[str, str] | None) -> dict[str, str] | None:
+    for name in value or {}:
+        if not ENV_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not an environment variable name; use letters, digits, _"
+            )
+    return value
+
+
+def _secret_refs(value: dict[str, str] | None) -> dict[str, str] | None:
+    _env_names(value)
+    for env, secret in (value or {}).items():
+        if not SECRET_NAME.match(secret):
+            raise ValueError(f"{env}: {secret!r} is not a secret name (letters, digits, ._-)")
+    return value
+
+
+class SettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    replicas: int | None = Field(default=None, ge=1, le=64, description="processes of the app")
+    cpu: float | None = Field(default=None, gt=0, le=64, description="cores per replica")
+    memory: str | None = Field(
+        default=None, pattern=MEMORY.pattern, description="memory per replica, e.g. 256Mi or 2Gi"
+    )
+    env: dict[str, str] | None = Field(default=None, description="environment variables")
+    secrets: dict[str, str] | None = Field(
+        default=None, description="environment variable -> name of a platform secret"
+    )
+
+    _check_env = field_validator("env")(_env_names)
+    _check_secrets = field_validator("secrets")(_secret_refs)
+
+
+class DeploymentIn(SettingsIn):
+    app: str = Field(description="the app's name in headwater.yaml")
+    commit: str | None = Field(default=None, description="a commit id or prefix; default HEAD")
+    cluster: str | None = Field(
+        default=None,
+        description="the cluster to run against; by default `default`, else the only one",
+    )
+    state: Literal["running", "stopped"] = "running"
+
+
+class DeploymentPatch(SettingsIn):
+    commit: str | None = Field(
+        default=None, description="redeploy another commit (an older one rolls back)"
+    )
+
+
+class DeploymentOut(BaseModel):
+    id: int
+    project: str
+    app: str
+    cluster: str
+    commit: str
+    replicas: int
+    cpu: float
+    memory: str
+    env: dict[str, str]
+    secrets: dict[str, str] = Field(description="environment variable -> secret name (no values)")
+    desired_state: Literal["running", "stopped"]
+    enforcement: str = Field(description="how CPU and memory limits are enforced on this host")
+    limits: str = Field(description="the limits as applied, e.g. cgroup files or rlimits")
+    created_by: str
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PartitionOut(BaseModel):
+    topic: str
+    partition: int
+
+
+class ReplicaOut(BaseModel):
+    index: int
+    status: Literal["running", "backoff", "stopping"]
+    pid: int | None
+    commit: str
+    restarts: int
+    started_at: datetime | None
+    last_exit_code: int | None
+    partitions: list[PartitionOut] | None = Field(
+        description="partitions the replica consumes; null until it has reported them"
+    )
+    enforcement: str
+
+
+class LogLineOut(BaseModel):
+    seq: int
+    time: datetime
+    replica: int | None = Field(description="null for the supervisor's own lines")
+    text: str
+
+
+def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
+    enforcer = context.supervisor.enforcer
+    limits = Limits(deployment.cpu, memory_bytes(deployment.memory))
+    return DeploymentOut(
+        id=deployment.id,
+        project=deployment.project,
+        app=deployment.app,
+        cluster=deployment.cluster,
+        commit=deployment.commit,
+        replicas=deployment.replicas,
+        cpu=deployment.cpu,
+        memory=deployment.memory,
+        env=json.loads(deployment.env_json or "{}"),
+        secrets=json.loads(deployment.secrets_json or "{}"),
+        desired_state="running" if deployment.desired_state == "running" else "stopped",
+        enforcement=enforcer.mode.value,
+        limits=enforcer.describe(limits),
+        created_by=deployment.created_by,
+        updated_by=deployment.updated_by,
+        created_at=deployment.created_at,
+        updated_at=deployment.updated_at,
+    )
+
+
+def _changes(body: SettingsIn, commit: str | None = None) -> Changes:
+    return Changes(
+        commit=commit,
+        replicas=body.replicas,
+        cpu=body.cpu,
+        memory=body.memory,
+        env=body.env,
+        secrets=body.secrets,
+    )
+
+
+@router.get(
+    "/projects/{project}/deployments",
+    response_model=list[DeploymentOut],
+    **secured(Role.viewer),
+)
+def list_deployments(project: str, context: Context) -> list[DeploymentOut]:
+    return [_out(context, d) for d in DeploymentService(context).list(project)]
+
+
+@router.post(
+    "/projects/{project}/deployments",
+    response_model=DeploymentOut,
+    status_code=201,
+    **secured(Role.editor),
+)
+def create_deployment(
+    project: str, body: DeploymentIn, principal: Editor, context: Context
+) -> DeploymentOut:
+    """Deploy an app at a commit; unset fields come from its entry in headwater.yaml."""
+    deployment = DeploymentService(context).create(
+        project,
+        body.app,
+        principal.username,
+        commit=body.commit,
+        cluster=body.cluster,
+        state=body.state,
+        changes=_changes(body),
+    )
+    return _out(context, deployment)
+
+
+@router.get("/deployments/{deployment_id}", response_model=DeploymentOut, **secured(Role.viewer))
+def get_deployment(deployment_id: RowId, context: Context) -> DeploymentOut:
+    return _out(context, DeploymentService(context).get(deployment_id))
+
+
+@router.patch("/deployments/{deployment_id}", response_model=DeploymentOut, **secured(Role.editor))
+def update_deployment(
+    deployment_id: RowId, body: DeploymentPatch, principal: Editor, context: Context
+) -> DeploymentOut:
+    """Scale, change limits or environment, or redeploy another commit (roll back)."""
+    service = DeploymentService(context)
+    deployment = service.update(deployment_id, principal.username, _changes(body, body.commit))
+    return _out(context, deployment)
+
+
+@router.delete("/deployments/{deployment_id}", response_model=OkOut, **secured(Role.editor))
+def delete_deployment(deployment_id: RowId, context: Context) -> OkOut:
+    """Stop every replica and forget the deployment."""
+    DeploymentService(context).delete(deployment_id)
+    return OkOut()
+
+
+@router.post(
+    "/deployments/{deployment_id}/stop", response_model=DeploymentOut, **secured(Role.editor)
+)
+def stop_deployment(deployment_id: RowId, principal: Editor, context: Context) -> DeploymentOut:
+    service = DeploymentService(context)
+    return _out(context, service.set_state(deployment_id, "stopped", principal.username))
+
+
+@router.post(
+    "/deployments/{deployment_id}/start", response_model=DeploymentOut, **secured(Role.editor)
+)
+def start_deployment(deployment_id: RowId, principal: Editor, context: Context) -> DeploymentOut:
+    service = DeploymentService(context)
+    return _out(context, service.set_state(deployment_id, "running", principal.username))
+
+
+@router.get(
+    "/deployments/{deployment_id}/replicas",
+    response_model=list[ReplicaOut],
+    **secured(Role.viewer),
+)
+def list_replicas(deployment_id: RowId, context: Context) -> list[ReplicaOut]:
+    """The replica processes now: pid, status, restarts, commit and owned partitions."""
+    DeploymentService(context).get(deployment_id)
+    mode = context.supervisor.enforcer.mode.value
+    return [
+        ReplicaOut(
+            index=r.index,
+            status=r.status,
+            pid=r.pid,
+            commit=r.commit,
+            restarts=r.restarts,
+            started_at=r.started_at,
+            last_exit_code=r.last_exit_code,
+            partitions=None
+            if r.partitions is None
+            else [PartitionOut(topic=t, partition=p) for t, p in r.partitions],
+            enforcement=mode,
+        )
+        for r in context.supervisor.replicas(deployment_id)
+    ]
+
+
+def _log_out(line: LogLine) -> LogLineOut:
+    return LogLineOut(seq=line.seq, time=line.time, replica=line.replica, text=line.text)
+
+
+@router.get(
+    "/deployments/{deployment_id}/logs",
+    response_model=list[LogLineOut],
+    **secured(Role.viewer),
+)
+def tail_logs(
+    deployment_id: RowId,
+    context: Context,
+    tail: Annotated[int, Query(ge=1, le=5000, description="the last N lines")] = 200,
+) -> list[LogLineOut]:
+    """The latest output of every replica, and the supervisor's lines (starts, exits)."""
+    service = DeploymentService(context)
+    deployment = service.get(deployment_id)
+    output = context.supervisor.log(deployment.id, service.folder(deployment))
+    return [_log_out(line) for line in output.tail(tail)]
+
+
+@router.get(
+    "/deployments/{deployment_id}/logs/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "log lines as SSE"}},
+    **secured(Role.viewer),
+)
+def stream_logs(
+    deployment_id: RowId,
+    context: Context,
+    tail: Annotated[int, Query(ge=0, le=5000, description="lines of history first")] = 0,
+) -> StreamingResponse:
+    """Live output as server-sent events: one `data:` JSON line per log line."""
+    service = DeploymentService(context)
+    deployment = service.get(deployment_id)
+    output = context.supervisor.log(deployment.id, service.folder(deployment))
+    history = output.tail(tail)
+
+    async def events() -> AsyncIterator[str]:
+        last = history[-1].seq if history else output.last_seq
+        for line in history:
+            yield f"data: {_log_out(line).model_dump_json()}\n\n"
+        while True:
+            lines = await asyncio.to_thread(output.after, last, STREAM_WAIT_SECONDS)
+            if not lines:
+                yield ": keep-alive\n\n"  # also notices a client that went away
+                continue
+            for line in lines:
+                yield f"data: {_log_out(line).model_dump_json()}\n\n"
+            last = lines[-1].seq
+
+    return StreamingResponse(events(), media_type="text/event-stream")

@@ -1,0 +1,94 @@
+"""The pipeline graph: deployments between their topics, with live rates, status and lag."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from headwater.platform.api.errors import ERROR_RESPONSES
+from headwater.platform.api.topics import ClusterName, resolve_cluster
+from headwater.platform.auth.dependencies import secured
+from headwater.platform.auth.roles import Role
+from headwater.platform.context import Context, PlatformContext
+from headwater.platform.db.models import Deployment
+from headwater.platform.deployments.service import DeploymentService
+from headwater.platform.errors import PlatformError
+from headwater.platform.graph import DeploymentFacts, Graph, GroupTopic, TopicFacts, build_graph
+from headwater.platform.metrics import SAMPLE_SECONDS
+
+router = APIRouter(prefix="/api", tags=["graph"], responses=ERROR_RESPONSES)
+# Figures older than this are from topics or groups that are gone: left out of the graph.
+FRESH_SECONDS = max(60.0, 6 * SAMPLE_SECONDS)
+
+
+def _deployments(context: PlatformContext, cluster: str) -> list[DeploymentFacts]:
+    service = DeploymentService(context)
+    with context.db.session() as session:
+        rows = list(session.scalars(select(Deployment).where(Deployment.cluster == cluster)))
+    found = []
+    for row in rows:
+        replicas = context.supervisor.replicas(row.id)
+        reported = next((r for r in replicas if r.group is not None), None)
+        try:
+            entry = service.manifest_entry(row)
+            inputs, outputs = set(entry.inputs), set(entry.outputs)
+        except PlatformError:  # the project or its manifest changed under the deployment
+            inputs, outputs = set(), set()
+        if reported is not None:  # the running topology also names repartition and DLQ topics
+            inputs.update(reported.inputs)
+            outputs.update(reported.outputs)
+        found.append(
+            DeploymentFacts(
+                id=row.id,
+                project=row.project,
+                app=row.app,
+                commit=row.commit,
+                desired_state=row.desired_state,
+                replicas=row.replicas,
+                running=sum(r.status == "running" for r in replicas),
+                backoff=sum(r.status == "backoff" for r in replicas),
+                group=reported.group if reported else None,
+                inputs=tuple(sorted(inputs)),
+                outputs=tuple(sorted(outputs)),
+            )
+        )
+    return found
+
+
+def _sampled(
+    context: PlatformContext, cluster: str
+) -> tuple[dict[str, TopicFacts], dict[str, dict[str, GroupTopic]]]:
+    """Topic rates and each group's lag and consumption rate, from the metrics sampler."""
+    rates: dict[str, float] = {}
+    lags: dict[tuple[str, str], float] = {}
+    consumed: dict[tuple[str, str], float] = {}
+    for name, topic, metric, labels, value in context.metrics.store.latest_topics(
+        since=time.time() - FRESH_SECONDS
+    ):
+        if name != cluster:
+            continue
+        group = dict(labels).get("group")
+        if metric == "rate":
+            rates[topic] = value
+        elif metric == "lag" and group is not None:
+            lags[(group, topic)] = value
+        elif metric == "consumed" and group is not None:
+            consumed[(group, topic)] = value
+    groups: dict[str, dict[str, GroupTopic]] = {}
+    for (group, topic), lag in lags.items():
+        groups.setdefault(group, {})[topic] = GroupTopic(lag, consumed.get((group, topic)))
+    return {t: TopicFacts(rate) for t, rate in rates.items()}, groups
+
+
+@router.get("/graph", response_model=Graph, **secured(Role.viewer))
+def pipeline_graph(context: Context, cluster: ClusterName = None) -> Graph:
+    """Deployments and outside producers / consumer groups as nodes, topics as edges.
+
+    Rates and lags come from the metrics sampler (every few seconds): null until a topic or
+    group has been sampled twice.
+    """
+    name, _ = resolve_cluster(context, cluster)
+    topics, groups = _sampled(context, name)
+    return build_graph(name, _deployments(context, name), topics, groups)

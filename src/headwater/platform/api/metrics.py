@@ -1,0 +1,87 @@
+"""Metrics: JSON series of the last hour for charts, and ``/metrics`` for Prometheus.
+
+``/metrics`` needs a token like every route but ``/healthz``: give the scraper a viewer's API
+token (``authorization: {credentials: TOKEN}`` in its scrape config).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from headwater.platform.api.errors import ERROR_RESPONSES
+from headwater.platform.api.topics import ClusterName, resolve_cluster
+from headwater.platform.auth.dependencies import secured
+from headwater.platform.auth.roles import Role
+from headwater.platform.context import Context
+from headwater.platform.metrics import KEEP_SECONDS, SAMPLE_SECONDS
+from headwater.platform.metrics.store import Point, SeriesKey
+
+router = APIRouter(tags=["metrics"], responses=ERROR_RESPONSES)
+
+
+class SeriesOut(BaseModel):
+    name: str
+    labels: dict[str, str]
+    points: list[tuple[float, float]] = Field(description="[epoch seconds, value], oldest first")
+
+
+class TopicMetricsOut(BaseModel):
+    cluster: str
+    topic: str
+    sample_seconds: float = Field(description="how often topics are sampled")
+    keep_seconds: float = Field(description="how far back series go")
+    series: list[SeriesOut] = Field(
+        description="messages (stored), rate (records/s) and lag (one per consumer group)"
+    )
+
+
+class DeploymentMetricsOut(BaseModel):
+    deployment: str
+    keep_seconds: float
+    series: list[SeriesOut]
+
+
+def _series(found: dict[SeriesKey, list[Point]]) -> list[SeriesOut]:
+    return [
+        SeriesOut(name=name, labels=dict(labels), points=points)
+        for (name, labels), points in sorted(found.items())
+    ]
+
+
+@router.get("/api/metrics/topics/{name}", response_model=TopicMetricsOut, **secured(Role.viewer))
+def topic_metrics(name: str, context: Context, cluster: ClusterName = None) -> TopicMetricsOut:
+    """Empty series until the topic has been sampled (every few seconds)."""
+    cluster_name, _ = resolve_cluster(context, cluster)
+    return TopicMetricsOut(
+        cluster=cluster_name,
+        topic=name,
+        sample_seconds=SAMPLE_SECONDS,
+        keep_seconds=KEEP_SECONDS,
+        series=_series(context.metrics.store.topic(cluster_name, name)),
+    )
+
+
+@router.get(
+    "/api/metrics/deployments/{deployment_id}",
+    response_model=DeploymentMetricsOut,
+    **secured(Role.viewer),
+)
+def deployment_metrics(deployment_id: str, context: Context) -> DeploymentMetricsOut:
+    """What the deployment reported in the last hour; empty if it reported nothing."""
+    return DeploymentMetricsOut(
+        deployment=deployment_id,
+        keep_seconds=KEEP_SECONDS,
+        series=_series(context.metrics.store.deployment(deployment_id)),
+    )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+    **secured(Role.viewer),
+)
+def prometheus(context: Context) -> Response:
+    return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,150 @@
+"""Preview runs: an app of a project over recent input records, outputs captured, not produced.
+
+It runs the project's code, so it needs the editor role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
+from headwater.platform.api.topics import ClusterName, resolve_cluster
+from headwater.platform.auth.dependencies import secured
+from headwater.platform.auth.roles import Role
+from headwater.platform.context import Context
+from headwater.platform.errors import NotFound, PlatformError, Unavailable
+from headwater.platform.preview import PreviewRequest, run_preview
+from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, parse_manifest
+
+router = APIRouter(
+    prefix="/api/projects",
+    tags=["preview"],
+    responses={
+        **ERROR_RESPONSES,
+        502: {"model": ErrorOut, "description": "The Kafka cluster did not answer"},
+    },
+)
+DEFAULT_RECORDS = 10
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    app: str | None = Field(
+        default=None, description="the app's name in headwater.yaml; optional if there is one"
+    )
+    commit: str | None = Field(
+        default=None, description="a commit id (or prefix), HEAD or main; null: the working tree"
+    )
+    records: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description=f"the last N records of each input topic (default {DEFAULT_RECORDS})",
+    )
+    seconds: float | None = Field(
+        default=None, gt=0, le=60, description="instead of records: what arrives in T seconds"
+    )
+    timeout: float = Field(default=30, gt=0, le=300, description="seconds before it is stopped")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PreviewIn:
+        if self.records is not None and self.seconds is not None:
+            raise ValueError("give records (the last N) or seconds (live data), not both")
+        if self.seconds is not None and self.seconds >= self.timeout:
+            raise ValueError(f"seconds ({self.seconds:g}) must be below timeout ({self.timeout:g})")
+        return self
+
+
+class FrameOut(BaseModel):
+    file: str = Field(description="path in the project")
+    line: int
+    function: str
+
+
+class PreviewErrorOut(BaseModel):
+    stage: str = Field(description="import, read, run, timeout or crash")
+    type: str
+    message: str
+    traceback: str = Field(description="frames of the project's files only")
+    frames: list[FrameOut]
+
+
+class PreviewOut(BaseModel):
+    app: str
+    ref: str = Field(description="the commit run, or `workspace`")
+    inputs: dict[str, int] = Field(description="records read per input topic")
+    outputs: dict[str, list[dict[str, Any]]] = Field(
+        description="records per output topic: value fields plus _key and _timestamp"
+    )
+    output_counts: dict[str, int] = Field(description="all outputs, also those not returned")
+    dead_letters: list[dict[str, Any]]
+    logs: str = Field(description="what the app printed or logged")
+    error: PreviewErrorOut | None
+    timed_out: bool
+    duration_ms: int
+
+
+def _project_files(
+    context: Context, project: str, commit: str | None
+) -> tuple[str, dict[str, bytes]]:
+    with context.projects.open(project) as repo:
+        if commit is None:
+            return "workspace", {f.path: repo.read(f.path) for f in repo.files()}
+        at = repo.resolve(commit)
+        return at, {path: repo.read_blob(blob) for path, (blob, _) in repo.snapshot(at).items()}
+
+
+def _app_spec(files: dict[str, bytes], ref: str, name: str | None) -> AppSpec:
+    if MANIFEST_FILE not in files:
+        raise NotFound(f"the project has no {MANIFEST_FILE} at {ref}; create one at its root")
+    apps = parse_manifest(files[MANIFEST_FILE], set(files)).apps
+    names = ", ".join(a.name for a in apps)
+    if name is None:
+        if len(apps) > 1:
+            raise PlatformError(
+                f"the project has several apps ({names}): choose one with `app`",
+                [{"field": "app", "message": f"one of {names}"}],
+            )
+        return apps[0]
+    for spec in apps:
+        if spec.name == name:
+            return spec
+    raise NotFound(
+        f"no app {name!r} in {MANIFEST_FILE}; its apps are {names}",
+        [{"field": "app", "message": f"one of {names}"}],
+    )
+
+
+@router.post("/{name}/preview", response_model=PreviewOut, **secured(Role.editor))
+def preview(
+    name: str, body: PreviewIn, context: Context, cluster: ClusterName = None
+) -> PreviewOut:
+    """Run an app over the last records (or a few seconds of live data) of its inputs.
+
+    A failure of the app's own code is a result (200 with `error`), not a failed request.
+    """
+    ref, files = _project_files(context, name, body.commit)
+    spec = _app_spec(files, ref, body.app)
+    _, settings = resolve_cluster(context, cluster)
+    result = run_preview(
+        PreviewRequest(
+            files=files,
+            entrypoint=spec.entrypoint,
+            env=spec.env,
+            settings=settings,
+            records=None if body.seconds is not None else body.records or DEFAULT_RECORDS,
+            seconds=body.seconds,
+            timeout=body.timeout,
+        )
+    )
+    error = result.get("error")
+    if error and error["stage"] == "read":
+        # The inputs, not the code, are wrong: a missing topic or an unreachable cluster.
+        if error["type"] == "MissingTopicError":
+            raise NotFound(error["message"])
+        raise Unavailable(error["message"])
+    return PreviewOut(app=spec.name, ref=ref, **result)

@@ -1,0 +1,285 @@
+"""Deployments as a service: validate, store, and hand the supervisor what to run.
+
+``DeploymentService(context)`` is the Python API the HTTP routes (and other tools) call. Every
+check happens before anything is stored or started, so a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from headwater.kafka.settings import OPTIONS_ENV
+from headwater.platform.context import PlatformContext
+from headwater.platform.db.models import Deployment, Secret
+from headwater.platform.deployments.checkout import checkout, prune
+from headwater.platform.deployments.limits import Limits
+from headwater.platform.deployments.supervisor import DeploymentSpec
+from headwater.platform.errors import Conflict, Invalid, NotFound
+from headwater.platform.projects.manifest import MANIFEST_FILE, MEMORY, AppSpec, parse_manifest
+from headwater.platform.projects.repository import ProjectRepository
+from headwater.platform.settings import ADMIN_PASSWORD_ENV, SECRET_KEY_ENV
+
+log = logging.getLogger("headwater.platform.deployments")
+
+State = Literal["running", "stopped"]
+# The server's own secrets never reach an app's environment.
+SERVER_ONLY_ENV = (ADMIN_PASSWORD_ENV, SECRET_KEY_ENV)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Fields of a deployment to change; None keeps the current value."""
+
+    commit: str | None = None
+    replicas: int | None = None
+    cpu: float | None = None
+    memory: str | None = None
+    env: dict[str, str] | None = None
+    secrets: dict[str, str] | None = None
+
+
+def memory_bytes(memory: str) -> int:
+    match = MEMORY.match(memory)
+    if match is None:
+        raise Invalid(
+            f"memory {memory!r} is not a size; write e.g. 256Mi or 2Gi",
+            [{"field": "memory", "message": "a size such as 256Mi or 2Gi"}],
+        )
+    return int(match.group(1)) * (1 << 20 if match.group(2) == "Mi" else 1 << 30)
+
+
+class DeploymentService:
+    """Creates, changes, stops, starts and deletes deployments of one server."""
+
+    def __init__(self, context: PlatformContext) -> None:
+        self.context = context
+        self.supervisor = context.supervisor
+
+    # Reading
+    def list(self, project: str) -> list[Deployment]:
+        self.context.projects.get(project)
+        with self.context.db.session() as session:
+            query = select(Deployment).where(Deployment.project == project)
+            return list(session.scalars(query.order_by(Deployment.app)))
+
+    def get(self, deployment_id: int) -> Deployment:
+        with self.context.db.session() as session:
+            deployment = session.get(Deployment, deployment_id)
+        if deployment is None:
+            raise NotFound(
+                f"no deployment {deployment_id}; list a project's deployments to see ids"
+            )
+        return deployment
+
+    def manifest_entry(self, deployment: Deployment) -> AppSpec:
+        """The deployment's app entry in headwater.yaml at its deployed commit."""
+        with self.context.projects.open(deployment.project) as repo:
+            return _manifest_app(repo, deployment.commit, deployment.app)
+
+    # Changing
+    def create(
+        self,
+        project: str,
+        app: str,
+        author: str,
+        commit: str | None = None,
+        cluster: str | None = None,
+        state: State = "running",
+        changes: Changes | None = None,
+    ) -> Deployment:
+        """Deploy ``app`` of ``project`` at ``commit`` (HEAD by default), defaults from the
+        app's entry in headwater.yaml at that commit."""
+        changes = changes or Changes()
+        full, spec_app = self._app_at(project, app, commit)
+        cluster_name = self._cluster(cluster)[0]
+        now = datetime.now(UTC)
+        deployment = Deployment(
+            project=project,
+            app=app,
+            cluster=cluster_name,
+            commit=full,
+            replicas=changes.replicas if changes.replicas is not None else spec_app.replicas,
+            cpu=changes.cpu if changes.cpu is not None else spec_app.cpu,
+            memory=changes.memory if changes.memory is not None else spec_app.memory,
+            env_json=json.dumps({**spec_app.env, **(changes.env or {})}),
+            secrets_json=json.dumps({**spec_app.secrets, **(changes.secrets or {})}),
+            desired_state=state,
+            created_by=author,
+            updated_by=author,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with self.context.db.session() as session:
+                self._secret_values(session, json.loads(deployment.secrets_json))
+                session.add(deployment)
+                session.flush()
+                spec = self._spec(session, deployment) if state == "running" else None
+        except IntegrityError:
+            raise Conflict(
+                f"app {app!r} of project {project!r} is deployed already; change that deployment "
+                "with PATCH /api/deployments/{id}",
+                [{"field": "app", "message": "deployed already"}],
+            ) from None
+        if spec is not None:
+            self.supervisor.deploy(spec)
+        return deployment
+
+    def update(self, deployment_id: int, author: str, changes: Changes) -> Deployment:
+        """Scale, change limits or environment, or redeploy another commit (a rollback)."""
+        with self.context.db.session() as session:
+            deployment = self._row(session, deployment_id)
+            if changes.commit is not None:
+                deployment.commit = self._app_at(
+                    deployment.project, deployment.app, changes.commit
+                )[0]
+            for name in ("replicas", "cpu", "memory"):
+                value = getattr(changes, name)
+                if value is not None:
+                    setattr(deployment, name, value)
+            if changes.env is not None:
+                deployment.env_json = json.dumps(changes.env)
+            if changes.secrets is not None:
+                self._secret_values(session, changes.secrets)  # each one must exist
+                deployment.secrets_json = json.dumps(changes.secrets)
+            deployment.updated_by = author
+            deployment.updated_at = datetime.now(UTC)
+            running = deployment.desired_state == "running"
+            spec = self._spec(session, deployment) if running else None
+        if spec is not None:
+            self.supervisor.deploy(spec)
+            prune(spec.root, {spec.commit})
+        return deployment
+
+    def set_state(self, deployment_id: int, state: State, author: str) -> Deployment:
+        """Stop every replica, or start them again at the deployment's commit."""
+        with self.context.db.session() as session:
+            deployment = self._row(session, deployment_id)
+            deployment.desired_state = state
+            deployment.updated_by = author
+            deployment.updated_at = datetime.now(UTC)
+            spec = self._spec(session, deployment) if state == "running" else None
+        if spec is not None:
+            self.supervisor.deploy(spec)
+        else:
+            self.supervisor.stop(deployment_id)
+        return deployment
+
+    def delete(self, deployment_id: int) -> None:
+        with self.context.db.session() as session:
+            session.delete(self._row(session, deployment_id))
+        self.supervisor.forget(deployment_id)
+
+    def reconcile(self) -> None:
+        """Bring every deployment to its desired state (at server start)."""
+        with self.context.db.session() as session:
+            rows = list(session.scalars(select(Deployment).order_by(Deployment.id)))
+            for deployment in rows:
+                if deployment.desired_state != "running":
+                    continue
+                try:
+                    spec = self._spec(session, deployment)
+                except Exception as exc:  # one broken deployment must not stop the others
+                    root = self.folder(deployment)
+                    self.supervisor.log(deployment.id, root).write(
+                        None, f"cannot start: {getattr(exc, 'message', exc)}"
+                    )
+                    log.warning("deployment %s cannot start: %s", deployment.id, exc)
+                    continue
+                self.supervisor.deploy(spec)
+
+    # Helpers
+    def folder(self, deployment: Deployment) -> Path:
+        return self.context.settings.data_dir / "deployments" / deployment.project / deployment.app
+
+    def _row(self, session: Session, deployment_id: int) -> Deployment:
+        deployment = session.get(Deployment, deployment_id)
+        if deployment is None:
+            raise NotFound(
+                f"no deployment {deployment_id}; list a project's deployments to see ids"
+            )
+        return deployment
+
+    def _app_at(self, project: str, app: str, ref: str | None) -> tuple[str, AppSpec]:
+        """The full commit id of ``ref`` and ``app``'s entry in its headwater.yaml."""
+        with self.context.projects.open(project) as repo:
+            try:
+                commit = repo.resolve(ref)
+            except NotFound as exc:
+                raise NotFound(exc.message, [{"field": "commit", "message": exc.message}]) from None
+            except Invalid as exc:
+                raise Invalid(exc.message, [{"field": "commit", "message": exc.message}]) from None
+            return commit, _manifest_app(repo, commit, app)
+
+    def _cluster(self, name: str | None) -> tuple[str, Any]:
+        from headwater.platform.api.topics import resolve_cluster
+
+        return resolve_cluster(self.context, name)
+
+    def _secret_values(self, session: Session, refs: dict[str, str]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        missing: list[str] = []
+        for env, name in refs.items():
+            secret = session.scalar(select(Secret).where(Secret.name == name))
+            if secret is None:
+                missing.append(f"{env} -> {name}")
+                continue
+            values[env] = self.context.secrets.decrypt(secret.ciphertext)
+        if missing:
+            message = (
+                f"secret(s) {', '.join(missing)} do not exist: an admin adds them with "
+                "PUT /api/secrets/NAME"
+            )
+            raise Invalid(message, [{"field": "secrets", "message": message}])
+        return values
+
+    def _spec(self, session: Session, deployment: Deployment) -> DeploymentSpec:
+        """What the supervisor runs for ``deployment``: checkout, environment, cluster, limits."""
+        env: dict[str, str] = json.loads(deployment.env_json or "{}")
+        refs: dict[str, str] = json.loads(deployment.secrets_json or "{}")
+        secrets = self._secret_values(session, refs)
+        _, settings = self._cluster(deployment.cluster)
+        root = self.folder(deployment)
+        with self.context.projects.open(deployment.project) as repo:
+            app = _manifest_app(repo, deployment.commit, deployment.app)
+            checkout(repo, root, deployment.commit)
+        inherited = {k: v for k, v in os.environ.items() if k not in SERVER_ONLY_ENV}
+        # The cluster's client options (SASL, SSL, credentials) reach the app like its secrets.
+        cluster_env = {OPTIONS_ENV: json.dumps(settings.options)} if settings.options else {}
+        inherited.pop(OPTIONS_ENV, None)
+        return DeploymentSpec(
+            id=deployment.id,
+            name=f"{deployment.project}/{deployment.app}",
+            root=root,
+            commit=deployment.commit,
+            entrypoint=app.entrypoint,
+            bootstrap=settings.bootstrap_servers,
+            replicas=deployment.replicas,
+            limits=Limits(deployment.cpu, memory_bytes(deployment.memory)),
+            env={**inherited, **env, **secrets, **cluster_env},
+        )
+
+
+def _manifest_app(repo: ProjectRepository, commit: str, app: str) -> AppSpec:
+    """``app``'s entry in the headwater.yaml of ``commit``."""
+    snapshot = repo.snapshot(commit)
+    if MANIFEST_FILE not in snapshot:
+        message = f"commit {commit[:12]} has no {MANIFEST_FILE}: add one listing the app"
+        raise Invalid(message, [{"field": "commit", "message": message}])
+    manifest = parse_manifest(repo.read_blob(snapshot[MANIFEST_FILE][0]), set(snapshot))
+    for entry in manifest.apps:
+        if entry.name == app:
+            return entry
+    names = ", ".join(a.name for a in manifest.apps)
+    message = f"no app {app!r} in {MANIFEST_FILE} at commit {commit[:12]}; its apps: {names}"
+    raise NotFound(message, [{"field": "app", "message": message}])

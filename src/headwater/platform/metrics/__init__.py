@@ -1,0 +1,19 @@
+"""Metrics: the last hour per topic and per deployment in memory, and Prometheus exposition.
+
+Other parts of the platform report a deployment's figures with
+``context.metrics.record(deployment_id, name, value)``.
+"""
+
+from headwater.platform.metrics.prometheus import PlatformMetrics, RequestMetrics
+from headwater.platform.metrics.sampler import SAMPLE_SECONDS, TopicSampler
+from headwater.platform.metrics.store import KEEP_SECONDS, MetricsStore, Point
+
+__all__ = [
+    "KEEP_SECONDS",
+    "SAMPLE_SECONDS",
+    "MetricsStore",
+    "PlatformMetrics",
+    "Point",
+    "RequestMetrics",
+    "TopicSampler",
+]

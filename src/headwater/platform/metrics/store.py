@@ -1,0 +1,100 @@
+"""Time series kept in memory for charts: one ring per (subject, metric), the last hour."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+KEEP_SECONDS = 3600.0
+Point = tuple[float, float]  # (epoch seconds, value)
+# A series' labels beyond its subject, e.g. (("group", "billing"),) for a group's lag.
+Labels = tuple[tuple[str, str], ...]
+SeriesKey = tuple[str, Labels]
+
+
+@dataclass
+class MetricsStore:
+    """Series per topic (``(cluster, topic)``) and per deployment, each trimmed to ``keep``
+    seconds. Safe to use from any thread."""
+
+    keep: float = KEEP_SECONDS
+    _topics: dict[tuple[str, str], dict[SeriesKey, deque[Point]]] = field(default_factory=dict)
+    _deployments: dict[str, dict[SeriesKey, deque[Point]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(
+        self,
+        deployment: str | int,
+        name: str,
+        value: float,
+        labels: Labels = (),
+        at: float | None = None,
+    ) -> None:
+        """A figure of a deployment (records/s, lag, restarts...): its newest point."""
+        with self._lock:
+            series = self._deployments.setdefault(str(deployment), {})
+            self._add(series, (name, labels), value, at)
+
+    def record_topic(
+        self,
+        cluster: str,
+        topic: str,
+        name: str,
+        value: float,
+        labels: Labels = (),
+        at: float | None = None,
+    ) -> None:
+        with self._lock:
+            series = self._topics.setdefault((cluster, topic), {})
+            self._add(series, (name, labels), value, at)
+
+    def topic(self, cluster: str, topic: str) -> dict[SeriesKey, list[Point]]:
+        with self._lock:
+            return self._copy(self._topics.get((cluster, topic), {}))
+
+    def deployment(self, deployment: str | int) -> dict[SeriesKey, list[Point]]:
+        with self._lock:
+            return self._copy(self._deployments.get(str(deployment), {}))
+
+    def latest_topics(self, since: float = 0.0) -> list[tuple[str, str, str, Labels, float]]:
+        """(cluster, topic, metric, labels, newest value) of every topic series whose newest
+        point is at or after ``since`` (epoch seconds)."""
+        with self._lock:
+            return [
+                (cluster, topic, name, labels, points[-1][1])
+                for (cluster, topic), series in sorted(self._topics.items())
+                for (name, labels), points in sorted(series.items())
+                if points and points[-1][0] >= since
+            ]
+
+    def latest_deployments(self) -> list[tuple[str, str, Labels, float]]:
+        with self._lock:
+            return [
+                (deployment, name, labels, points[-1][1])
+                for deployment, series in sorted(self._deployments.items())
+                for (name, labels), points in sorted(series.items())
+                if points
+            ]
+
+    def forget_topic(self, cluster: str, topic: str) -> None:
+        with self._lock:
+            self._topics.pop((cluster, topic), None)
+
+    def forget_deployment(self, deployment: str | int) -> None:
+        with self._lock:
+            self._deployments.pop(str(deployment), None)
+
+    def _add(
+        self, series: dict[SeriesKey, deque[Point]], key: SeriesKey, value: float, at: float | None
+    ) -> None:
+        now = time.time() if at is None else at
+        points = series.setdefault(key, deque())
+        points.append((now, float(value)))
+        while points and points[0][0] < now - self.keep:
+            points.popleft()
+
+    def _copy(self, series: dict[SeriesKey, deque[Point]]) -> dict[SeriesKey, list[Point]]:
+        cutoff = time.time() - self.keep
+        return {key: [p for p in points if p[0] >= cutoff] for key, points in series.items()}

@@ -1,0 +1,215 @@
+"""``headwater up``: a local broker, the platform server and, on a new platform, the live demo.
+
+Everything this starts stops with it: the server stops the deployments' replicas on its way
+out, and the broker goes last. A signal during set-up interrupts it the same way, so no
+process outlives ``up`` whatever the moment of Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import select
+
+from headwater.errors import ConfigError
+from headwater.kafka.broker import LocalBroker, free_port
+from headwater.platform.api.topics import DEFAULT_CLUSTER, resolve_cluster
+from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
+from headwater.platform.context import PlatformContext
+from headwater.platform.db.models import Cluster, Deployment
+from headwater.platform.db.session import Database
+from headwater.platform.demo_project import (
+    DEMO_PROJECT,
+    SCORES_TOPIC,
+    create_demo,
+    create_demo_topics,
+    demo_exists,
+)
+from headwater.platform.deployments.service import DeploymentService
+from headwater.platform.migrations import upgrade
+from headwater.platform.server import create_app
+from headwater.platform.settings import ADMIN_PASSWORD_ENV, PlatformSettings
+from headwater.signals import on_stop_signals
+
+DEFAULT_BROKER_PORT = 9092
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    data_dir: Path
+    broker: str | None = None  # None: start a local broker
+    host: str = "127.0.0.1"
+    port: int = 8080
+    demo: bool = True
+
+
+def run_up(options: UpOptions, out: TextIO | None = None) -> None:
+    """Run the platform until Ctrl-C or SIGTERM, then stop everything it started."""
+    out = out or sys.stderr
+    _check_port_free(options.host, options.port)
+    options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    broker: LocalBroker | None = None
+    context: PlatformContext | None = None
+    restore = on_stop_signals(_interrupt)  # until the server takes the signals over
+    try:
+        bootstrap = options.broker
+        if bootstrap is None:
+            broker = LocalBroker(_broker_port(), log_path=options.data_dir / "broker.log")
+            bootstrap = broker.start().bootstrap_servers
+        settings = PlatformSettings(data_dir=options.data_dir)
+        password = _first_admin(settings)
+        app = create_app(settings)
+        context = app.state.platform
+        cluster_note = _use_cluster(context, bootstrap)
+        if broker is not None:
+            _clear_local_state(context)
+        demo_apps: list[str] = []
+        new_demo = options.demo and not context.projects.list()
+        if new_demo or demo_exists(context):
+            # Before any app of the demo runs: an app refuses to start without its inputs.
+            create_demo_topics(resolve_cluster(context, DEFAULT_CLUSTER)[1])
+        if new_demo:
+            demo_apps = create_demo(context, ADMIN_NAME)
+        _banner(out, options, bootstrap, broker is not None, password, cluster_note, demo_apps)
+        _serve(app, options.host, options.port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        restore()
+        # A second Ctrl-C must not cut the clean-up short: each step has its own deadline.
+        unquiet = on_stop_signals(lambda _: None)
+        try:
+            if context is not None:
+                context.supervisor.shutdown()  # at once when the server stopped them already
+            if broker is not None:
+                broker.stop()
+        finally:
+            unquiet()
+        print("headwater up: stopped", file=out, flush=True)
+
+
+def _interrupt(_: signal.Signals) -> None:
+    raise KeyboardInterrupt
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port"
+            ) from None
+
+
+def _broker_port() -> int:
+    """The usual Kafka port when it is free, else any free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", DEFAULT_BROKER_PORT))
+        except OSError:
+            return free_port()
+    return DEFAULT_BROKER_PORT
+
+
+def _first_admin(settings: PlatformSettings) -> str | None:
+    """Create the first admin now, so the banner can show a generated password (once)."""
+    db = Database(settings.url)
+    try:
+        upgrade(db.engine)
+        return ensure_admin(db, settings.admin_password)
+    finally:
+        db.dispose()
+
+
+def _use_cluster(context: PlatformContext, bootstrap: str) -> str:
+    """Point the cluster named ``default`` at ``bootstrap``, creating it if needed."""
+    with context.db.session() as session:
+        cluster = session.scalar(select(Cluster).where(Cluster.name == DEFAULT_CLUSTER))
+        if cluster is None:
+            session.add(Cluster(name=DEFAULT_CLUSTER, bootstrap_servers=bootstrap))
+            return f"registered as cluster {DEFAULT_CLUSTER!r}"
+        if cluster.bootstrap_servers == bootstrap:
+            return f"cluster {DEFAULT_CLUSTER!r}"
+        previous = cluster.bootstrap_servers
+        cluster.bootstrap_servers = bootstrap
+        cluster.updated_at = datetime.now(UTC)
+        return f"cluster {DEFAULT_CLUSTER!r} (moved from {previous})"
+
+
+def _clear_local_state(context: PlatformContext) -> None:
+    """Drop the replicas' working copies of deployments on the local broker, state included.
+
+    The broker starts empty, so the state they hold mirrors changelog topics that are gone;
+    each replica starts from a fresh copy of its commit and builds its state anew.
+    """
+    service = DeploymentService(context)
+    with context.db.session() as session:
+        rows = session.scalars(select(Deployment).where(Deployment.cluster == DEFAULT_CLUSTER))
+        folders = [service.folder(row) / "replicas" for row in rows]
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(app: object, host: str, port: int) -> None:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # The first signal stops gracefully (replicas commit), a second one at once.
+            def stop(_: signal.Signals) -> None:
+                self.force_exit = self.should_exit
+                self.should_exit = True
+
+            restore = on_stop_signals(stop)
+            try:
+                yield
+            finally:
+                restore()
+
+    # Warnings only: request lines would bury the banner.
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()  # type: ignore[arg-type]
+
+
+def _banner(
+    out: TextIO,
+    options: UpOptions,
+    bootstrap: str,
+    local_broker: bool,
+    password: str | None,
+    cluster_note: str,
+    demo_apps: list[str],
+) -> None:
+    host = "localhost" if options.host in ("127.0.0.1", "0.0.0.0", "::") else options.host
+    if password is not None:
+        login = f"user {ADMIN_NAME!r}, password {password} (shown once: change it after logging in)"
+    elif os.environ.get(ADMIN_PASSWORD_ENV):
+        login = f"user {ADMIN_NAME!r}, password from ${ADMIN_PASSWORD_ENV} on first start"
+    else:
+        login = f"user {ADMIN_NAME!r} (password as set on first start)"
+    kind = "local broker, in memory: topics are lost when up stops" if local_broker else "given"
+    lines = [
+        f"Headwater is up: http://{host}:{options.port}",
+        f"  log in:  {login}",
+        f"  broker:  {bootstrap} ({kind}), {cluster_note}",
+        f"  data:    {options.data_dir}",
+    ]
+    if demo_apps:
+        apps = ", ".join(demo_apps)
+        lines.append(f"  demo:    project {DEMO_PROJECT!r} created, apps deployed: {apps}")
+    lines += [
+        f"  watch:   headwater tail {SCORES_TOPIC} --broker {bootstrap}",
+        "Ctrl-C stops the server, every app it runs and the local broker.",
+    ]
+    print("\n".join(lines), file=out, flush=True)

@@ -1,0 +1,124 @@
+"""Metrics through the API: topic series sampled from the real broker, deployment figures,
+Prometheus text, and who may read them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from conftest import LiveServer
+from kafka_helpers import wait_until
+from prometheus_client.parser import text_string_to_metric_families
+
+
+@pytest.fixture
+def cluster(live: LiveServer, bootstrap: str) -> str:
+    name = f"metrics-{uuid.uuid4().hex[:6]}"
+    with live.client("admin") as admin:
+        made = admin.post("/api/clusters", json={"name": name, "bootstrap_servers": bootstrap})
+        assert made.status_code == 201, made.text
+    return name
+
+
+def scrape(live: LiveServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, by name and sorted labels."""
+    with live.client("viewer") as viewer:
+        response = viewer.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def series(live: LiveServer, path: str, **params: Any) -> dict[str, list[Any]]:
+    with live.client("viewer") as viewer:
+        response = viewer.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return {
+        s["name"] + "".join(f"[{v}]" for v in s["labels"].values()): s["points"]
+        for s in response.json()["series"]
+    }
+
+
+def test_topics_are_sampled_into_series_and_prometheus_text(
+    live: LiveServer,
+    cluster: str,
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    produce: Callable[..., None],
+) -> None:
+    topic = make_topic("metered")
+    for i in range(10):  # separate batches: watermarks may trail the last one
+        produce(topic, [(b"k", f"v{i}".encode())])
+    group = f"readers-{uuid.uuid4().hex[:6]}"
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        consumer.commit(offsets=[TopicPartition(topic, 0, 4)], asynchronous=False)
+    finally:
+        consumer.close()
+
+    path = f"/api/metrics/topics/{topic}"
+    found = wait_until(
+        lambda: (s := series(live, path, cluster=cluster)).get("rate") and s, timeout=30
+    )
+    assert found["messages"][-1][1] >= 9
+    assert found[f"lag[{group}]"][-1][1] in (5, 6)  # the high watermark can trail by a batch
+    assert all(len(point) == 2 and point[0] > 1.7e9 for point in found["messages"])
+
+    labels = (("cluster", cluster), ("topic", topic))
+    samples = scrape(live)
+    assert samples[("headwater_topic_messages", labels)] >= 9
+    assert ("headwater_topic_records_per_second", labels) in samples
+    lag = ("headwater_consumer_group_lag", tuple(sorted((*labels, ("group", group)))))
+    assert samples[lag] in (5, 6)
+    requests = [
+        value
+        for (name, labels_), value in samples.items()
+        if name == "headwater_http_requests_total"
+        and dict(labels_)["route"] == "/api/metrics/topics/{name}"
+        and dict(labels_)["status"] == "200"
+    ]
+    assert requests and requests[0] >= 1
+
+
+def test_deployments_report_figures_kept_for_charts(live: LiveServer) -> None:
+    deployment = f"dep-{uuid.uuid4().hex[:6]}"
+    assert series(live, f"/api/metrics/deployments/{deployment}") == {}
+    live.context.metrics.record(deployment, "records_per_second", 12.5)
+    live.context.metrics.record(deployment, "records_per_second", 14.0)
+    live.context.metrics.record(deployment, "lag", 3, (("replica", "0"),))
+    found = series(live, f"/api/metrics/deployments/{deployment}")
+    assert [v for _, v in found["records_per_second"]] == [12.5, 14.0]
+    assert [v for _, v in found["lag[0]"]] == [3.0]
+    key = (
+        "headwater_deployment_metric",
+        (("deployment", deployment), ("labels", ""), ("metric", "records_per_second")),
+    )
+    assert scrape(live)[key] == 14.0
+
+
+def test_old_points_fall_out_of_the_hour(live: LiveServer) -> None:
+    store = live.context.metrics.store
+    deployment = f"dep-{uuid.uuid4().hex[:6]}"
+    store.record(deployment, "x", 1, at=1_000.0)
+    store.record(deployment, "x", 2)
+    assert [v for _, v in store.deployment(deployment)[("x", ())]] == [2.0]
+
+
+def test_metrics_need_a_token_and_health_does_not(live: LiveServer, cluster: str) -> None:
+    with live.client() as anonymous:
+        assert anonymous.get("/metrics").status_code == 401
+        assert anonymous.get("/api/metrics/topics/x").status_code == 401
+        assert anonymous.get("/api/metrics/deployments/1").status_code == 401
+        assert anonymous.get("/healthz").json()["status"] == "ok"
+    with live.client("viewer") as viewer:
+        wrong = viewer.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        unknown = viewer.get("/api/metrics/topics/x", params={"cluster": "no-such-cluster"})
+        assert unknown.status_code == 404 and "no-such-cluster" in unknown.json()["detail"]
