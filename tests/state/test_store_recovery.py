@@ -13,6 +13,7 @@ from confluent_kafka import Producer
 from state_helpers import checkpoint, dump, open_counts, produce_changelog, recover
 
 from headwater.errors import StateError
+from headwater.kafka.admin import TopicAdmin
 from headwater.state import StateManager
 from headwater.state.encoding import CHECKPOINT_KEY
 
@@ -224,3 +225,51 @@ def test_a_recovering_partition_does_not_block_a_ready_one(
         "recovered store" in r.getMessage() and "30001 changelog records" in r.getMessage()
         for r in caplog.records
     )
+
+
+@pytest.mark.parametrize("left_in_log", [0, 5], ids=["empty", "shorter"])
+def test_a_store_ahead_of_a_recreated_changelog_rebuilds_from_it(
+    new_manager: Callable[..., StateManager],
+    make_topic: Callable[..., str],
+    producer: Producer,
+    admin: TopicAdmin,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    left_in_log: int,
+) -> None:
+    # A development broker restarted without its data, or a changelog deleted by hand: the
+    # local files are up to an offset the new log never reaches.
+    orders = make_topic("orders")
+    first = new_manager(tmp_path / "kept")
+    changelog = first.register_store("counts", orders)
+    first.prepare()
+    first.on_assign([(orders, 0)])
+    recover(first)
+    first.store("counts", orders, 0).set_many((f"old-{i}", i) for i in range(200))
+    checkpoint(first, producer, {(orders, 0): 200})
+    ahead = first.store("counts", orders, 0).changelog_offset
+    first.close()
+
+    admin.delete([changelog])
+    other = new_manager(tmp_path / "other")
+    other.register_store("counts", orders)
+    other.prepare()
+    other.on_assign([(orders, 0)])
+    recover(other)
+    if left_in_log:
+        other.store("counts", orders, 0).set_many((f"new-{i}", i) for i in range(left_in_log))
+        checkpoint(other, producer, {(orders, 0): 7})
+    other.close()
+
+    caplog.set_level(logging.WARNING, logger="headwater.state.recovery")
+    again = new_manager(tmp_path / "kept")
+    open_counts(again, orders)  # fails on its deadline if recovery waits for the old offset
+    store = again.store("counts", orders, 0)
+    assert len(dump(again, "counts", orders, 0)) == left_in_log
+    assert [k for k in store.get_many([f"new-{i}" for i in range(5)]) if k is not None] == list(
+        range(left_in_log)
+    )
+    assert store.get("old-1", "value") is None
+    assert store.processed_offset == (7 if left_in_log else 0)
+    assert ahead is not None and (store.changelog_offset or 0) < ahead
+    assert any("ahead of its changelog" in r.getMessage() for r in caplog.records)

@@ -37,6 +37,9 @@ from headwater.state.encoding import CHECKPOINT_KEY, OFFSET_HEADER
 from headwater.state.store import PartitionStore
 
 log = logging.getLogger("headwater.state.recovery")
+# How long fetches must report a changelog partition's end below a store's offset before the
+# store counts as ahead of its log; longer than a fetch round, so a stale end does not count.
+BEHIND_GRACE_SECONDS = 1.0
 
 
 @dataclass
@@ -57,6 +60,8 @@ class _Replay:
     dropped: int = 0
     applied: int = 0
     caught_up: bool = False  # continuous mode: reached the end once
+    # Since when the broker has reported the partition's end below ``position``.
+    behind_since: float | None = None
 
 
 class RecoveryManager:
@@ -150,8 +155,15 @@ class RecoveryManager:
         for key, run in groupby(zip(partitions, messages, strict=True), key=itemgetter(0)):
             replay = self._active.get(key)
             if replay is not None:  # else: revoked while its records were in flight
-                self._take(replay, [m for _, m in run])
+                records = [m for _, m in run]
+                if (records[0].offset() or 0) < replay.position:
+                    # The broker reset an offset out of range to the log's start (Kafka).
+                    replay = self._rebuild(key, replay, reassign=False)
+                self._take(replay, records)
         for key, replay in list(self._active.items()):
+            if key not in ended and self._log_behind(key, replay):
+                self._rebuild(key, replay, reassign=True)
+                continue
             if replay.confirmed_position is not None:
                 # The stored position never passes a record still waiting for its marker: a
                 # replay resumed from it (a crash, a promoted standby) must read that record.
@@ -189,6 +201,39 @@ class RecoveryManager:
             del replay.pending[:covered]
             del replay.pending_at[:covered]
         replay.records += len(messages)
+
+    def _log_behind(self, key: tuple[str, int], replay: _Replay) -> bool:
+        """Whether the changelog partition ends before the offset the store is up to date with,
+        as fetches have reported for a while (a fresh assignment may show an older end)."""
+        assert self._consumer is not None
+        _, high = self._consumer.get_watermark_offsets(TopicPartition(*key), cached=True)
+        if high < 0 or high >= replay.position:
+            replay.behind_since = None
+            return False
+        now = time.monotonic()
+        if replay.behind_since is None:
+            replay.behind_since = now
+        return now - replay.behind_since >= BEHIND_GRACE_SECONDS
+
+    def _rebuild(self, key: tuple[str, int], replay: _Replay, *, reassign: bool) -> _Replay:
+        """The changelog lost what the store holds (recreated, or truncated): a store ahead of
+        its log cannot be trusted, so it is emptied and rebuilt from the log's start. Its input
+        offsets go too; the consumer group's committed offsets say where processing resumes."""
+        log.warning(
+            "store %s is ahead of its changelog %s[%d] (up to date with offset %d, the log is "
+            "shorter): the changelog was recreated or truncated; emptying the store and "
+            "rebuilding it from the changelog",
+            replay.store.describe(),
+            key[0],
+            key[1],
+            replay.position,
+        )
+        replay.store.reset()
+        fresh = self._active[key] = _Replay(replay.store, 0, 0)
+        if reassign and self._consumer is not None:
+            self._consumer.incremental_unassign([TopicPartition(*key)])
+            self._consumer.incremental_assign([TopicPartition(*key, 0)])
+        return fresh
 
     @staticmethod
     def _errors(

@@ -319,6 +319,23 @@ class PartitionStore:
         self._processed = max(self._processed, processed_offset)
         self._discard_behind()  # built from the entries as they were
 
+    def reset(self) -> None:
+        """Forget every entry and both offsets, in one atomic batch: the store's changelog is
+        behind it (recreated, or truncated), so it rebuilds from what the changelog holds."""
+        self._check_open()
+        self._dirty.clear()
+        self._discard_behind()
+        batch = WriteBatch(raw_mode=True)
+        for entry in self._db.keys():  # noqa: SIM118 (an Rdict is not iterable)
+            batch.delete(entry)
+        batch.delete(_INPUT_OFFSET, self._meta)
+        batch.delete(_CHANGELOG_OFFSET, self._meta)
+        self._db.write(batch)
+        self._processed = 0
+        self._changelog_offset = None
+        self.version += 1
+        self.aborts += 1  # caches built on the old entries must rebuild
+
     # Inspection and life cycle
     def raw_items(self) -> Iterator[tuple[bytes, bytes]]:
         """Every persisted entry as stored (entry key, value envelope), in key order."""
