@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +17,29 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from kafka_helpers import wait_until
+from sqlalchemy import create_engine, text
 
 from headwater.platform import PlatformSettings, create_app
 from headwater.platform.context import PlatformContext
+from headwater.platform.db.session import normalize_url
+
+
+@contextmanager
+def postgres_schema_in(url: str, prefix: str) -> Iterator[str]:
+    """A schema of its own in the database at ``url``, dropped at the end: yields the URL
+    that makes it the search path."""
+    base = url.split("?")[0]
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(normalize_url(base))
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
 
 ADMIN_PASSWORD = "admin-password-1"
 PASSWORD = "password-for-tests"

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, live_server
-from sqlalchemy import create_engine, text
+from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, live_server, postgres_schema_in
 
 from headwater.platform import PlatformSettings
-from headwater.platform.db.session import normalize_url
 
 # Tests import these from here.
 __all__ = ["PASSWORD", "POSTGRES_URL", "LiveServer"]
@@ -25,16 +22,8 @@ POSTGRES_URL = os.environ.get(
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[str]:
     """A fresh schema in the test database, dropped at the end."""
-    schema = f"hw_test_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(normalize_url(POSTGRES_URL))
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema_in(POSTGRES_URL, "hw_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

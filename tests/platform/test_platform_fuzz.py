@@ -3,7 +3,6 @@ with a 5xx. A fresh server and data folder, since random requests delete and cha
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,15 +11,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from platform_server import ADMIN_PASSWORD, LiveServer, live_server
+from platform_server import ADMIN_PASSWORD, LiveServer, live_server, postgres_schema_in
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.openapi import from_url
-from sqlalchemy import create_engine, text
 
 from headwater.platform import PlatformSettings
-from headwater.platform.db.session import normalize_url
 
 Operation = APIOperation[Any, Any, Any, Any]
 EXAMPLES = 20  # per operation and backend: well under a minute each
@@ -40,17 +37,8 @@ KNOWN: dict[str, str | int] = {
 @pytest.fixture(scope="module")
 def fuzz_postgres(postgres_schema: str) -> Iterator[str]:
     """A schema of its own in the test database (the shared one holds the other server)."""
-    base = postgres_schema.split("?")[0]
-    schema = f"hw_fuzz_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(normalize_url(base))
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema_in(postgres_schema, "hw_fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

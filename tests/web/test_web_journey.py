@@ -533,3 +533,34 @@ def test_a_viewer_sees_no_write_controls(
     with web.client("editor") as editor:
         assert editor.delete(f"/api/deployments/{deployment_id}").status_code == 200
     assert problems.found == []
+
+
+def test_an_admin_adds_a_secret_and_deletes_it_after_confirming(
+    open_page: Callable[[], tuple[Page, Problems]], web: LiveServer
+) -> None:
+    name = f"WEB_SECRET_{uuid.uuid4().hex[:6]}"
+    page, problems = open_page()
+    log_in(page, "admin", ADMIN_PASSWORD)
+    go_to(page, "Settings")
+    page.get_by_role("tab", name="Secrets").click()
+    page.get_by_role("button", name="Add secret").click()
+    dialog = page.get_by_role("dialog", name="Add secret")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Value").fill("s3cret-value")
+    dialog.get_by_role("button", name="Save").click()
+    table = page.get_by_role("table", name="Secrets")
+    row = table.locator("tr", has_text=name)
+    expect(row).to_contain_text("write-only")
+    expect(table).not_to_contain_text("s3cret-value")
+    # Deleting asks first; cancelling keeps the secret.
+    row.get_by_role("button", name="Delete").click()
+    confirm = page.get_by_role("dialog", name=f"Delete secret {name}?")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_have_count(0)
+    expect(row).to_be_visible()
+    row.get_by_role("button", name="Delete").click()
+    confirm.get_by_role("button", name="Delete secret").click()
+    expect(row).to_have_count(0)
+    with web.client("admin") as admin:
+        assert name not in {s["name"] for s in admin.get("/api/secrets").json()}
+    assert problems.found == []

@@ -10,6 +10,7 @@ import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
 import { SectionHeader } from "../components/SectionHeader";
 import { Empty, ErrorBox, QueryView } from "../components/States";
+import { useConfirmedRemoval } from "../components/useConfirmedRemoval";
 import { useInvalidate } from "../components/useInvalidate";
 import { formatAgo } from "../shaping/format";
 
@@ -18,15 +19,9 @@ const KEY = ["clusters"];
 export function ClusterSettings() {
   const clusters = useQuery({ queryKey: KEY, queryFn: api.clusters.list });
   const [editing, setEditing] = useState<Cluster | "new" | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const refresh = useInvalidate(KEY);
-  const remove = useMutation({
-    mutationFn: (name: string) => api.clusters.remove(name),
-    onSuccess: () => {
-      setDeleting(null);
-      refresh();
-    },
-  });
+  const { pending: deleting, ask, cancel, confirm, removal } = useConfirmedRemoval(KEY, (name: string) =>
+    api.clusters.remove(name),
+  );
   return (
     <section>
       <SectionHeader role="admin" addLabel="Add cluster" onAdd={() => setEditing("new")}>
@@ -64,7 +59,7 @@ export function ClusterSettings() {
                     <button type="button" className="small" onClick={() => setEditing(c)}>
                       Edit
                     </button>
-                    <button type="button" className="small danger-text" onClick={() => setDeleting(c.name)}>
+                    <button type="button" className="small danger-text" onClick={() => ask(c.name)}>
                       Delete
                     </button>
                   </Can>
@@ -78,10 +73,10 @@ export function ClusterSettings() {
       <ConfirmDialog
         title={`Delete cluster ${deleting ?? ""}?`}
         open={deleting !== null}
-        onClose={() => setDeleting(null)}
-        onConfirm={() => deleting && remove.mutate(deleting)}
+        onClose={cancel}
+        onConfirm={confirm}
         confirmLabel="Delete cluster"
-        action={remove}
+        action={removal}
       >
         <p>Only the connection is removed; the cluster and its topics are untouched.</p>
       </ConfirmDialog>

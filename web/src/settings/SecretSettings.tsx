@@ -10,6 +10,7 @@ import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
 import { SectionHeader } from "../components/SectionHeader";
 import { Empty, ErrorBox, QueryView } from "../components/States";
+import { useConfirmedRemoval } from "../components/useConfirmedRemoval";
 import { useInvalidate } from "../components/useInvalidate";
 import { formatAgo } from "../shaping/format";
 
@@ -19,15 +20,9 @@ const NAME = /^[A-Za-z0-9._-]+$/;
 export function SecretSettings() {
   const secrets = useQuery({ queryKey: KEY, queryFn: api.secrets.list });
   const [editing, setEditing] = useState<string | "new" | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const refresh = useInvalidate(KEY);
-  const remove = useMutation({
-    mutationFn: (name: string) => api.secrets.remove(name),
-    onSuccess: () => {
-      setDeleting(null);
-      refresh();
-    },
-  });
+  const { pending: deleting, ask, cancel, confirm, removal } = useConfirmedRemoval(KEY, (name: string) =>
+    api.secrets.remove(name),
+  );
   return (
     <section>
       <SectionHeader role="admin" addLabel="Add secret" onAdd={() => setEditing("new")}>
@@ -49,7 +44,7 @@ export function SecretSettings() {
                     <button type="button" className="small" onClick={() => setEditing(s.name)}>
                       Replace
                     </button>
-                    <button type="button" className="small danger-text" onClick={() => setDeleting(s.name)}>
+                    <button type="button" className="small danger-text" onClick={() => ask(s.name)}>
                       Delete
                     </button>
                   </Can>
@@ -63,10 +58,10 @@ export function SecretSettings() {
       <ConfirmDialog
         title={`Delete secret ${deleting ?? ""}?`}
         open={deleting !== null}
-        onClose={() => setDeleting(null)}
-        onConfirm={() => deleting && remove.mutate(deleting)}
+        onClose={cancel}
+        onConfirm={confirm}
         confirmLabel="Delete secret"
-        action={remove}
+        action={removal}
       >
         <p>Deployments that use it fail to start until it is set again.</p>
       </ConfirmDialog>

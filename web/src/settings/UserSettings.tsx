@@ -10,7 +10,7 @@ import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
 import { SectionHeader } from "../components/SectionHeader";
 import { ErrorBox, QueryView } from "../components/States";
-import { useInvalidate } from "../components/useInvalidate";
+import { useConfirmedRemoval } from "../components/useConfirmedRemoval";
 import { formatAgo } from "../shaping/format";
 
 const KEY = ["users"];
@@ -19,18 +19,12 @@ export function UserSettings() {
   const users = useQuery({ queryKey: KEY, queryFn: api.users.list });
   const { user: me } = useSession();
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<User | null>(null);
-  const refresh = useInvalidate(KEY);
+  const { pending: deleting, ask, cancel, confirm, removal, refresh } = useConfirmedRemoval(KEY, (user: User) =>
+    api.users.remove(user.id),
+  );
   const update = useMutation({
     mutationFn: ({ id, role }: { id: number; role: Role }) => api.users.update(id, { role }),
     onSettled: refresh,
-  });
-  const remove = useMutation({
-    mutationFn: (id: number) => api.users.remove(id),
-    onSuccess: () => {
-      setDeleting(null);
-      refresh();
-    },
   });
   return (
     <section>
@@ -63,7 +57,7 @@ export function UserSettings() {
                 <td className="muted">{formatAgo(u.created_at)}</td>
                 <td className="row-actions">
                   {u.id !== me.id && (
-                    <button type="button" className="small danger-text" onClick={() => setDeleting(u)}>
+                    <button type="button" className="small danger-text" onClick={() => ask(u)}>
                       Delete
                     </button>
                   )}
@@ -77,10 +71,10 @@ export function UserSettings() {
       <ConfirmDialog
         title={`Delete user ${deleting?.username ?? ""}?`}
         open={deleting !== null}
-        onClose={() => setDeleting(null)}
-        onConfirm={() => deleting && remove.mutate(deleting.id)}
+        onClose={cancel}
+        onConfirm={confirm}
         confirmLabel="Delete user"
-        action={remove}
+        action={removal}
       >
         <p>Their sessions and API tokens stop working.</p>
       </ConfirmDialog>
