@@ -6,6 +6,7 @@ kafka_helpers, so no test imports a conftest).
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import uuid
@@ -22,6 +23,11 @@ from sqlalchemy import create_engine, text
 from headwater.platform import PlatformSettings, create_app
 from headwater.platform.context import PlatformContext
 from headwater.platform.db.session import normalize_url
+
+# The tests' PostgreSQL database; each server gets a schema of its own in it.
+POSTGRES_URL = os.environ.get(
+    "HEADWATER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 @contextmanager

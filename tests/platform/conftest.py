@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, live_server, postgres_schema_in
+from platform_server import (
+    ADMIN_PASSWORD,
+    PASSWORD,
+    POSTGRES_URL,
+    LiveServer,
+    live_server,
+    postgres_schema_in,
+)
 
 from headwater.platform import PlatformSettings
 
 # Tests import these from here.
-__all__ = ["PASSWORD", "POSTGRES_URL", "LiveServer"]
-
-POSTGRES_URL = os.environ.get(
-    "HEADWATER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-@pytest.fixture(scope="session")
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema in the test database, dropped at the end."""
-    with postgres_schema_in(POSTGRES_URL, "hw_test") as url:
-        yield url
+__all__ = ["PASSWORD", "LiveServer"]
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -31,7 +27,22 @@ def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     backend: str = request.param
-    database_url = request.getfixturevalue("postgres_schema") if backend == "postgresql" else None
+    if backend == "sqlite":
+        with _server(tmp_path_factory, backend, None) as live:
+            yield live
+        return
+    # A schema per server: pytest may set a parametrized session fixture up more than once.
+    with (
+        postgres_schema_in(POSTGRES_URL, "hw_test") as database_url,
+        _server(tmp_path_factory, backend, database_url) as live,
+    ):
+        yield live
+
+
+@contextmanager
+def _server(
+    tmp_path_factory: pytest.TempPathFactory, backend: str, database_url: str | None
+) -> Iterator[LiveServer]:
     data_dir: Path = tmp_path_factory.mktemp(f"platform-{backend}")
     settings = PlatformSettings(
         data_dir=data_dir,

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from platform_server import ADMIN_PASSWORD, LiveServer, live_server, postgres_schema_in
+from platform_server import (
+    ADMIN_PASSWORD,
+    POSTGRES_URL,
+    LiveServer,
+    live_server,
+    postgres_schema_in,
+)
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -35,9 +41,9 @@ KNOWN: dict[str, str | int] = {
 
 
 @pytest.fixture(scope="module")
-def fuzz_postgres(postgres_schema: str) -> Iterator[str]:
-    """A schema of its own in the test database (the shared one holds the other server)."""
-    with postgres_schema_in(postgres_schema, "hw_fuzz") as url:
+def fuzz_postgres() -> Iterator[str]:
+    """A schema of its own in the test database (another holds the other server)."""
+    with postgres_schema_in(POSTGRES_URL, "hw_fuzz") as url:
         yield url
 
 
