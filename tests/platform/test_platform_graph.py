@@ -3,6 +3,8 @@ records flow through it on the real broker."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +57,19 @@ def test_graph_shows_the_deployment_between_its_topics_while_data_flows(
             return {"node": node, "into": into, "out": out, "graph": found}
 
         seen = waiting(live, ident, lambda: wait_until(flowing, timeout=90, interval=0.5), 95)
+
+        # The replica dies: until its successor reports, the deployment keeps its group and
+        # topics, and its group does not show up as an outside reader.
+        with live.client("viewer") as viewer:
+            (replica,) = viewer.get(f"/api/deployments/{ident}/replicas").json()
+            os.kill(replica["pid"], signal.SIGKILL)
+
+            def restarting() -> bool:
+                replicas = viewer.get(f"/api/deployments/{ident}/replicas").json()
+                return all(r["partitions"] is None for r in replicas)
+
+            wait_until(restarting, timeout=20, interval=0.1)
+        during = graph(live, cluster)
     finally:
         with live.client("editor") as editor:
             assert editor.delete(f"/api/deployments/{ident}").status_code == 200
@@ -75,6 +90,10 @@ def test_graph_shows_the_deployment_between_its_topics_while_data_flows(
     kinds = {n["id"]: n["kind"] for n in seen["graph"]["nodes"]}
     assert kinds[f"producer:{project.events}"] == "external_producer"
     assert kinds[f"sink:{project.greetings}"] == "sink"
+    restarted = next(n for n in during["nodes"] if n["id"] == node_id)
+    assert restarted["group"] == project.group
+    assert f"group:{project.group}" not in {n["id"] for n in during["nodes"]}
+    assert f"{project.group}.dlq" in {e["topic"] for e in during["edges"]}
     # Deleted: the deployment leaves the graph.
     assert node_id not in {n["id"] for n in graph(live, cluster)["nodes"]}
 

@@ -30,7 +30,7 @@ def _deployments(context: PlatformContext, cluster: str) -> list[DeploymentFacts
     found = []
     for row in rows:
         replicas = context.supervisor.replicas(row.id)
-        reported = next((r for r in replicas if r.group is not None), None)
+        reported = context.supervisor.last_reported(row.id)
         try:
             entry = service.manifest_entry(row)
             inputs, outputs = set(entry.inputs), set(entry.outputs)

@@ -118,6 +118,9 @@ class Supervisor:
         self._replicas: dict[int, dict[int, _Replica]] = {}
         self._retiring: list[_Replica] = []  # replaced or scaled away, still stopping
         self._logs: dict[int, DeploymentLog] = {}
+        # Per deployment, the latest report naming the app's group and topics: it stays known
+        # while replicas restart and have not reported again.
+        self._reported: dict[int, ReplicaInfo] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -155,6 +158,7 @@ class Supervisor:
         self.stop(deployment_id)
         with self._lock:
             found = self._logs.pop(deployment_id, None)
+            self._reported.pop(deployment_id, None)
         if found is not None:
             found.close()
 
@@ -167,7 +171,16 @@ class Supervisor:
             current = self._replicas.get(deployment_id, {})
             found = [self._info(r) for r in current.values()]
             found += [self._info(r) for r in self._retiring if r.spec.id == deployment_id]
+            reported = next((r for r in found if r.group is not None), None)
+            if reported is not None:
+                self._reported[deployment_id] = reported
         return sorted(found, key=lambda r: (r.index, r.status != "running"))
+
+    def last_reported(self, deployment_id: int) -> ReplicaInfo | None:
+        """The latest report, as of the last ``replicas()`` call, that named the app's consumer
+        group and topics; kept while every replica restarts (a crash, a redeploy)."""
+        with self._lock:
+            return self._reported.get(deployment_id)
 
     def log(self, deployment_id: int, root: Path | None = None) -> DeploymentLog:
         """The deployment's log; ``root`` creates it if the supervisor has none yet."""
