@@ -38,6 +38,7 @@ log = logging.getLogger("headwater.runner")
 # partitions keep being processed in between.
 RECOVERY_STEP = 5_000
 RECOVERY_PREFETCH = 10_000
+FETCH_QUEUE_BACKOFF_MS = 20
 
 
 class Runner:
@@ -92,6 +93,10 @@ class Runner:
                 "enable.auto.commit": False,
                 "auto.offset.reset": app.auto_offset_reset,
                 "partition.assignment.strategy": "cooperative-sticky",
+                # Once its prefetch queue is full, librdkafka waits this long before fetching
+                # again (1 s by default): a batch drains the queue sooner, and the app then
+                # stalled with nothing to read for most of that second.
+                "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
                 # Exactly-once reads only committed records (librdkafka's default too).
                 **({"isolation.level": "read_committed"} if self._exactly_once else {}),
                 **app.consumer_config,
