@@ -42,6 +42,9 @@ CHROMIUM_ARGS = [
 ]
 # Deployed replicas start a Python process each; give them time on a busy machine.
 START_TIMEOUT_MS = 90_000
+# Assertions wait up to 15 s, not Playwright's 5: the suite runs in two processes on two cores,
+# and a page's first request can queue behind the other process's work.
+expect.set_options(timeout=15_000)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
 

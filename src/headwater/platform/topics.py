@@ -165,13 +165,17 @@ class ClusterView:
             listing = self._client.list_consumer_groups(request_timeout=self.timeout).result(
                 timeout=self.timeout
             )
+            # One request per group (the protocol's limit here), all sent before any answer is
+            # awaited: a cluster with hundreds of groups costs one round trip, not hundreds.
+            pending = {
+                group: self._client.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(group)], request_timeout=self.timeout
+                )[group]
+                for group in sorted(g.group_id for g in listing.valid)
+            }
             found: dict[str, dict[tuple[str, int], int]] = {}
-            for group in sorted(g.group_id for g in listing.valid):
-                request = [ConsumerGroupTopicPartitions(group)]
-                futures = self._client.list_consumer_group_offsets(
-                    request, request_timeout=self.timeout
-                )
-                result = futures[group].result(timeout=self.timeout)
+            for group, future in pending.items():
+                result = future.result(timeout=self.timeout)
                 found[group] = {
                     (tp.topic, tp.partition): tp.offset
                     for tp in result.topic_partitions or []
