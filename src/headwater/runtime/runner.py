@@ -166,7 +166,9 @@ class Runner:
             if state is not None and txn_id is None
             else None
         )
-        consumer = Consumer(self._consumer_config())
+        consumer_config = self._consumer_config()
+        group = consumer_config["group.id"]
+        consumer = Consumer(consumer_config)
         checkpoint: Checkpoint
         if txn_id is not None:
             checkpoint = TransactionalCheckpoint(consumer, producer, state=state)
@@ -186,7 +188,7 @@ class Runner:
         standby = (
             StandbyPlanner(
                 app.settings,
-                self._consumer_config()["group.id"],
+                group,
                 app.standby_replicas,
                 stateful_topics,
                 consumer,
@@ -198,7 +200,7 @@ class Runner:
 
         topology = app.topology()
         status = StatusFile(
-            self._consumer_config()["group.id"],
+            group,
             inputs=[t["topic"] for t in topology["inputs"]],
             outputs=[t["topic"] for t in topology["outputs"]]
             + ([topology["dead_letter_topic"]] if topology["dead_letter_topic"] else []),

@@ -28,7 +28,7 @@ from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_rows, with
 from headwater.runtime.operators import BatchContext, Operator, describe_callable
 from headwater.runtime.watermark import MAX_TIME, MIN_TIME, persist_watermark, stored_watermark
 from headwater.serde.frames import frame_from_rows
-from headwater.state.encoding import encode_key, split_entry_key
+from headwater.state.encoding import encode_key
 
 if TYPE_CHECKING:
     from headwater.state.state import State
@@ -247,15 +247,9 @@ class KeyedProcess(Operator):
         if known is not None and known.current(store):
             return known
         index = DueTimers(store)
-        for raw, _ in store.raw_items():
-            try:
-                key, name = split_entry_key(raw)
-            except Exception:  # the checkpoint marker and other non-entry keys
-                continue
-            if name == TIMERS:
-                entry = store.get(key, TIMERS)
-                if entry:
-                    index.set(key, _earliest(entry))
+        for key, entry in store.entries_named(TIMERS):
+            if entry:
+                index.set(key, _earliest(entry))
         self._index[partition] = index
         store.attach(index)
         return index

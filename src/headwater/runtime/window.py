@@ -36,7 +36,6 @@ from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_columns
 from headwater.runtime.operators import BatchContext, Operator
 from headwater.runtime.watermark import MAX_TIME, persist_watermark, stored_watermark
 from headwater.runtime.window_state import OpenWindows
-from headwater.state.encoding import split_entry_key
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation
@@ -717,14 +716,7 @@ def _plain_key(key: bytes, entry: dict[str, Any]) -> Any:
 
 def _stored_entries(store: PartitionStore) -> Iterator[tuple[Any, dict[str, Any]]]:
     """Every key's persisted entry of open windows, keyed as the operator's key column is."""
-    for raw, _ in store.raw_items():
-        try:
-            key, name = split_entry_key(raw)
-        except Exception:  # the checkpoint marker and other non-entry keys
-            continue
-        if name != ENTRY:
-            continue
-        entry = store.get(key, ENTRY)
+    for key, entry in store.entries_named(ENTRY):
         if entry:
             yield _plain_key(key, entry), entry
 

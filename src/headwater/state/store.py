@@ -29,6 +29,7 @@ from headwater.state.encoding import (
     encode_value,
     entry_key,
     expiry_of,
+    split_entry_key,
 )
 from headwater.state.state import State
 
@@ -323,8 +324,7 @@ class PartitionStore:
         """Forget every entry and both offsets, in one atomic batch: the store's changelog is
         behind it (recreated, or truncated), so it rebuilds from what the changelog holds."""
         self._check_open()
-        self._dirty.clear()
-        self._discard_behind()
+        self.abort()  # the unpersisted changes go, and caches built on the entries rebuild
         batch = WriteBatch(raw_mode=True)
         for entry in self._db.keys():  # noqa: SIM118 (an Rdict is not iterable)
             batch.delete(entry)
@@ -333,8 +333,6 @@ class PartitionStore:
         self._db.write(batch)
         self._processed = 0
         self._changelog_offset = None
-        self.version += 1
-        self.aborts += 1  # caches built on the old entries must rebuild
 
     # Inspection and life cycle
     def raw_items(self) -> Iterator[tuple[bytes, bytes]]:
@@ -342,6 +340,16 @@ class PartitionStore:
         self._check_open()
         # Raw mode: keys and values are bytes.
         yield from self._db.items()
+
+    def entries_named(self, name: str) -> Iterator[tuple[bytes, Any]]:
+        """Every persisted entry called ``name``, as (record key, value), in key order."""
+        for raw, _ in self.raw_items():
+            try:
+                key, entry_name = split_entry_key(raw)
+            except Exception:  # the checkpoint marker and other non-entry keys
+                continue
+            if entry_name == name:
+                yield key, self.get(key, name)
 
     def close(self) -> None:
         if self.closed:
