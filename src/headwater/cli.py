@@ -69,6 +69,13 @@ def port_number(text: str) -> int:
     return int(text)
 
 
+def folder_path(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file; give a folder")
+    return path
+
+
 def key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or not value.strip():
@@ -310,7 +317,11 @@ def _add_server(commands: Any) -> None:
         epilog="example: headwater server --data-dir ./headwater-data --port 8080",
     )
     server.add_argument(
-        "--data-dir", type=Path, required=True, metavar="DIR", help="where the server keeps data"
+        "--data-dir",
+        type=folder_path,
+        required=True,
+        metavar="DIR",
+        help="where the server keeps data",
     )
     server.add_argument(
         "--database-url",
@@ -343,8 +354,8 @@ def _add_up(commands: Any) -> None:
     )
     up.add_argument(
         "--data-dir",
-        type=Path,
-        default=Path("headwater-data"),
+        type=folder_path,
+        default="headwater-data",  # a string, so the type checks it too
         metavar="DIR",
         help="where the platform keeps its data (default ./headwater-data)",
     )
@@ -525,8 +536,6 @@ def cmd_server(args: argparse.Namespace) -> int:
     from headwater.platform.server import serve
     from headwater.platform.settings import PlatformSettings
 
-    if args.data_dir.exists() and not args.data_dir.is_dir():
-        raise UsageError(f"argument --data-dir: {str(args.data_dir)!r} is a file; give a folder")
     serve(
         PlatformSettings(
             data_dir=args.data_dir,
@@ -542,8 +551,6 @@ def cmd_server(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from headwater.platform.up import UpOptions, run_up
 
-    if args.data_dir.exists() and not args.data_dir.is_dir():
-        raise UsageError(f"argument --data-dir: {str(args.data_dir)!r} is a file; give a folder")
     run_up(UpOptions(args.data_dir, args.broker, args.host, args.port, demo=not args.no_demo))
     return 0
 

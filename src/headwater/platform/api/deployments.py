@@ -21,27 +21,10 @@ from headwater.platform.db.models import Deployment
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.deployments.logs import LogLine
 from headwater.platform.deployments.service import Changes, DeploymentService, memory_bytes
-from headwater.platform.projects.manifest import ENV_NAME, MEMORY, SECRET_NAME
+from headwater.platform.projects.manifest import MEMORY, check_env_names, check_secret_refs
 
 router = APIRouter(prefix="/api", tags=["deployments"], responses=ERROR_RESPONSES)
 STREAM_WAIT_SECONDS = 1.0
-
-
-def _env_names(value: dict[str, str] | None) -> dict[str, str] | None:
-    for name in value or {}:
-        if not ENV_NAME.match(name):
-            raise ValueError(
-                f"{name!r} is not an environment variable name; use letters, digits, _"
-            )
-    return value
-
-
-def _secret_refs(value: dict[str, str] | None) -> dict[str, str] | None:
-    _env_names(value)
-    for env, secret in (value or {}).items():
-        if not SECRET_NAME.match(secret):
-            raise ValueError(f"{env}: {secret!r} is not a secret name (letters, digits, ._-)")
-    return value
 
 
 class SettingsIn(BaseModel):
@@ -57,8 +40,8 @@ class SettingsIn(BaseModel):
         default=None, description="environment variable -> name of a platform secret"
     )
 
-    _check_env = field_validator("env")(_env_names)
-    _check_secrets = field_validator("secrets")(_secret_refs)
+    _check_env = field_validator("env")(check_env_names)
+    _check_secrets = field_validator("secrets")(check_secret_refs)
 
 
 class DeploymentIn(SettingsIn):

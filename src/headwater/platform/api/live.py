@@ -118,8 +118,7 @@ class _Pump:
     def _run(self) -> None:
         try:
             for record in self.tail.records():
-                data = {"topic": record.topic, **_as_dict(record)}
-                if self.keep is not None and not self.keep(data):
+                if self.keep is not None and not self.keep(record.to_dict()):
                     continue
                 while not self.slots.acquire(timeout=0.5):
                     if self.tail.stopped:
@@ -208,10 +207,10 @@ def _export_lines(
         for record in tail.records():
             if end(record):
                 continue  # this partition is past the range; others may not be yet
-            data = _as_dict(record)
-            if keep is not None and not keep({"topic": record.topic, **data}):
+            data = record.to_dict()
+            if keep is not None and not keep(data):
                 continue
-            yield row({"topic": record.topic, **data})
+            yield row(data)
             sent += 1
             if sent >= limit:
                 return
@@ -236,7 +235,7 @@ def export_topic(
     format: Annotated[
         Literal["csv", "jsonl"], Query(description="csv or jsonl (one JSON object per line)")
     ] = "jsonl",
-    start: Annotated[str, Query(alias="from", description=START_HELP)] = "beginning",
+    start: FromQuery = "beginning",
     to: Annotated[
         str | None,
         Query(

@@ -25,7 +25,7 @@ from headwater.platform.deployments.checkout import checkout, prune
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.deployments.supervisor import DeploymentSpec
 from headwater.platform.errors import Conflict, Invalid, NotFound
-from headwater.platform.projects.manifest import MANIFEST_FILE, MEMORY, AppSpec, parse_manifest
+from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, memory_size, parse_manifest
 from headwater.platform.projects.repository import ProjectRepository
 from headwater.platform.settings import ADMIN_PASSWORD_ENV, SECRET_KEY_ENV
 
@@ -49,13 +49,13 @@ class Changes:
 
 
 def memory_bytes(memory: str) -> int:
-    match = MEMORY.match(memory)
-    if match is None:
+    size = memory_size(memory)
+    if size is None:
         raise Invalid(
             f"memory {memory!r} is not a size; write e.g. 256Mi or 2Gi",
             [{"field": "memory", "message": "a size such as 256Mi or 2Gi"}],
         )
-    return int(match.group(1)) * (1 << 20 if match.group(2) == "Mi" else 1 << 30)
+    return size
 
 
 class DeploymentService:
@@ -74,12 +74,7 @@ class DeploymentService:
 
     def get(self, deployment_id: int) -> Deployment:
         with self.context.db.session() as session:
-            deployment = session.get(Deployment, deployment_id)
-        if deployment is None:
-            raise NotFound(
-                f"no deployment {deployment_id}; list a project's deployments to see ids"
-            )
-        return deployment
+            return self._row(session, deployment_id)
 
     def manifest_entry(self, deployment: Deployment) -> AppSpec:
         """The deployment's app entry in headwater.yaml at its deployed commit."""

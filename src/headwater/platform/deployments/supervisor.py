@@ -162,10 +162,6 @@ class Supervisor:
         if found is not None:
             found.close()
 
-    def running(self, deployment_id: int) -> bool:
-        with self._lock:
-            return deployment_id in self._desired
-
     def replicas(self, deployment_id: int) -> list[ReplicaInfo]:
         with self._lock:
             current = self._replicas.get(deployment_id, {})

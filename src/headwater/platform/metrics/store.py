@@ -78,14 +78,6 @@ class MetricsStore:
                 if points
             ]
 
-    def forget_topic(self, cluster: str, topic: str) -> None:
-        with self._lock:
-            self._topics.pop((cluster, topic), None)
-
-    def forget_deployment(self, deployment: str | int) -> None:
-        with self._lock:
-            self._deployments.pop(str(deployment), None)
-
     def _add(
         self, series: dict[SeriesKey, deque[Point]], key: SeriesKey, value: float, at: float | None
     ) -> None:

@@ -41,6 +41,33 @@ MEMORY = re.compile(r"^([1-9][0-9]*)(Mi|Gi)$")
 TopicName = Annotated[str, Field(pattern=TOPIC.pattern)]
 
 
+def check_env_names(value: dict[str, str] | None) -> dict[str, str] | None:
+    """Raises ValueError unless every key is an environment variable name."""
+    for name in value or {}:
+        if not ENV_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not an environment variable name; use letters, digits and _"
+            )
+    return value
+
+
+def check_secret_refs(value: dict[str, str] | None) -> dict[str, str] | None:
+    """Raises ValueError unless ``value`` maps variable names to secret names."""
+    check_env_names(value)
+    for env, secret in (value or {}).items():
+        if not SECRET_NAME.match(secret):
+            raise ValueError(f"{env}: {secret!r} is not a secret name (letters, digits, ._-)")
+    return value
+
+
+def memory_size(memory: str) -> int | None:
+    """Bytes in a size such as ``256Mi`` or ``2Gi``; None if ``memory`` is not one."""
+    match = MEMORY.match(memory)
+    if match is None:
+        return None
+    return int(match.group(1)) * (1 << 20 if match.group(2) == "Mi" else 1 << 30)
+
+
 class AppSpec(BaseModel):
     """One app of a project."""
 
@@ -80,29 +107,14 @@ class AppSpec(BaseModel):
             raise ValueError(f"{value!r} is not a memory size; write e.g. 256Mi or 2Gi")
         return value
 
-    @field_validator("env", "secrets")
-    @classmethod
-    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            if not ENV_NAME.match(name):
-                raise ValueError(
-                    f"{name!r} is not an environment variable name; use letters, digits and _"
-                )
-        return value
-
-    @field_validator("secrets")
-    @classmethod
-    def _secret_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for env, secret in value.items():
-            if not SECRET_NAME.match(secret):
-                raise ValueError(f"{env}: {secret!r} is not a secret name (letters, digits, ._-)")
-        return value
+    _check_env = field_validator("env")(check_env_names)
+    _check_secrets = field_validator("secrets")(check_secret_refs)
 
     @property
     def memory_bytes(self) -> int:
-        match = MEMORY.match(self.memory)
-        assert match is not None
-        return int(match.group(1)) * (1 << 20 if match.group(2) == "Mi" else 1 << 30)
+        size = memory_size(self.memory)
+        assert size is not None
+        return size
 
 
 class Manifest(BaseModel):
