@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from kafka_helpers import wait_until
 from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, live_server, username
 from playwright.sync_api import (
     Browser,
@@ -566,4 +567,26 @@ def test_an_admin_adds_a_secret_and_deletes_it_after_confirming(
     expect(row).to_have_count(0)
     with web.client("admin") as admin:
         assert name not in {s["name"] for s in admin.get("/api/secrets").json()}
+    assert problems.found == []
+
+
+def test_an_admin_deletes_a_topic_after_typing_its_name(
+    open_page: Callable[[], tuple[Page, Problems]],
+    make_topic: Callable[..., str],
+    bootstrap: str,
+) -> None:
+    topic = make_topic("doomed")
+    page, problems = open_page()
+    log_in(page, "admin", ADMIN_PASSWORD)
+    go_to(page, "Topics")
+    page.get_by_role("button", name=f"Delete topic {topic}").click()
+    confirm = page.get_by_role("dialog", name=f"Delete topic {topic}?")
+    button = confirm.get_by_role("button", name="Delete topic")
+    expect(button).to_be_disabled()  # until the name is typed
+    confirm.get_by_label(re.compile("to confirm")).fill(topic)
+    button.click()
+    expect(confirm).to_have_count(0)
+    expect(page.get_by_role("table", name="Topics").get_by_text(topic, exact=True)).to_have_count(0)
+    admin = TopicAdmin(KafkaSettings(bootstrap))
+    wait_until(lambda: topic not in admin.list_topics(), timeout=15)
     assert problems.found == []

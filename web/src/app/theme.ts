@@ -24,3 +24,8 @@ export function useTheme(): [Theme, () => void] {
   }, []);
   return [theme, toggle];
 }
+
+/** Whether the app shows its dark theme now (the editors and the graph follow it). */
+export function isDark(): boolean {
+  return document.documentElement.dataset.theme === "dark";
+}

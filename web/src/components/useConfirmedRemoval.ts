@@ -1,5 +1,5 @@
 import { type QueryKey, useMutation } from "@tanstack/react-query";
-import { useState } from "react";
+import { useCallback, useState } from "react";
 
 import { useInvalidate } from "./useInvalidate";
 
@@ -15,10 +15,23 @@ export function useConfirmedRemoval<T>(queryKey: QueryKey, removeItem: (item: T)
       refresh();
     },
   });
+  // Stable, so tables can take them as props; each clears the last attempt's error.
+  const { reset } = removal;
+  const ask = useCallback(
+    (item: T) => {
+      reset();
+      setPending(() => item);
+    },
+    [reset],
+  );
+  const cancel = useCallback(() => {
+    reset();
+    setPending(null);
+  }, [reset]);
   return {
     pending,
-    ask: (item: T) => setPending(item),
-    cancel: () => setPending(null),
+    ask,
+    cancel,
     confirm: () => pending !== null && removal.mutate(pending),
     removal,
     refresh,

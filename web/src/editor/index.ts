@@ -5,8 +5,3 @@ export const CodeEditor = lazy(() => import("./CodeEditor"));
 export const CodeDiff = lazy(() =>
   import("./CodeEditor").then((module) => ({ default: module.CodeDiff })),
 );
-
-/** Whether the app shows its dark theme (the editors follow it). */
-export function isDark(): boolean {
-  return document.documentElement.dataset.theme === "dark";
-}

@@ -20,6 +20,7 @@ import {
 import "@xyflow/react/dist/style.css";
 import { createContext, useContext, useEffect } from "react";
 
+import { isDark } from "../app/theme";
 import { formatCount, formatRate } from "../shaping/format";
 import type { FlowEdge, FlowNode, PipelineEdgeData, PipelineNodeData } from "../shaping/graph";
 
@@ -152,7 +153,6 @@ export function PipelineFlow(props: {
     type: "topic",
     markerEnd: { type: MarkerType.ArrowClosed },
   }));
-  const dark = document.documentElement.dataset.theme === "dark";
   return (
     <OpenTopic.Provider value={props.onOpenTopic}>
       <ReactFlow
@@ -164,7 +164,7 @@ export function PipelineFlow(props: {
         nodesDraggable={false}
         nodesConnectable={false}
         elementsSelectable={false}
-        colorMode={dark ? "dark" : "light"}
+        colorMode={isDark() ? "dark" : "light"}
         minZoom={0.2}
         onNodeClick={(_, { data: { node } }) => {
           if (node.deployment !== null) props.onOpenDeployment(node.deployment);

@@ -1,5 +1,5 @@
 /** Deploy an app of the project at a commit, then open the new deployment. */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useNavigate } from "react-router-dom";
 
@@ -7,6 +7,8 @@ import { api, type Deployment } from "../api";
 import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
 import { ErrorBox } from "../components/States";
+import { useInvalidate } from "../components/useInvalidate";
+import { deploymentKeys } from "../deployments/queries";
 import { shortId } from "../shaping/format";
 import { useCommits } from "./queries";
 
@@ -42,12 +44,12 @@ export function DeployDialog(props: DeployDialogProps) {
   const count = replicas ?? chosen?.replicas ?? 1;
   const head = commits.data?.[0]?.id ?? "";
   const navigate = useNavigate();
-  const queryClient = useQueryClient();
+  const refresh = useInvalidate(deploymentKeys.all);
   const deploy = useMutation({
     mutationFn: () =>
       api.deployments.create(project, { app: chosen?.name ?? "", replicas: count, commit: commit || head || null }),
     onSuccess: (made) => {
-      void queryClient.invalidateQueries({ queryKey: ["deployments"] });
+      refresh();
       onClose();
       if (props.onDeployed) props.onDeployed(made);
       else navigate(`/deployments/${made.id}`);

@@ -6,7 +6,8 @@ import { api, type Commit, type FileDiff } from "../api";
 import { useCan } from "../auth/session";
 import { Dialog } from "../components/Dialog";
 import { Empty, ErrorBox, Loading, QueryView } from "../components/States";
-import { CodeDiff, isDark } from "../editor";
+import { isDark } from "../app/theme";
+import { CodeDiff } from "../editor";
 import { formatAgo, shortId } from "../shaping/format";
 import { keys, useCommits, useFile, useRollback } from "./queries";
 

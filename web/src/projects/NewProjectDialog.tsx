@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useNavigate } from "react-router-dom";
 
@@ -6,6 +6,7 @@ import { api } from "../api";
 import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
 import { ErrorBox, Loading } from "../components/States";
+import { useInvalidate } from "../components/useInvalidate";
 import { keys } from "./queries";
 
 const NAME = /^[a-z][a-z0-9-]*$/;
@@ -15,13 +16,13 @@ export function NewProjectDialog({ open, onClose }: { open: boolean; onClose: ()
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [template, setTemplate] = useState<string>("windowed-features");
-  const queryClient = useQueryClient();
+  const refresh = useInvalidate(keys.projects);
   const navigate = useNavigate();
   const create = useMutation({
     mutationFn: () =>
       api.projects.create({ name, description, template: template === "" ? null : template }),
     onSuccess: (project) => {
-      void queryClient.invalidateQueries({ queryKey: keys.projects });
+      refresh();
       onClose();
       navigate(`/projects/${encodeURIComponent(project.name)}`);
     },

@@ -89,13 +89,14 @@ export function PreviewPanel(props: {
 }
 
 function PreviewOutcome({ result, onOpenFile }: { result: PreviewResult; onOpenFile: (path: string) => void }) {
-  const topics = Object.keys(result.outputs);
+  const topics = useMemo(() => Object.keys(result.outputs), [result]);
   const [tab, setTab] = useState<string>("");
   const current = tab === "logs" || tab === "dead" || topics.includes(tab) ? tab : (topics[0] ?? "logs");
   const rows = useMemo(
     () => (topics.includes(current) ? (result.outputs[current] ?? []).map((r) => flatten(r)) : []),
     [result, current, topics],
   );
+  const deadRows = useMemo(() => result.dead_letters.map((r) => flatten(r)), [result]);
   const read = Object.entries(result.inputs)
     .map(([t, n]) => `${n} from ${t}`)
     .join(", ");
@@ -149,7 +150,7 @@ function PreviewOutcome({ result, onOpenFile }: { result: PreviewResult; onOpenF
           <Empty title="The app printed nothing" />
         )
       ) : current === "dead" ? (
-        <RecordTable rows={result.dead_letters.map((r) => flatten(r))} label="Dead letters" />
+        <RecordTable rows={deadRows} label="Dead letters" />
       ) : rows.length === 0 ? (
         <Empty title={`No records for ${current}`}>
           Windows close only when later records move the watermark past them: read more records.

@@ -1,5 +1,5 @@
 /** Topics of a cluster: counts and rates (refreshed), create for editors, delete for admins. */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import {
   type ColumnDef,
   flexRender,
@@ -17,6 +17,8 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
 import { Empty, ErrorBox, Loading, QueryView } from "../components/States";
+import { useConfirmedRemoval } from "../components/useConfirmedRemoval";
+import { useInvalidate } from "../components/useInvalidate";
 import { formatCount, formatRate, formatRetention } from "../shaping/format";
 import { shapeTopics, topicNameProblem } from "../shaping/topics";
 import { TopicView } from "./TopicView";
@@ -76,7 +78,10 @@ function TopicList(props: { cluster: string; clusters: string[]; onCluster: (c: 
   const [search, setSearch] = useState("");
   const [showInternal, setShowInternal] = useState(false);
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<string | null>(null);
+  const { pending: deleting, ask, cancel, confirm, removal } = useConfirmedRemoval(
+    ["topics", cluster],
+    (name: string) => api.topics.remove(name, cluster),
+  );
   const view = useMemo(
     () => shapeTopics(topics.data ?? [], search, showInternal),
     [topics.data, search, showInternal],
@@ -136,13 +141,11 @@ function TopicList(props: { cluster: string; clusters: string[]; onCluster: (c: 
           {!search && "Create one with “New topic”, or run an app that produces to one."}
         </Empty>
       ) : (
-        <TopicTable topics={view.topics} cluster={cluster} onDelete={setDeleting} />
+        <TopicTable topics={view.topics} cluster={cluster} onDelete={ask} />
       )}
       {topics.error && topics.data && <ErrorBox error={topics.error} />}
       <CreateTopicDialog cluster={cluster} open={creating} onClose={() => setCreating(false)} />
-      {deleting && (
-        <DeleteTopicDialog cluster={cluster} name={deleting} onClose={() => setDeleting(null)} />
-      )}
+      {deleting && <DeleteTopicDialog name={deleting} onClose={cancel} onConfirm={confirm} action={removal} />}
     </>
   );
 }
@@ -256,7 +259,7 @@ function CreateTopicDialog({ cluster, open, onClose }: { cluster: string; open: 
   const [partitions, setPartitions] = useState(3);
   const [retentionDays, setRetentionDays] = useState("");
   const [compacted, setCompacted] = useState(false);
-  const queryClient = useQueryClient();
+  const refresh = useInvalidate(["topics", cluster]);
   const create = useMutation({
     mutationFn: () =>
       api.topics.create(
@@ -269,7 +272,7 @@ function CreateTopicDialog({ cluster, open, onClose }: { cluster: string; open: 
         cluster,
       ),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["topics", cluster] });
+      refresh();
       setName("");
       onClose();
     },
@@ -317,23 +320,21 @@ function CreateTopicDialog({ cluster, open, onClose }: { cluster: string; open: 
   );
 }
 
-function DeleteTopicDialog({ cluster, name, onClose }: { cluster: string; name: string; onClose: () => void }) {
+function DeleteTopicDialog(props: {
+  name: string;
+  onClose: () => void;
+  onConfirm: () => void;
+  action: { isPending: boolean; error: unknown };
+}) {
+  const { name } = props;
   const [typed, setTyped] = useState("");
-  const queryClient = useQueryClient();
-  const remove = useMutation({
-    mutationFn: () => api.topics.remove(name, cluster),
-    onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["topics", cluster] });
-      onClose();
-    },
-  });
   return (
     <ConfirmDialog
       title={`Delete topic ${name}?`}
-      onClose={onClose}
-      onConfirm={() => remove.mutate()}
+      onClose={props.onClose}
+      onConfirm={props.onConfirm}
       confirmLabel="Delete topic"
-      action={remove}
+      action={props.action}
       canConfirm={typed === name}
     >
       <p>Its records are lost for good. Apps reading or writing it will fail.</p>
