@@ -24,6 +24,8 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from headwater.kafka.broker import BROKER_KINDS, make_broker
+
 # Every contender gets these consumer settings: the fast group join the test broker needs
 # (see BROKER.md quirk 2), the same fetch sizes, and a short wait before fetching again once the
 # prefetch queue was full (librdkafka waits 1 s by default; Headwater's own default is 20 ms).
@@ -305,8 +307,9 @@ def run_cli(
 ) -> None:
     """Add the options every benchmark ends with, parse, then either run one contender (the
     hidden ``--contender`` mode ``run_script`` uses) or ``benchmark(bootstrap, args)``
-    against ``--broker``, or a local broker started for the run."""
+    against ``--broker``, or a local broker of ``--broker-kind`` started for the run."""
     parser.add_argument("--broker", help="bootstrap servers; default: start a local broker")
+    add_broker_kind(parser)
     parser.add_argument("--only", nargs="+", choices=contenders, default=list(contenders))
     parser.add_argument("--contender", choices=contenders, help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -318,7 +321,14 @@ def run_cli(
     if args.broker:
         benchmark(args.broker, args)
         return
-    from headwater.kafka.broker import LocalBroker
-
-    with LocalBroker() as broker:
+    with make_broker(args.broker_kind) as broker:
         benchmark(broker.bootstrap_servers, args)
+
+
+def add_broker_kind(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker-kind",
+        choices=BROKER_KINDS,
+        default="tansu",
+        help="the local broker to start when --broker is not given (default: tansu)",
+    )

@@ -35,7 +35,16 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import CONSUMER, PRODUCER, create_topics, produce_input, running_totals  # noqa: E402
+from _common import (  # noqa: E402
+    CONSUMER,
+    PRODUCER,
+    add_broker_kind,
+    create_topics,
+    produce_input,
+    running_totals,
+)
+
+from headwater.kafka.broker import make_broker  # noqa: E402
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s"
 PROBE_KEY = b"failover-probe"
@@ -199,18 +208,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--broker", help="bootstrap servers; default: start a local broker")
+    add_broker_kind(parser)
     parser.add_argument("--replica", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.replica:
         replica_main(json.loads(args.replica))
         return
-    from headwater.kafka.broker import LocalBroker
-
     with tempfile.TemporaryDirectory(prefix="hw-failover-") as tmp:
         if args.broker:
             results = [failover(args.broker, args.keys, s, Path(tmp)) for s in (0, 1)]
         else:
-            with LocalBroker() as broker:
+            with make_broker(args.broker_kind) as broker:
                 bootstrap = broker.bootstrap_servers
                 results = [failover(bootstrap, args.keys, s, Path(tmp)) for s in (0, 1)]
     print(f"{'standby_replicas':>16} {'kill->output s':>15} {'recovery s':>11} {'replayed':>9}")

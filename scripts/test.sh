@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Sets up, then runs every check: lint, format, types, the web app's checks and the whole test
-# suite.
+# Sets up, starts the services the tests use (PostgreSQL, Redis; the tests start Apache Kafka
+# themselves), then runs every check: lint, format, types, the web app's checks and the whole
+# test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/services.sh
 .venv/bin/ruff check src tests benchmarks examples
 .venv/bin/ruff format --check src tests benchmarks examples
 .venv/bin/mypy

@@ -1,10 +1,17 @@
-"""Shared fixtures: one real Kafka-protocol broker per test session, and topics on it."""
+"""Shared fixtures: the test broker (Apache Kafka, one per test run), and topics on it.
+
+The broker starts once, in the process that runs pytest (the xdist controller when the suite
+runs in several processes), before any worker starts: the workers inherit its address through
+``HEADWATER_TEST_BROKER``. Set that variable to test against a cluster of your own, and
+``HEADWATER_TEST_BROKER_KIND`` to ``tansu`` when that cluster is a Tansu broker.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,18 +20,49 @@ from kafka_helpers import read_all
 
 from headwater import Topic
 from headwater.kafka.admin import TopicAdmin
-from headwater.kafka.broker import LocalBroker
+from headwater.kafka.apache_kafka import ApacheKafkaBroker
+from headwater.kafka.broker import BrokerKind
 from headwater.kafka.settings import KafkaSettings
+from headwater.kafka.tansu import TansuBroker
+
+BROKER_ENV = "HEADWATER_TEST_BROKER"
+BROKER_KIND_ENV = "HEADWATER_TEST_BROKER_KIND"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+_started: list[ApacheKafkaBroker] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get(BROKER_ENV):
+        return  # a worker inherits the controller's broker; or one was given
+    ARTIFACTS.mkdir(exist_ok=True)
+    broker = ApacheKafkaBroker(log_path=ARTIFACTS / "kafka.log").start(timeout=60)
+    _started.append(broker)
+    os.environ[BROKER_ENV] = broker.bootstrap_servers
+    os.environ[BROKER_KIND_ENV] = broker.kind
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _started:
+        _started.pop().stop()
 
 
 @pytest.fixture(scope="session")
-def bootstrap() -> Iterator[str]:
-    """Bootstrap servers of the test broker (HEADWATER_TEST_BROKER to use a running one)."""
-    external = os.environ.get("HEADWATER_TEST_BROKER")
-    if external:
-        yield external
-        return
-    with LocalBroker() as broker:
+def bootstrap() -> str:
+    """Bootstrap servers of the test broker."""
+    return os.environ[BROKER_ENV]
+
+
+@pytest.fixture(scope="session")
+def broker_kind() -> BrokerKind:
+    kind = os.environ.get(BROKER_KIND_ENV, "apache")
+    assert kind in ("apache", "tansu"), f"{BROKER_KIND_ENV} must be apache or tansu"
+    return kind  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def tansu_bootstrap() -> Iterator[str]:
+    """A Tansu broker for the tests of what runs on it by default (`up`, the demo, the CLI)."""
+    with TansuBroker() as broker:
         yield broker.bootstrap_servers
 
 

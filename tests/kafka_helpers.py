@@ -10,10 +10,18 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from confluent_kafka import Consumer
 
 # Group joins take ~23 s with librdkafka defaults on the test broker; these make them ~3 s.
 FAST_GROUP = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+
+
+def skip_on_tansu(kind: str, lacks: str) -> None:
+    """Skip a test that needs broker behaviour Tansu lacks (each is listed in docs/brokers.md):
+    ``lacks`` says what, e.g. "shows aborted records to read_committed readers"."""
+    if kind == "tansu":
+        pytest.skip(f"Tansu 0.6 {lacks} (docs/brokers.md)")
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:

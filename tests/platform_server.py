@@ -26,7 +26,8 @@ from headwater.platform.db.session import normalize_url
 
 # The tests' PostgreSQL database; each server gets a schema of its own in it.
 POSTGRES_URL = os.environ.get(
-    "HEADWATER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+    "HEADWATER_TEST_POSTGRES",
+    "postgresql://headwater:headwater@127.0.0.1:5432/headwater_test",
 )
 
 

@@ -116,13 +116,28 @@ def build_parser() -> argparse.ArgumentParser:
         "broker",
         help="run a local Kafka-protocol broker for development",
         description=(
-            "Run the local development broker (in memory: topics are lost when it stops) in "
-            "the foreground until Ctrl-C or SIGTERM."
+            "Run a local broker in the foreground until Ctrl-C or SIGTERM. By default Tansu, "
+            "which needs no JVM and keeps topics in memory (lost when it stops). With --apache, "
+            "Apache Kafka, the reference broker (needs Java 17+; the first start fetches its "
+            "jars with Maven)."
         ),
-        epilog="example: headwater broker --port 9092",
+        epilog="example: headwater broker --port 9092 | headwater broker --apache --data-dir kafka",
     )
     broker.add_argument("--port", type=port_number, default=9092, help="port (default 9092)")
     broker.add_argument("--log", type=Path, help="append the broker's own log to this file")
+    broker.add_argument(
+        "--apache",
+        dest="kind",
+        action="store_const",
+        const="apache",
+        default="tansu",
+        help="run Apache Kafka instead of Tansu",
+    )
+    broker.add_argument(
+        "--data-dir",
+        type=Path,
+        help="with --apache: keep topics in this folder across restarts (default: a temporary one)",
+    )
     broker.set_defaults(handler=cmd_broker, parser=broker)
 
     _add_topics(commands)
@@ -423,19 +438,23 @@ def _find_app(namespace: dict[str, Any], path: Path) -> Any:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    from headwater.kafka.broker import LocalBroker
+    from headwater.kafka.broker import make_broker
 
-    broker = LocalBroker(args.port, log_path=args.log)
+    if args.data_dir is not None and args.kind != "apache":
+        args.parser.error("--data-dir needs --apache: Tansu keeps topics in memory")
+    broker = make_broker(args.kind, args.port, log_path=args.log, data_dir=args.data_dir)
     stop = threading.Event()
     restore = on_stop_signals(lambda _: stop.set())
     try:
         broker.start()
         print(f"headwater broker listening on {broker.bootstrap_servers}", flush=True)
-        print(
-            "In memory: topics are lost when it stops. Ctrl-C or SIGTERM stops it.",
-            file=sys.stderr,
-            flush=True,
-        )
+        if args.data_dir:
+            kept = f"topics are kept in {args.data_dir}"
+        elif args.kind == "tansu":
+            kept = "in memory: topics are lost when it stops"
+        else:
+            kept = "topics are lost when it stops (keep them with --data-dir)"
+        print(f"{kept}. Ctrl-C or SIGTERM stops it.", file=sys.stderr, flush=True)
         while not stop.wait(0.2):
             if not broker.running:
                 hint = f"; see {args.log}" if args.log else "; rerun with --log FILE to see why"

@@ -15,6 +15,10 @@ class BrokerError(HeadwaterError):
     """The Kafka cluster is unreachable or refused an operation."""
 
 
+class TopicExistsError(ConfigError):
+    """A topic to create exists already."""
+
+
 class MissingTopicError(HeadwaterError):
     """An input or output topic does not exist on the cluster."""
 

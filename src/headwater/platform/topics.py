@@ -19,6 +19,13 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 from headwater.errors import BrokerError
 from headwater.kafka.settings import KafkaSettings
 
+# What a partition answers while its leader is still taking it over: just after creation, a
+# one-node Kafka needs about 7 ms a partition (7 s for a topic of 1,000 partitions).
+_NOT_READY = frozenset(
+    {"NOT_LEADER_FOR_PARTITION", "LEADER_NOT_AVAILABLE", "UNKNOWN_TOPIC_OR_PART"}
+)
+_NOT_READY_SECONDS = 30.0
+
 # Configs shown in listings; the broker may omit ones left at their defaults.
 HIGHLIGHTS = ("retention.ms", "cleanup.policy")
 # Headwater's own state topics (changelogs, repartitions) and Kafka's (``__consumer_offsets``).
@@ -135,20 +142,31 @@ class ClusterView:
         ends: dict[tuple[str, int], list[int]] = {}
         specs = (OffsetSpec.earliest(), OffsetSpec.latest())  # type: ignore[no-untyped-call]
         for spec in specs:
-            try:
-                futures = self._client.list_offsets(
-                    {tp: spec for tp in wanted}, request_timeout=self.timeout
-                )
-                for tp, future in futures.items():
-                    ends.setdefault((tp.topic, tp.partition), []).append(
-                        max(0, future.result(timeout=self.timeout).offset)
-                    )
-            except KafkaException as exc:
-                raise self._broker_error("read offsets", exc) from exc
+            for tp, offset in self._list_offsets(wanted, spec).items():
+                ends.setdefault((tp.topic, tp.partition), []).append(max(0, offset))
         out: dict[str, list[PartitionOffsets]] = {t: [] for t in partitions}
         for (topic, partition), (low, high) in sorted(ends.items()):
             out[topic].append(PartitionOffsets(partition, low, max(low, high)))
         return out
+
+    def _list_offsets(self, wanted: list[TopicPartition], spec: Any) -> dict[TopicPartition, int]:
+        """One offset per partition; retried while a partition is not ready, as right after a
+        topic is created, when its leader may not serve it yet."""
+        deadline = time.monotonic() + max(self.timeout, _NOT_READY_SECONDS)
+        while True:
+            try:
+                futures = self._client.list_offsets(
+                    {tp: spec for tp in wanted}, request_timeout=self.timeout
+                )
+                return {
+                    tp: future.result(timeout=self.timeout).offset for tp, future in futures.items()
+                }
+            except KafkaException as exc:
+                error = exc.args[0]
+                not_ready = error.retriable() or error.name() in _NOT_READY
+                if not not_ready or time.monotonic() > deadline:
+                    raise self._broker_error("read offsets", exc) from exc
+            time.sleep(0.1)
 
     def groups_reading(self, topic: str) -> list[GroupLag]:
         """Consumer groups with committed offsets on ``topic``; raises if the broker cannot say."""

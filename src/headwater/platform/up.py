@@ -22,7 +22,8 @@ from typing import TextIO
 from sqlalchemy import select
 
 from headwater.errors import ConfigError
-from headwater.kafka.broker import LocalBroker, free_port
+from headwater.kafka.broker import free_port
+from headwater.kafka.tansu import TansuBroker
 from headwater.platform.api.topics import DEFAULT_CLUSTER, resolve_cluster
 from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
 from headwater.platform.context import PlatformContext
@@ -58,13 +59,13 @@ def run_up(options: UpOptions, out: TextIO | None = None) -> None:
     out = out or sys.stderr
     _check_port_free(options.host, options.port)
     options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    broker: LocalBroker | None = None
+    broker: TansuBroker | None = None
     context: PlatformContext | None = None
     restore = on_stop_signals(_interrupt)  # until the server takes the signals over
     try:
         bootstrap = options.broker
         if bootstrap is None:
-            broker = LocalBroker(_broker_port(), log_path=options.data_dir / "broker.log")
+            broker = TansuBroker(_broker_port(), log_path=options.data_dir / "broker.log")
             bootstrap = broker.start().bootstrap_servers
         settings = PlatformSettings(data_dir=options.data_dir)
         password = _first_admin(settings)

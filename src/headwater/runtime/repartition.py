@@ -97,7 +97,9 @@ def create_internal_topics(
         if name in known or upstream not in known:
             continue
         partitions = known[upstream].partitions
-        created += admin.create([Topic(name, partitions=partitions)])
+        # Records keep their event times: with the cluster's time retention, a replay of old
+        # data would be deleted before it is read again (Kafka Streams does the same).
+        created += admin.create([Topic(name, partitions=partitions, config={"retention.ms": "-1"})])
         known[name] = TopicInfo(name, partitions)
     if created:
         log.info("created internal topics %s", ", ".join(created))

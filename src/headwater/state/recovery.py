@@ -160,6 +160,12 @@ class RecoveryManager:
                     # The broker reset an offset out of range to the log's start (Kafka).
                     replay = self._rebuild(key, replay, reassign=False)
                 self._take(replay, records)
+        # An end below the offset a store is up to date with is not the end of its replay but
+        # a log shorter than the store (Kafka resets the read to an empty log's start and
+        # reports its end at once): the check below rebuilds the store once it persists.
+        ended = {
+            k: e for k, e in ended.items() if k in self._active and e >= self._active[k].position
+        }
         for key, replay in list(self._active.items()):
             if key not in ended and self._log_behind(key, replay):
                 self._rebuild(key, replay, reassign=True)

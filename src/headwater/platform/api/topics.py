@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
-from headwater.errors import BrokerError, ConfigError
+from headwater.errors import BrokerError, ConfigError, TopicExistsError
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
@@ -18,7 +18,7 @@ from headwater.platform.auth.roles import Role
 from headwater.platform.clusters import kafka_settings
 from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Cluster
-from headwater.platform.errors import Conflict, NotFound, PlatformError, Unavailable
+from headwater.platform.errors import Conflict, Invalid, NotFound, PlatformError, Unavailable
 from headwater.platform.topics import RATE_WINDOW_SECONDS, ClusterView, summary
 from headwater.topic import Topic
 
@@ -46,7 +46,9 @@ class TopicIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=TOPIC_NAME, description="letters, digits and . _ -, at most 249")
-    partitions: int = Field(default=1, ge=1, le=10_000)
+    # A partition costs the cluster files and memory on every replica; a single request for
+    # thousands is a typo more often than a plan (and takes a one-node cluster minutes).
+    partitions: int = Field(default=1, ge=1, le=1_000)
     replication: int = Field(default=1, ge=1, le=32)
     retention_ms: int | None = Field(
         default=None, ge=-1, description="how long records are kept; -1 keeps them forever"
@@ -198,8 +200,10 @@ def create_topic(body: TopicIn, context: Context, cluster: ClusterName = None) -
     )
     try:
         TopicAdmin(settings).create([topic], exist_ok=False)
-    except ConfigError as exc:
+    except TopicExistsError as exc:
         raise Conflict(f"topic {body.name!r} exists already on cluster {cluster_name!r}") from exc
+    except ConfigError as exc:  # the cluster refused the settings (partitions, replication...)
+        raise Invalid(str(exc)) from exc
     except BrokerError as exc:
         raise _unavailable(exc) from exc
     context.topic_rates.forget(cluster_name, body.name)
