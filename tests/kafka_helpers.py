@@ -36,6 +36,30 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: fl
         time.sleep(interval)
 
 
+# A group's coordinator answers these while it loads or moves (a fresh broker, a new group);
+# a busy machine may also let one request time out.
+_COORDINATOR_BUSY = {
+    "NOT_COORDINATOR",
+    "COORDINATOR_LOAD_IN_PROGRESS",
+    "COORDINATOR_NOT_AVAILABLE",
+    "_TIMED_OUT",
+}
+
+
+def group_committed(consumer: Consumer, partitions: list[Any], timeout: float = 30.0) -> list[Any]:
+    """``consumer.committed(partitions)``, asked again while the group's coordinator is busy."""
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return list(consumer.committed(partitions, timeout=10))
+        except KafkaException as exc:
+            if exc.args[0].name() not in _COORDINATOR_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
 def read_all(bootstrap: str, topics: list[str], **config: Any) -> list[Any]:
     """Every record currently in ``topics``, read to partition EOF (exact on every broker)."""
     from confluent_kafka import TopicPartition

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
-from kafka_helpers import FAST_GROUP, read_all, wait_until
+from kafka_helpers import FAST_GROUP, group_committed, read_all, wait_until
 
 from headwater import App
 
@@ -150,7 +150,7 @@ def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -
         }
     )
     try:
-        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        tps = group_committed(consumer, [TopicPartition(topic, p) for p in range(partitions)])
         return {tp.partition: tp.offset for tp in tps}
     finally:
         consumer.close()

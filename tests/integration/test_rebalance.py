@@ -71,6 +71,7 @@ def test_replicas_join_and_one_is_killed_output_stays_exact(
         # Records of the third step were still waiting: the kill hit a working replica.
         assert done_before_kill < bounds[3], "step 3 was done before the kill; nothing tested"
         harness.wait_done(workload.ends, [first, third], timeout=120)
+        harness.wait_visible(RECORDS)
         first.terminate()
         third.terminate()
     finally:

@@ -25,7 +25,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from headwater.errors import BrokerError
 from headwater.runtime.batch import Source
-from headwater.runtime.checkpoint import Checkpoint, DeliveryErrors, produce_changelog
+from headwater.runtime.checkpoint import Checkpoint, produce_changelog, refused_error
+from headwater.runtime.delivery import DeliveryErrors
 
 if TYPE_CHECKING:
     from headwater.state import StateManager
@@ -80,12 +81,15 @@ class TransactionalCheckpoint(Checkpoint):
         self,
         consumer: Consumer,
         producer: Producer,
+        delivery_errors: DeliveryErrors,
         flush_timeout: float = 60.0,
         *,
         state: StateManager | None = None,
         max_aborts: int = 5,
+        dead_letters: bool = True,
     ) -> None:
-        super().__init__(consumer, producer, DeliveryErrors(), flush_timeout, state=state)
+        super().__init__(consumer, producer, delivery_errors, flush_timeout, state=state)
+        self._dead_letters = dead_letters
         self._max_aborts = max_aborts
         self._aborts = 0  # aborts in a row: a transaction that always fails stops the app
         self._open = False
@@ -142,11 +146,13 @@ class TransactionalCheckpoint(Checkpoint):
             self._commit_transaction()
         except KafkaException as exc:
             if self._abortable(exc):
-                self.abort(f"the transaction could not commit: {exc.args[0].str()}")
+                refused = self._remember_refused()
+                self.abort(f"the transaction could not commit: {exc.args[0].str()}{refused}")
                 return
             raise self._fatal(exc, "commit the transaction") from exc
         self._open = False
         self._aborts = 0
+        self._delivery_errors.skips.clear()  # their dead letters are committed now
         if state is not None:
             state.persist(offsets)
         self._pending.clear()
@@ -168,7 +174,20 @@ class TransactionalCheckpoint(Checkpoint):
     def recover(self, exc: KafkaException) -> None:
         if not self._abortable(exc):
             raise self._fatal(exc, "produce") from exc
-        self.abort(f"producing failed: {exc.args[0].str()}")
+        refused = self._remember_refused()
+        self.abort(f"producing failed: {exc.args[0].str()}{refused}")
+
+    def _remember_refused(self) -> str:
+        """Outputs the broker refused fail the whole transaction: remember them, so that when
+        their inputs are processed again they go to the dead letters instead (delivery.py)."""
+        refusals = self._delivery_errors.take_refusals()
+        for refusal in refusals:
+            if not self._dead_letters:
+                raise refused_error(refusal)
+            self._delivery_errors.skips[refusal.identity] = refusal.reason
+        if not refusals:
+            return ""
+        return f"; the broker refused {len(refusals)} output(s), sent to the dead letters next"
 
     def abort(self, reason: str, rewind: bool = True) -> None:
         """Abort the open transaction, drop state changes and (``rewind``) read it again."""
