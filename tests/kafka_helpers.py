@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -64,6 +65,24 @@ def read_all(bootstrap: str, topics: list[str], **config: Any) -> list[Any]:
     """Every record currently in ``topics``, read to partition EOF (exact on every broker)."""
     from confluent_kafka import TopicPartition
 
+    with _reader(bootstrap, config) as consumer:
+        metadata = consumer.list_topics(timeout=10)
+        partitions = [
+            TopicPartition(t, p, 0)  # offset 0: from the beginning
+            for t in topics
+            for p in metadata.topics[t].partitions
+        ]
+        return _drain(consumer, partitions)
+
+
+def read_from(bootstrap: str, partitions: list[Any], **config: Any) -> list[Any]:
+    """Every record from the given (topic, partition, offset) positions to partition EOF."""
+    with _reader(bootstrap, config) as consumer:
+        return _drain(consumer, partitions)
+
+
+@contextmanager
+def _reader(bootstrap: str, config: dict[str, Any]) -> Iterator[Consumer]:
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -74,26 +93,24 @@ def read_all(bootstrap: str, topics: list[str], **config: Any) -> list[Any]:
         }
     )
     try:
-        metadata = consumer.list_topics(timeout=10)
-        partitions = [
-            TopicPartition(t, p, 0)  # offset 0: from the beginning
-            for t in topics
-            for p in metadata.topics[t].partitions
-        ]
-        consumer.assign(partitions)
-        remaining = {(tp.topic, tp.partition) for tp in partitions}
-        messages = []
-        deadline = time.monotonic() + 60
-        while remaining and time.monotonic() < deadline:
-            m = consumer.poll(0.5)
-            if m is None:
-                continue
-            if m.error():
-                if m.error().code() == -191:  # _PARTITION_EOF
-                    remaining.discard((m.topic(), m.partition()))
-                continue
-            messages.append(m)
-        assert not remaining, f"did not reach the end of {remaining}"
-        return messages
+        yield consumer
     finally:
         consumer.close()
+
+
+def _drain(consumer: Consumer, partitions: list[Any]) -> list[Any]:
+    consumer.assign(partitions)
+    remaining = {(tp.topic, tp.partition) for tp in partitions}
+    messages = []
+    deadline = time.monotonic() + 60
+    while remaining and time.monotonic() < deadline:
+        m = consumer.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == -191:  # _PARTITION_EOF
+                remaining.discard((m.topic(), m.partition()))
+            continue
+        messages.append(m)
+    assert not remaining, f"did not reach the end of {remaining}"
+    return messages

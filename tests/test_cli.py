@@ -105,6 +105,7 @@ def test_topics_create_existing_fails(bootstrap: str, make_topic: Callable[..., 
         (["tail", "t", "--limit", "0"], "argument --limit"),
         (["run", "no-such-app.py"], "argument APP"),
         (["broker", "--port", "70000"], "argument --port"),
+        (["broker", "--data-dir", "kafka-data"], "--data-dir needs --apache"),
     ],
 )
 def test_usage_errors_exit_2_naming_the_argument(args: list[str], argument: str):
@@ -253,9 +254,10 @@ def test_run_file_without_an_app_says_what_to_add(tmp_path: Path):
 
 
 # broker
-def test_broker_answers_then_stops_on_sigterm():
+@pytest.mark.parametrize("kind", [[], ["--apache"]], ids=["tansu", "apache"])
+def test_broker_answers_then_stops_on_sigterm(kind: list[str]):
     port = free_port()
-    process = start("broker", "--port", str(port))
+    process = start("broker", "--port", str(port), *kind)
     try:
         first = process.stdout.readline() if process.stdout else ""
         assert f"listening on 127.0.0.1:{port}" in first
@@ -265,7 +267,7 @@ def test_broker_answers_then_stops_on_sigterm():
         assert {"name": "from-cli", "partitions": 1} in json.loads(listed.stdout)
 
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
+        assert process.wait(timeout=30) == 0
         assert not accepts_connections(port)
     finally:
         process.kill()

@@ -135,8 +135,13 @@ def produce_records(
             kwargs["headers"] = headers
         if partition is not None:
             kwargs["partition"] = partition
-        producer.produce(topic, value, key, **kwargs)
-    assert producer.flush(30) == 0
+        while True:
+            try:
+                producer.produce(topic, value, key, **kwargs)
+                break
+            except BufferError:  # the local queue is full: let some be delivered first
+                producer.poll(0.05)
+    assert producer.flush(60) == 0
 
 
 def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:

@@ -37,6 +37,14 @@ class KafkaEmitter:
         self.dead_letters = 0
         self._partitions: dict[str, int] = {}
 
+    @property
+    def producer(self) -> Producer:
+        return self._producer
+
+    def use_producer(self, producer: Producer) -> None:
+        """Produce with ``producer`` from now on (it replaces a fenced one)."""
+        self._producer = producer
+
     def emit(
         self, topic: Topic, frame: pl.DataFrame, source: Source
     ) -> list[tuple[int, Exception]]:

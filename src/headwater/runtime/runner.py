@@ -176,7 +176,8 @@ class Runner:
         txn_id, lock = (
             transactional_id(app.name, app.state_dir) if self._exactly_once else (None, None)
         )
-        producer = Producer(self._producer_config(errors, txn_id))
+        producer_config = self._producer_config(errors, txn_id)
+        producer = Producer(producer_config)
         changelog_producer = (
             Producer(self._changelog_producer_config())
             if state is not None and txn_id is None
@@ -190,7 +191,13 @@ class Runner:
         checkpoint: Checkpoint
         if txn_id is not None:
             checkpoint = TransactionalCheckpoint(
-                consumer, producer, errors, state=state, dead_letters=dead_letters
+                consumer,
+                producer,
+                errors,
+                state=state,
+                dead_letters=dead_letters,
+                new_producer=lambda: Producer(producer_config),
+                on_new_producer=emitter.use_producer,
             )
             checkpoint.initialize()
             log.info("exactly-once with transactional.id %s", txn_id)
@@ -319,7 +326,7 @@ class Runner:
             checkpoint.close()
             if state is not None:
                 state.close()
-            for p in (producer, changelog_producer):
+            for p in (emitter.producer, changelog_producer):
                 # Drop the broker connection now, not when garbage collected (close() is recent).
                 close = getattr(p, "close", None)
                 if close is not None:
