@@ -1,4 +1,5 @@
-"""The ``headwater`` command, run as a subprocess against the real test broker."""
+"""The ``headwater`` command, run as a subprocess against both brokers Headwater starts:
+Apache Kafka (the test suite's) and Tansu (the default of `headwater broker` and `up`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,25 @@ from kafka_helpers import FAST_GROUP, wait_until
 
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.broker import free_port
+from headwater.kafka.settings import KafkaSettings
+from headwater.kafka.tansu import TansuBroker
 
 CLI = [sys.executable, "-m", "headwater.cli"]
+
+
+@pytest.fixture(scope="module", params=["apache", "tansu"])
+def bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The tests of this module run on both brokers (overrides the suite's Apache Kafka)."""
+    if request.param == "apache":
+        yield os.environ["HEADWATER_TEST_BROKER"]
+        return
+    with TansuBroker() as broker:
+        yield broker.bootstrap_servers
+
+
+@pytest.fixture(scope="module")
+def admin(bootstrap: str) -> TopicAdmin:
+    return TopicAdmin(KafkaSettings(bootstrap))
 
 
 def headwater(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
