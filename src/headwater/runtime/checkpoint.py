@@ -84,6 +84,7 @@ class Checkpoint:
         self._state = state
         self._changelog_producer = changelog_producer
         self._pending: dict[tuple[str, int], int] = {}
+        self.last_commit: dict[tuple[str, int], int] = {}  # the offsets the last commit stored
         self.started = time.monotonic()
 
     # Bookkeeping the runner calls around each batch
@@ -124,6 +125,7 @@ class Checkpoint:
             self._state.persist(offsets)
         if offsets:
             self._commit_offsets(offsets)
+        self.last_commit = offsets
         self._pending.clear()
         self.started = time.monotonic()
 

@@ -24,6 +24,7 @@ from headwater.runtime.checkpoint import Checkpoint
 from headwater.runtime.delivery import DeliveryErrors
 from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.executor import Executor
+from headwater.runtime.purge import RepartitionPurger
 from headwater.runtime.standby import StandbyPlanner
 from headwater.runtime.status import StatusFile
 from headwater.runtime.transaction import TransactionalCheckpoint, transactional_id
@@ -187,6 +188,7 @@ class Runner:
         group = consumer_config["group.id"]
         consumer = Consumer(consumer_config)
         emitter = KafkaEmitter(producer, app.dead_letter_topic, errors)
+        purger = RepartitionPurger(app.settings, set(app.internal_topics))
         dead_letters = app.dead_letter_topic is not None
         checkpoint: Checkpoint
         if txn_id is not None:
@@ -310,6 +312,7 @@ class Runner:
                 self._tick(executors.values(), checkpoint)
                 if time.monotonic() - checkpoint.started >= app.commit_interval:
                     checkpoint.commit()
+                    purger.committed(checkpoint.last_commit)
             checkpoint.commit()
         except BaseException:
             # Commit what completed before the failure (the failing batch is not tracked).

@@ -152,6 +152,7 @@ class TransactionalCheckpoint(Checkpoint):
 
     def commit(self) -> None:
         if not self._open:  # nothing was read or produced since the last commit
+            self.last_commit = {}
             self._pending.clear()
             self._start.clear()
             self.started = time.monotonic()
@@ -182,6 +183,7 @@ class TransactionalCheckpoint(Checkpoint):
         self._open = False
         self._aborts = 0
         self._delivery_errors.skips.clear()  # their dead letters are committed now
+        self.last_commit = offsets
         if state is not None:
             state.persist(offsets)
         self._pending.clear()
