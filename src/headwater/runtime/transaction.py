@@ -214,6 +214,9 @@ class TransactionalCheckpoint(Checkpoint):
     def _remember_refused(self) -> str:
         """Outputs the broker refused fail the whole transaction: remember them, so that when
         their inputs are processed again they go to the dead letters instead (delivery.py)."""
+        # The failed transaction's delivery reports may still wait in the producer's queue;
+        # served now, a refused record is known before the abort and goes at the second pass.
+        self._producer.poll(0)
         refusals = self._delivery_errors.take_refusals()
         for refusal in refusals:
             if not self._dead_letters:
