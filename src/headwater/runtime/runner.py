@@ -383,9 +383,10 @@ class Runner:
         librdkafka can lose the start position of a partition paused right after it was
         assigned (the pause outdates the pending fetch start, confluentinc/librdkafka#2190):
         such a partition never fetches again once resumed, and its group commits nothing more.
-        So each is resumed and then sought to its committed offset explicitly. The offsets are
-        asked for with a short timeout: while another instance's transaction still holds them
-        (it died mid-commit), the partitions stay paused and are asked for again shortly.
+        So each is resumed and then sought to its committed offset explicitly (or assigned
+        afresh there, where the fetch never started). The offsets are asked for with a short
+        timeout: while another instance's transaction still holds them (it died mid-commit),
+        the partitions stay paused and are asked for again shortly.
         """
         self._recovered.update((s.topic, s.partition) for s in state.recovery.take_recovered())
         ready = [
@@ -405,7 +406,7 @@ class Runner:
             return
         consumer.resume(starts)
         for tp in starts:
-            consumer.seek(tp)
+            _seek_or_reassign(consumer, tp)
         resumed = {(tp.topic, tp.partition) for tp in starts}
         self._paused.difference_update(resumed)
         self._recovered.difference_update(resumed)
@@ -461,6 +462,23 @@ def _assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
         consumer.incremental_assign(partitions)
     except KafkaException:  # an eager protocol set in consumer_config: the full assignment
         consumer.assign(partitions)
+
+
+def _seek_or_reassign(consumer: Consumer, start: TopicPartition) -> None:
+    """Move a resumed partition to ``start``. A partition whose fetch has not started refuses
+    the seek (_STATE); its pending start may be the lost one, so it is assigned afresh at
+    ``start`` instead (an eager protocol cannot: there it starts where its assignment said)."""
+    try:
+        consumer.seek(start)
+        return
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError._STATE:
+            raise
+    try:
+        consumer.incremental_unassign([TopicPartition(start.topic, start.partition)])
+        consumer.incremental_assign([start])
+    except KafkaException as exc:
+        log.warning("cannot move %s[%d] to its start: %s", start.topic, start.partition, exc)
 
 
 def _hold_back(
