@@ -1,6 +1,6 @@
 """A partition paused right after its assignment (its store recovering) starts where it is
-told once resumed: librdkafka may not have started its fetch yet and refuse the seek
-(confluentinc/librdkafka#2190, #3959), and the runner then assigns it afresh at that offset."""
+told once resumed: librdkafka may have lost its fetch start and refuse a seek, or never fetch
+(confluentinc/librdkafka#2190, #3959), so the runner assigns it afresh at that offset."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, TopicPartition
 from kafka_helpers import wait_until
 
-from headwater.runtime.runner import _seek_or_reassign
+from headwater.runtime.runner import _restart_at
 
 PARTITIONS = 3
 START = 50
@@ -39,9 +39,7 @@ def _first_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     try:
         consumer.subscribe([topic], on_assign=on_assign)
         wait_until(lambda: consumer.poll(0.05) is None and bool(assigned), timeout=30)
-        consumer.resume(assigned)
-        for tp in assigned:
-            _seek_or_reassign(consumer, TopicPartition(tp.topic, tp.partition, START))
+        _restart_at(consumer, [TopicPartition(tp.topic, tp.partition, START) for tp in assigned])
 
         def all_started() -> bool:
             for m in consumer.consume(1000, timeout=0.1):

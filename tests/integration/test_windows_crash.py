@@ -15,6 +15,7 @@ from crash_harness import AppProcess
 from integration_helpers import (
     FAST_GROUP,
     committed_offsets,
+    end_offsets,
     produce_records,
     wait_until,
 )
@@ -160,11 +161,24 @@ def test_window_results_are_exact_across_sigkills_under_exactly_once(
             app.kill()
             app = start()
 
+        last: dict[str, int] = {}
+
         def done(app: AppProcess = app) -> bool:
             app.check_alive()
-            return progress() == total and len(_found(bootstrap, sink)) >= len(wanted)
+            last.update(progress=progress(), found=len(_found(bootstrap, sink)))
+            return last["progress"] == total and last["found"] >= len(wanted)
 
-        wait_until(done, timeout=90, interval=0.5)
+        try:
+            wait_until(done, timeout=90, interval=0.5)
+        except AssertionError:
+            repartition = f"{group}-customer-repartition"
+            raise AssertionError(
+                f"after the kills at {killed_at}: {last['progress']} of {total} records "
+                f"committed, {last['found']} of {len(wanted)} window results; on "
+                f"{repartition}, committed "
+                f"{committed_offsets(bootstrap, group, repartition, PARTITIONS)} of "
+                f"{end_offsets(bootstrap, repartition, PARTITIONS)}"
+            ) from None
         app.terminate()
     finally:
         for process in apps:

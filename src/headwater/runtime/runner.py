@@ -383,8 +383,7 @@ class Runner:
         librdkafka can lose the start position of a partition paused right after it was
         assigned (the pause outdates the pending fetch start, confluentinc/librdkafka#2190):
         such a partition never fetches again once resumed, and its group commits nothing more.
-        So each is resumed and then sought to its committed offset explicitly (or assigned
-        afresh there, where the fetch never started). The offsets are asked for with a short
+        So each is assigned afresh at its committed offset. The offsets are asked for with a short
         timeout: while another instance's transaction still holds them (it died mid-commit),
         the partitions stay paused and are asked for again shortly.
         """
@@ -404,9 +403,7 @@ class Runner:
         if not starts:
             self._resume_after = time.monotonic() + 0.5
             return
-        consumer.resume(starts)
-        for tp in starts:
-            _seek_or_reassign(consumer, tp)
+        _restart_at(consumer, starts)
         resumed = {(tp.topic, tp.partition) for tp in starts}
         self._paused.difference_update(resumed)
         self._recovered.difference_update(resumed)
@@ -464,21 +461,23 @@ def _assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
         consumer.assign(partitions)
 
 
-def _seek_or_reassign(consumer: Consumer, start: TopicPartition) -> None:
-    """Move a resumed partition to ``start``. A partition whose fetch has not started refuses
-    the seek (_STATE); its pending start may be the lost one, so it is assigned afresh at
-    ``start`` instead (an eager protocol cannot: there it starts where its assignment said)."""
+def _restart_at(consumer: Consumer, starts: list[TopicPartition]) -> None:
+    """Resume paused partitions at ``starts``. Each is assigned afresh there: a seek is not
+    enough, since librdkafka may have lost the fetch start of a partition paused right after
+    its assignment, and then refuses the seek (_STATE) or never fetches it. An eager protocol
+    cannot reassign a part of its assignment: there each is sought, where it can be."""
+    consumer.resume(starts)
     try:
-        consumer.seek(start)
+        consumer.incremental_unassign([TopicPartition(s.topic, s.partition) for s in starts])
+        consumer.incremental_assign(starts)
         return
     except KafkaException as exc:
-        if exc.args[0].code() != KafkaError._STATE:
-            raise
-    try:
-        consumer.incremental_unassign([TopicPartition(start.topic, start.partition)])
-        consumer.incremental_assign([start])
-    except KafkaException as exc:
-        log.warning("cannot move %s[%d] to its start: %s", start.topic, start.partition, exc)
+        log.debug("cannot reassign %s (%s); seeking instead", _names(starts), exc)
+    for start in starts:
+        try:
+            consumer.seek(start)
+        except KafkaException as exc:
+            log.warning("cannot move %s[%d] to its start: %s", start.topic, start.partition, exc)
 
 
 def _hold_back(
