@@ -9,8 +9,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import (
-    OFFSET_BEGINNING,
-    OFFSET_END,
     Consumer,
     KafkaError,
     KafkaException,
@@ -54,8 +52,6 @@ class Runner:
         self._stopping = threading.Event()
         self._assigned: set[tuple[str, int]] = set()
         self._paused: set[tuple[str, int]] = set()  # assigned, but their stores still recover
-        self._recovered: set[tuple[str, int]] = set()  # recovered, not resumed yet
-        self._resume_after = 0.0
         self._rebalanced = False
         self._closing = False  # the final checkpoint is done: rebalance callbacks only tidy up
         self._batch_bytes: int | None = None  # the producer's batch size, where topics need less
@@ -297,9 +293,8 @@ class Runner:
                     # Never block on recovery while partitions that are ready have records.
                     ready = bool(self._assigned - self._paused)
                     state.recovery.step(max_records=RECOVERY_STEP, timeout=0 if ready else 0.02)
-                    wait = min(wait, 0.01)
-                if state is not None and self._paused:
                     self._resume(consumer, state)
+                    wait = min(wait, 0.01)
                 if standby is not None:
                     standby.tick(self._assigned)  # never blocks: a bounded slice of replay
                 sources = self._poll(consumer, wait)
@@ -371,50 +366,20 @@ class Runner:
         revoked = {(tp.topic, tp.partition) for tp in partitions}
         self._assigned -= revoked
         self._paused -= revoked
-        self._recovered -= revoked
         self._rebalanced = True
         if state is not None:
             state.on_revoke(partitions)
 
     def _resume(self, consumer: Consumer, state: StateManager) -> None:
-        """Resume the partitions whose stores finished recovering, each at its committed
-        offset.
-
-        librdkafka can lose the start position of a partition paused right after it was
-        assigned (the pause outdates the pending fetch start, confluentinc/librdkafka#2190):
-        such a partition never fetches again once resumed, and its group commits nothing more.
-        So each is assigned afresh at its committed offset. The offsets are asked for with a short
-        timeout: while another instance's transaction still holds them (it died mid-commit),
-        the partitions stay paused and are asked for again shortly.
-        """
-        self._recovered.update((s.topic, s.partition) for s in state.recovery.take_recovered())
+        """Resume the partitions whose stores finished recovering."""
+        recovered = {(s.topic, s.partition) for s in state.recovery.take_recovered()}
         ready = [
-            (t, p) for t, p in self._recovered & self._paused if state.is_ready(t, p)
+            (t, p) for t, p in recovered & self._paused if state.is_ready(t, p)
         ]  # a partition with two stores waits for both
-        if not ready or time.monotonic() < self._resume_after:
-            return
-        try:
-            committed = consumer.committed([TopicPartition(t, p) for t, p in ready], timeout=0.5)
-        except KafkaException as exc:
-            log.info("committed offsets not known yet (%s); asking again", exc.args[0].str())
-            self._resume_after = time.monotonic() + 0.5
-            return
-        starts = [self._start_of(tp) for tp in committed if tp.error is None]
-        if not starts:
-            self._resume_after = time.monotonic() + 0.5
-            return
-        _restart_at(consumer, starts)
-        resumed = {(tp.topic, tp.partition) for tp in starts}
-        self._paused.difference_update(resumed)
-        self._recovered.difference_update(resumed)
-        log.info("resumed %s", ", ".join(f"{t}[{p}]" for t, p in sorted(resumed)))
-
-    def _start_of(self, committed: TopicPartition) -> TopicPartition:
-        """Where a partition starts: its committed offset, else where the app's reset says."""
-        if committed.offset >= 0:
-            return committed
-        reset = OFFSET_BEGINNING if self.app.auto_offset_reset == "earliest" else OFFSET_END
-        return TopicPartition(committed.topic, committed.partition, reset)
+        if ready:
+            consumer.resume([TopicPartition(t, p) for t, p in ready])
+            self._paused.difference_update(ready)
+            log.info("resumed %s", ", ".join(f"{t}[{p}]" for t, p in ready))
 
     def _poll(self, consumer: Consumer, wait: float) -> list[Source]:
         """One micro-batch: wait up to ``max_batch_wait`` for the first record, then take what
@@ -459,25 +424,6 @@ def _assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
         consumer.incremental_assign(partitions)
     except KafkaException:  # an eager protocol set in consumer_config: the full assignment
         consumer.assign(partitions)
-
-
-def _restart_at(consumer: Consumer, starts: list[TopicPartition]) -> None:
-    """Resume paused partitions at ``starts``. Each is assigned afresh there: a seek is not
-    enough, since librdkafka may have lost the fetch start of a partition paused right after
-    its assignment, and then refuses the seek (_STATE) or never fetches it. An eager protocol
-    cannot reassign a part of its assignment: there each is sought, where it can be."""
-    consumer.resume(starts)
-    try:
-        consumer.incremental_unassign([TopicPartition(s.topic, s.partition) for s in starts])
-        consumer.incremental_assign(starts)
-        return
-    except KafkaException as exc:
-        log.debug("cannot reassign %s (%s); seeking instead", _names(starts), exc)
-    for start in starts:
-        try:
-            consumer.seek(start)
-        except KafkaException as exc:
-            log.warning("cannot move %s[%d] to its start: %s", start.topic, start.partition, exc)
 
 
 def _hold_back(
