@@ -21,6 +21,11 @@ from headwater.platform.db.models import Deployment
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.deployments.logs import LogLine
 from headwater.platform.deployments.service import Changes, DeploymentService, memory_bytes
+from headwater.platform.deployments.status import (
+    DeploymentStatus,
+    deployment_status,
+    ready_replicas,
+)
 from headwater.platform.projects.manifest import MEMORY, check_env_names, check_secret_refs
 
 router = APIRouter(prefix="/api", tags=["deployments"], responses=ERROR_RESPONSES)
@@ -72,6 +77,11 @@ class DeploymentOut(BaseModel):
     env: dict[str, str]
     secrets: dict[str, str] = Field(description="environment variable -> secret name (no values)")
     desired_state: Literal["running", "stopped"]
+    status: DeploymentStatus = Field(
+        description="running (every replica ready), starting, degraded (some ready), failing "
+        "(none ready, one crashed) or stopped: the rule the graph uses too"
+    )
+    ready_replicas: int = Field(description="replicas that joined their group (or run steadily)")
     enforcement: str = Field(description="how CPU and memory limits are enforced on this host")
     limits: str = Field(description="the limits as applied, e.g. cgroup files or rlimits")
     created_by: str
@@ -96,6 +106,7 @@ class ReplicaOut(BaseModel):
     partitions: list[PartitionOut] | None = Field(
         description="partitions the replica consumes; null until it has reported them"
     )
+    ready: bool = Field(description="reported its partitions, or runs steadily without")
     enforcement: str
 
 
@@ -109,6 +120,7 @@ class LogLineOut(BaseModel):
 def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
     enforcer = context.supervisor.enforcer
     limits = Limits(deployment.cpu, memory_bytes(deployment.memory))
+    replicas = context.supervisor.replicas(deployment.id)
     return DeploymentOut(
         id=deployment.id,
         project=deployment.project,
@@ -121,6 +133,8 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
         env=json.loads(deployment.env_json or "{}"),
         secrets=json.loads(deployment.secrets_json or "{}"),
         desired_state="running" if deployment.desired_state == "running" else "stopped",
+        status=deployment_status(deployment.desired_state, deployment.replicas, replicas),
+        ready_replicas=ready_replicas(replicas),
         enforcement=enforcer.mode.value,
         limits=enforcer.describe(limits),
         created_by=deployment.created_by,
@@ -231,6 +245,7 @@ def list_replicas(deployment_id: RowId, context: Context) -> list[ReplicaOut]:
             partitions=None
             if r.partitions is None
             else [PartitionOut(topic=t, partition=p) for t, p in r.partitions],
+            ready=r.ready,
             enforcement=mode,
         )
         for r in context.supervisor.replicas(deployment_id)
