@@ -17,9 +17,12 @@ import httpx
 import pytest
 from kafka_helpers import read_all, wait_until
 
+from headwater.errors import ConfigError
 from headwater.kafka.broker import free_port
 from headwater.platform.demo_project import DEMO_PROJECT, DEMO_TOPICS, SCORES_TOPIC
 from headwater.platform.projects.templates import TEMPLATES
+from headwater.platform.settings import PlatformSettings
+from headwater.platform.up import UpOptions, listen
 
 PASSWORD = "up-admin-password-1"
 UP = (sys.executable, "-m", "headwater.cli", "up")
@@ -184,3 +187,44 @@ def test_up_refuses_a_port_in_use_and_starts_nothing(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--port" in result.stderr
     assert not (tmp_path / "d").exists()
+
+
+def time_wait_ports() -> set[int]:
+    """Local ports of IPv4 connections in TIME-WAIT, from /proc/net/tcp."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "06":  # TCP_TIME_WAIT
+            found.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return found
+
+
+def test_the_port_check_accepts_a_port_whose_last_connections_linger_in_time_wait() -> None:
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server closes first, as a stopping server does: its end waits
+        client.close()
+    assert port in time_wait_ports()
+    listener = listen("127.0.0.1", port)  # what a restart right after Ctrl-C does
+    try:
+        assert listener.getsockname()[1] == port
+        # A port another server listens on is still refused, naming the option to change.
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}.*--port"):
+            listen("127.0.0.1", port)
+    finally:
+        listener.close()
+
+
+def test_the_data_directory_is_absolute_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # Replicas run in checkouts of their own: a relative path would point into each of them.
+    assert PlatformSettings(data_dir=Path("headwater-data")).data_dir == tmp_path / "headwater-data"
+    assert UpOptions(Path("headwater-data")).data_dir == tmp_path / "headwater-data"
+    assert PlatformSettings(data_dir=Path("a/../b")).projects_dir == tmp_path / "b" / "projects"

@@ -53,11 +53,16 @@ class UpOptions:
     port: int = 8080
     demo: bool = True
 
+    def __post_init__(self) -> None:
+        # Absolute once, here: the broker, the server and each replica run in folders of
+        # their own, and must all find the same data directory.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
+
 
 def run_up(options: UpOptions, out: TextIO | None = None) -> None:
     """Run the platform until Ctrl-C or SIGTERM, then stop everything it started."""
     out = out or sys.stderr
-    _check_port_free(options.host, options.port)
+    listener = listen(options.host, options.port)  # first: a taken port starts nothing
     options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     broker: TansuBroker | None = None
     context: PlatformContext | None = None
@@ -82,10 +87,11 @@ def run_up(options: UpOptions, out: TextIO | None = None) -> None:
         if new_demo:
             demo_apps = create_demo(context, ADMIN_NAME)
         _banner(out, options, bootstrap, broker is not None, password, cluster_note, demo_apps)
-        _serve(app, options.host, options.port)
+        _serve(app, listener)
     except KeyboardInterrupt:
         pass
     finally:
+        listener.close()
         restore()
         # A second Ctrl-C must not cut the clean-up short: each step has its own deadline.
         unquiet = on_stop_signals(lambda _: None)
@@ -103,14 +109,25 @@ def _interrupt(_: signal.Signals) -> None:
     raise KeyboardInterrupt
 
 
-def _check_port_free(host: str, port: int) -> None:
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port"
-            ) from None
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound now and handed to the server later.
+
+    SO_REUSEADDR, as every server sets it: connections of a run stopped seconds ago linger in
+    TIME-WAIT, and without it the port would look taken although the server could bind it.
+    A port another process listens on is still refused.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port"
+        ) from None
+    return sock
 
 
 def _broker_port() -> int:
@@ -162,7 +179,7 @@ def _clear_local_state(context: PlatformContext) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _serve(app: object, host: str, port: int) -> None:
+def _serve(app: object, listener: socket.socket) -> None:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -180,7 +197,8 @@ def _serve(app: object, host: str, port: int) -> None:
                 restore()
 
     # Warnings only: request lines would bury the banner.
-    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()  # type: ignore[arg-type]
+    server = Server(uvicorn.Config(app, log_level="warning"))  # type: ignore[arg-type]
+    server.run(sockets=[listener])
 
 
 def _banner(
