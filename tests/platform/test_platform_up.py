@@ -20,13 +20,13 @@ from kafka_helpers import read_all, wait_until
 from headwater.errors import ConfigError
 from headwater.kafka.broker import free_port
 from headwater.platform.demo_project import DEMO_PROJECT, DEMO_TOPICS, SCORES_TOPIC
-from headwater.platform.projects.templates import TEMPLATES
+from headwater.platform.projects.templates import template_files
 from headwater.platform.settings import PlatformSettings
 from headwater.platform.up import UpOptions, listen
 
 PASSWORD = "up-admin-password-1"
 UP = (sys.executable, "-m", "headwater.cli", "up")
-APPS = ("events", "features", "scorer")
+APPS = ("demo-events", "demo-features", "demo-scorer")
 
 
 def descendants(pid: int) -> set[int]:
@@ -125,11 +125,15 @@ def stop_and_check_nothing_is_left(process: subprocess.Popen[bytes]) -> None:
 
 
 def test_the_demo_chain_runs_and_up_creates_the_topics_its_apps_declare(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    folder = TEMPLATES["demo"].folder
-    monkeypatch.syspath_prepend(str(folder))
-    run = {name: runpy.run_path(str(folder / f"{name}.py"), run_name="demo") for name in APPS}
+    for path, data in template_files("demo", DEMO_PROJECT).items():
+        (tmp_path / path).write_bytes(data)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run = {
+        name: runpy.run_path(str(tmp_path / f"{name}.py"), run_name="demo")
+        for name in ("events", "features", "scorer")
+    }
     declared = {run["events"]["ORDERS"].name: run["events"]["ORDERS"].partitions}
     for name in ("features", "scorer"):
         app = run[name]["app"]
