@@ -139,7 +139,7 @@ def _json(data: Any) -> bytes:
     return orjson.dumps(data, default=str)
 
 
-CSV_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
+CSV_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value", "headers")
 
 
 def csv_header() -> bytes:
@@ -148,10 +148,8 @@ def csv_header() -> bytes:
 
 def csv_row(record: dict[str, Any]) -> bytes:
     """Keys and values that are not text are written as JSON."""
-    cells = [
-        record[c] if isinstance(record[c], str | int) or record[c] is None else _json(record[c])
-        for c in CSV_COLUMNS
-    ]
+    values = [record.get(c) for c in CSV_COLUMNS]
+    cells = [v if isinstance(v, str | int) or v is None else _json(v) for v in values]
     return _csv_line([c.decode() if isinstance(c, bytes) else c for c in cells])
 
 
