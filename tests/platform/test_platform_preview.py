@@ -218,6 +218,18 @@ def test_a_preview_runs_a_commit_or_the_working_tree(
     assert result["ref"] == commit
 
 
+def test_a_preview_runs_the_editors_unsaved_changes_without_saving_them(
+    live: LiveServer, cluster: str, raiser: str
+) -> None:
+    saved = preview_files(live, raiser)["app.py"]
+    unsaved = saved.replace("1 / value", "100 / value")
+    result = preview(live, raiser, cluster, records=2, files={"./app.py": unsaved}).json()
+    assert result["error"] is None, result["error"]
+    assert result["ref"] == "workspace" and result["unsaved"] == ["app.py"]
+    assert [r["inverse"] for r in next(iter(result["outputs"].values()))] == [50.0]
+    assert preview_files(live, raiser)["app.py"] == saved  # nothing was written
+
+
 def test_a_preview_reads_live_data_for_some_seconds(
     live: LiveServer, cluster: str, raiser: str, produce: Callable[..., None]
 ) -> None:
@@ -260,6 +272,9 @@ def test_a_preview_past_its_timeout_is_stopped(live: LiveServer, cluster: str, r
         ({"records": 0}, 422, "records"),
         ({"records": 5, "seconds": 2}, 422, "body"),
         ({"surprise": 1}, 422, "surprise"),
+        ({"files": {"../escape.py": "x = 1"}}, 422, "files"),
+        ({"files": {"app.py": "x = 1"}, "commit": "HEAD"}, 422, "body"),
+        ({"files": {"app.py": "#" * 20_000}}, 413, "files.app.py"),
     ],
 )
 def test_bad_preview_requests_get_a_clear_4xx(
