@@ -5,7 +5,9 @@ A page reads each partition from its position to its end (at most ``limit`` reco
 each), merges them by timestamp and keeps the first ``limit``. The cursor holds, per partition,
 the offset after the last record the page kept, so no record is skipped or shown twice however
 the partitions interleave. The end is where the consumer finds no more records (exact on every
-broker, unlike watermarks): records produced later are on a later page.
+broker): records produced later are on a later page. Sizes come from the high watermarks the
+fetches return, which every broker keeps exact (a ListOffsets answer can trail far behind on
+some, see docs/brokers.md), so a start is never clamped to one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
 from headwater.errors import BrokerError, MissingTopicError
 from headwater.kafka.settings import KafkaSettings
@@ -100,9 +102,13 @@ class TopicPages:
             )
         )
         try:
-            low, high = self._watermarks(consumer)
-            begin = self._positions(consumer, start, low, high)
-            taken, scanned_to, ended = self._read(consumer, begin, limit, keep)
+            low, listed_high = self._watermarks(consumer)
+            begin = self._positions(consumer, start, low)
+            # A time's offsets are looked up approximately on some brokers: skip what is earlier.
+            not_before = start.ms if isinstance(start, FromTimestamp) else None
+            taken, scanned_to, fetched_high, ended = self._read(
+                consumer, begin, limit, keep, not_before
+            )
         except KafkaException as exc:
             raise BrokerError(
                 f"cannot read {self.topic!r} on {self.settings.bootstrap_servers}: "
@@ -116,8 +122,14 @@ class TopicPages:
         for record in taken[limit:]:  # read but not shown: the next page starts at them
             following[record.partition] = min(following[record.partition], record.offset)
         at_end = ended and len(taken) <= limit
-        seen = {p: max(high[p], scanned_to[p]) for p in high}  # watermarks can trail the end
-        return Page(kept, begin, following, low, seen, at_end)
+        high = {p: max(listed_high[p], fetched_high.get(p, -1), scanned_to[p]) for p in listed_high}
+
+        def real(positions: Positions) -> Positions:  # "at the end" as the end's offset
+            return {
+                p: high[p] if o == OFFSET_END else min(o, high[p]) for p, o in positions.items()
+            }
+
+        return Page(kept, real(begin), real(following), low, high, at_end)
 
     def _watermarks(self, consumer: Consumer) -> tuple[Positions, Positions]:
         metadata = consumer.list_topics(timeout=self.timeout)
@@ -145,20 +157,19 @@ class TopicPages:
         consumer: Consumer,
         start: Positions | FromOffset | FromTimestamp | None,
         low: Positions,
-        high: Positions,
     ) -> Positions:
+        """Where each partition is read from: never before its first record; OFFSET_END for
+        "after the last" (librdkafka also moves a position past the end there)."""
         if start is None:
             return dict(low)
         if isinstance(start, FromOffset):
-            return {p: min(max(start.offset, low[p]), high[p]) for p in low}
+            return {p: max(start.offset, low[p]) for p in low}
         if isinstance(start, FromTimestamp):
             asked = [TopicPartition(self.topic, p, start.ms) for p in low]
             found = consumer.offsets_for_times(asked, timeout=self.timeout)
             # -1: no record that late in the partition.
-            return {
-                tp.partition: high[tp.partition] if tp.offset < 0 else tp.offset for tp in found
-            }
-        return {p: min(max(start.get(p, low[p]), low[p]), high[p]) for p in low}
+            return {tp.partition: OFFSET_END if tp.offset < 0 else tp.offset for tp in found}
+        return {p: max(start.get(p, low[p]), low[p]) for p in low}
 
     def _read(
         self,
@@ -166,13 +177,15 @@ class TopicPages:
         begin: Positions,
         limit: int,
         keep: Callable[[dict[str, Any]], bool] | None,
-    ) -> tuple[list[TailRecord], Positions, bool]:
-        """Up to ``limit`` kept records from each partition; where reading stopped; and whether
-        every partition was read to its end."""
+        not_before: int | None,
+    ) -> tuple[list[TailRecord], Positions, Positions, bool]:
+        """Up to ``limit`` kept records from each partition; where reading stopped; the high
+        watermarks the fetches returned; and whether every partition was read to its end."""
         reached = dict(begin)
         kept = dict.fromkeys(begin, 0)
         reading = set(begin)
         ended: set[int] = set()
+        fetched_high: Positions = {}
         consumer.incremental_assign(
             [TopicPartition(self.topic, p, begin[p]) for p in sorted(reading)]
         )
@@ -193,7 +206,8 @@ class TopicPages:
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF and partition in reading:
                     ended.add(partition)
-                    self._stop(consumer, reading, partition)
+                    reached[partition] = error_offset(message, reached[partition])
+                    self._stop(consumer, reading, partition, fetched_high)
                 elif error.fatal() or error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
                     raise BrokerError(f"reading {self.topic!r} failed: {error.str()}")
                 continue
@@ -203,14 +217,28 @@ class TopicPages:
             deadline = time.monotonic() + self.timeout
             scanned += 1
             reached[partition] = offset + 1
+            if not_before is not None and message.timestamp()[1] < not_before:
+                continue
             record = decode_message(message, self._key, self._value, headers=True)
             if keep is None or keep(record.to_dict()):
                 taken.append(record)
                 kept[partition] += 1
             if kept[partition] >= limit:
-                self._stop(consumer, reading, partition)
-        return taken, reached, ended == set(begin)
+                self._stop(consumer, reading, partition, fetched_high)
+        return taken, reached, fetched_high, ended == set(begin)
 
-    def _stop(self, consumer: Consumer, reading: set[int], partition: int) -> None:
+    def _stop(
+        self, consumer: Consumer, reading: set[int], partition: int, fetched_high: Positions
+    ) -> None:
+        tp = TopicPartition(self.topic, partition)
+        high = consumer.get_watermark_offsets(tp, cached=True)[1]  # from the last fetch
+        if high >= 0:
+            fetched_high[partition] = high
         reading.discard(partition)
-        consumer.incremental_unassign([TopicPartition(self.topic, partition)])
+        consumer.incremental_unassign([tp])
+
+
+def error_offset(message: Any, fallback: int) -> int:
+    """The offset a partition-EOF event carries (the end), or ``fallback``."""
+    offset = message.offset()
+    return offset if isinstance(offset, int) and offset >= 0 else fallback

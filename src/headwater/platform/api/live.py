@@ -23,7 +23,6 @@ from headwater.kafka.settings import KafkaSettings
 from headwater.kafka.tail import (
     FromOffset,
     FromTimestamp,
-    LastRecords,
     Start,
     TailRecord,
     TopicTail,
@@ -219,7 +218,9 @@ class PageOut(BaseModel):
 def page_topic(
     name: str,
     context: Context,
-    start: FromQuery = "beginning",
+    start: Annotated[
+        str, Query(alias="from", description="beginning, offset:<n> or timestamp:<epoch ms>")
+    ] = "beginning",
     cursor: Annotated[
         str | None,
         Query(
@@ -245,10 +246,12 @@ def page_topic(
         parsed = parse_start(start)
         if isinstance(parsed, FromOffset | FromTimestamp):
             position = parsed
-        elif isinstance(parsed, LastRecords):  # latest: an empty page, its next one waits there
-            position = FromOffset(2**62)
-        else:
-            position = None  # the beginning
+        elif parsed == "beginning":
+            position = None
+        else:  # latest
+            message = "pages start at beginning, offset:<n> or timestamp:<epoch ms>; follow new "
+            message += "records with GET /api/topics/{name}/tail"
+            raise PlatformError(message, [{"field": "from", "message": message}])
     cluster_name, settings = resolve_cluster(context, cluster)
     _check_topic(settings, cluster_name, name, partition)
     pages = TopicPages(settings, name, partitions=None if partition is None else [partition])
