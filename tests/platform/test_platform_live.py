@@ -279,6 +279,7 @@ def test_a_page_starts_at_an_offset_or_a_time_and_keeps_to_a_partition_and_filte
         ({"limit": 501}, 422, "limit"),
         ({"from": "yesterday"}, 400, "from"),
         ({"from": "latest"}, 400, "from"),
+        ({"from": "offset:9999999999999999999"}, 400, "from"),  # past a 64-bit offset
         ({"partition": 9}, 404, "partition"),
     ],
 )

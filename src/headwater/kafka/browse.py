@@ -28,6 +28,8 @@ from headwater.serde.codecs import resolve_serde
 # A filter looks at this many records at most per page; the cursor goes on from there.
 SCAN_BUDGET = 20_000
 Positions = dict[int, int]  # partition -> next offset to read
+MAX_PARTITION = 2**31 - 1  # Kafka's partition and offset types: int32 and int64
+MAX_OFFSET = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ def parse_cursor(text: str) -> Positions:
         partition, sep, offset = part.partition(":")
         if not sep or not partition.isdigit() or not offset.isdigit():
             raise ValueError(f"{part!r} is not PARTITION:OFFSET")
+        if int(partition) > MAX_PARTITION or int(offset) > MAX_OFFSET:
+            raise ValueError(f"{part!r} is out of range as PARTITION:OFFSET")
         positions[int(partition)] = int(offset)
     return positions
 

@@ -28,6 +28,7 @@ FILTER_HELP = (
 )
 START_HELP = "latest, beginning, offset:<n> or timestamp:<epoch ms>"
 _POSITION = re.compile(r"^(offset|timestamp):(\d{1,19})$")
+MAX_POSITION = 2**63 - 1  # offsets and timestamps are 64-bit in Kafka
 Filter = Callable[[dict[str, Any]], bool]
 
 
@@ -39,7 +40,7 @@ def parse_start(text: str, field: str = "from") -> Start:
         # Explicit end offsets, not OFFSET_END: a record produced once the tail is ready is read.
         return LastRecords(0)
     match = _POSITION.match(text)
-    if match is None:
+    if match is None or int(match[2]) > MAX_POSITION:
         message = f"{field}={text!r} is not a position; use {START_HELP}"
         raise PlatformError(message, [{"field": field, "message": message}])
     number = int(match[2])
