@@ -138,6 +138,13 @@ def test_edit_commit_diff_and_roll_back_a_project(
     expect(page).to_have_url(re.compile(f"/projects/{project}"))
     editor = page.get_by_test_id("code-editor")
     expect(editor.locator(".view-lines")).to_contain_text("Windowed features")
+    # How to clone it, with what as the password and where that is made.
+    hint = page.get_by_test_id("clone-hint")
+    expect(hint).to_contain_text(f"git clone {web.url}/git/{project}.git")
+    expect(hint).to_contain_text("an API token as the password")
+    expect(hint.get_by_role("link", name="make a token")).to_have_attribute(
+        "href", "/settings/tokens"
+    )
     shot(page, "03-project-editor")
 
     # Edit in Monaco, save with Ctrl+S, commit.
@@ -238,6 +245,16 @@ def test_edit_commit_diff_and_roll_back_a_project(
         expect(running).to_have_count(3, timeout=START_TIMEOUT_MS)
         expect(replicas).to_have_count(3)
         shot(page, "04d-deployment-scaled")
+        # Memory changed on the running deployment overrides headwater.yaml, and says so.
+        memory = page.get_by_test_id("resource-memory")
+        expect(memory).to_have_text("512Mi (from headwater.yaml)")
+        page.get_by_role("button", name="Resources…").click()
+        sizing = page.get_by_role("dialog", name="Resources")
+        sizing.get_by_label("Memory from headwater.yaml").uncheck()
+        sizing.get_by_label("Memory per replica").fill("600Mi")
+        sizing.get_by_role("button", name="Apply").click()
+        expect(sizing).to_be_hidden()
+        expect(memory).to_have_text("600Mi (set here; headwater.yaml says 512Mi)")
 
         # Redeploy the template's first commit (a roll back), then stop.
         with web.client("viewer") as viewer:
@@ -247,6 +264,7 @@ def test_edit_commit_diff_and_roll_back_a_project(
         redeploy.get_by_label("Commit").select_option(first)
         redeploy.get_by_role("button", name="Roll back").click()
         expect(page.get_by_test_id("deployment-commit")).to_have_text(first[:8])
+        expect(memory).to_have_text("600Mi (set here; headwater.yaml says 512Mi)")
         on_first = page.locator('tr[data-status="running"]', has_text=first[:8])
         expect(on_first).to_have_count(3, timeout=START_TIMEOUT_MS)
         page.get_by_role("button", name="Stop").click()
@@ -460,6 +478,44 @@ def test_a_viewer_sees_no_write_controls(
     shot(page, "23-viewer-pipeline")
     with web.client("editor") as editor:
         assert editor.delete(f"/api/deployments/{deployment_id}").status_code == 200
+    assert problems.found == []
+
+
+def test_the_deploy_dialog_creates_the_topics_an_app_lacks(
+    open_page: Callable[[], tuple[Page, Problems]],
+    web: LiveServer,
+    make_topic: Callable[..., str],
+    bootstrap: str,
+) -> None:
+    events = make_topic("deploy-events")
+    project = f"lacking-{uuid.uuid4().hex[:6]}"
+    missing = f"{project}-greetings"
+    with web.client("editor") as editor:
+        made = editor.post(
+            "/api/projects",
+            json={
+                "name": project,
+                "template": "hello-stream",
+                "topics": {"events": {"name": events}, "greetings": {"name": missing}},
+            },
+        )
+        assert made.status_code == 201, made.text
+    page, problems = open_page()
+    log_in(page, username("editor"), PASSWORD)
+    page.goto(f"/projects/{project}")
+    page.get_by_role("button", name="Deploy", exact=True).click()
+    deploy = page.get_by_role("dialog", name="Deploy")
+    topics = deploy.get_by_role("table", name="Topics it reads and writes")
+    expect(topics.locator(f'tr[data-topic="{events}"]')).to_contain_text("exists")
+    expect(topics.locator(f'tr[data-topic="{missing}"]')).to_contain_text("new topic")
+    deploy.get_by_label(f"Partitions of {missing}").fill("2")
+    deploy.get_by_role("button", name="Deploy").click()
+    expect(page).to_have_url(re.compile(r"/deployments/\d+$"))
+    deployment = int(page.url.rsplit("/", 1)[1])
+    with web.client("editor") as editor:
+        assert editor.delete(f"/api/deployments/{deployment}").status_code == 200
+    created = TopicAdmin(KafkaSettings(bootstrap)).list_topics()
+    assert created[missing].partitions == 2
     assert problems.found == []
 
 
