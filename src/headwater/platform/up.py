@@ -21,7 +21,7 @@ from typing import TextIO
 
 from sqlalchemy import select
 
-from headwater.errors import ConfigError
+from headwater.errors import BrokerError, ConfigError
 from headwater.kafka.broker import free_port
 from headwater.kafka.tansu import TansuBroker
 from headwater.platform.api.topics import DEFAULT_CLUSTER, resolve_cluster
@@ -70,8 +70,8 @@ def run_up(options: UpOptions, out: TextIO | None = None) -> None:
     try:
         bootstrap = options.broker
         if bootstrap is None:
-            broker = TansuBroker(_broker_port(), log_path=options.data_dir / "broker.log")
-            bootstrap = broker.start().bootstrap_servers
+            broker = _start_broker(options.data_dir / "broker.log")
+            bootstrap = broker.bootstrap_servers
         settings = PlatformSettings(data_dir=options.data_dir)
         password = _first_admin(settings)
         app = create_app(settings)
@@ -130,14 +130,23 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _broker_port() -> int:
-    """The usual Kafka port when it is free, else any free port."""
+def _start_broker(log_path: Path) -> TansuBroker:
+    """The local broker on the usual Kafka port when it is free, else on any free port (also
+    when another process takes the usual one between the check and the start)."""
     with socket.socket() as sock:
+        # As the broker itself binds: the last run's connections in TIME-WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", DEFAULT_BROKER_PORT))
+            port = DEFAULT_BROKER_PORT
         except OSError:
-            return free_port()
-    return DEFAULT_BROKER_PORT
+            port = free_port()
+    try:
+        return TansuBroker(port, log_path=log_path).start()
+    except BrokerError:
+        if port != DEFAULT_BROKER_PORT:
+            raise
+        return TansuBroker(free_port(), log_path=log_path).start()
 
 
 def _first_admin(settings: PlatformSettings) -> str | None:
