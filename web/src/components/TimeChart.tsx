@@ -34,6 +34,8 @@ export function TimeChart({ title, data, labels, height = 200 }: TimeChartProps)
           spanGaps: true,
         })),
       ],
+      // Points all at one time (a batch produced at once) would stretch the axis over years.
+      scales: { x: { time: true, range: (_, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) } },
       axes: [
         { stroke: "currentColor", space: TIME_TICK_SPACE },
         {
