@@ -3,7 +3,7 @@ import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
-import { axisWidth, TIME_TICK_SPACE, valueTick } from "../shaping/chart";
+import { axisWidth, TIME_TICK_SPACE, timeRange, valueTick } from "../shaping/chart";
 
 const COLORS = ["#2f6fed", "#e0631a", "#2a9d5c", "#b23bd1", "#c9a227", "#d13b5a"];
 
@@ -34,8 +34,7 @@ export function TimeChart({ title, data, labels, height = 200 }: TimeChartProps)
           spanGaps: true,
         })),
       ],
-      // Points all at one time (a batch produced at once) would stretch the axis over years.
-      scales: { x: { time: true, range: (_, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) } },
+      scales: { x: { time: true, range: (_, min, max) => timeRange(min, max) } },
       axes: [
         { stroke: "currentColor", space: TIME_TICK_SPACE },
         {

@@ -18,3 +18,9 @@ export function axisWidth(labels: readonly (string | null | undefined)[], charPx
 
 /** Least pixels between two time ticks: a date-and-time label is about 80 px wide. */
 export const TIME_TICK_SPACE = 90;
+
+/** The time axis' range: points all at one time (a batch produced at once) span two seconds
+ * around it, where uPlot would stretch the axis over years. */
+export function timeRange(min: number, max: number): [number, number] {
+  return min === max ? [min - 1, max + 1] : [min, max];
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { Topic } from "../api/types";
 import { allows } from "../auth/roles";
-import { axisWidth, valueTick } from "./chart";
+import { axisWidth, TIME_TICK_SPACE, timeRange, valueTick } from "./chart";
 import { buildFileTree, defaultFile, languageFor, pathProblem } from "./fileTree";
 import { formatAgo, formatCount, formatRate, formatRetention } from "./format";
 import { shapeTopics, topicNameProblem } from "./topics";
@@ -60,6 +60,13 @@ describe("formatting", () => {
     expect(axisWidth(["0", "1.2M"])).toBe(48);
     expect(axisWidth(["12,345.67"])).toBeGreaterThanOrEqual(9 * 7);
     expect(axisWidth([])).toBe(40);
+  });
+
+  it("keeps time ticks apart and a time axis of one instant short", () => {
+    // uPlot's longest time label at seconds' resolution, on one line of its two.
+    expect(TIME_TICK_SPACE).toBeGreaterThanOrEqual(axisWidth(["12:59:59pm"]));
+    expect(timeRange(1_700_000_000, 1_700_000_000)).toEqual([1_699_999_999, 1_700_000_001]);
+    expect(timeRange(10, 20)).toEqual([10, 20]);
   });
 
   it("says how long ago", () => {
