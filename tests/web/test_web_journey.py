@@ -358,6 +358,9 @@ def test_edit_commit_diff_and_roll_back_a_project(
     shot(page, "10-settings-secrets")
     page.get_by_role("tab", name="Users and roles").click()
     expect(page.get_by_role("table", name="Users")).to_contain_text(username("viewer"))
+    # Another user's role can be changed here, one's own only by another admin.
+    expect(page.get_by_label(f"Role of {username('viewer')}")).to_be_enabled()
+    expect(page.get_by_label("Role of admin", exact=True)).to_be_disabled()
     shot(page, "11-settings-users")
     page.get_by_role("link", name="Pipeline", exact=True).click()
     shot(page, "12-pipeline")
