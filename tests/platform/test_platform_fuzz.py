@@ -68,7 +68,7 @@ def fuzz_server(
         made = admin.post("/api/projects", json={"name": "fuzz", "template": "hello-stream"})
         assert made.status_code == 201, made.text
         made = admin.post(
-            "/api/projects/fuzz/deployments", json={"app": "hello-stream", "state": "stopped"}
+            "/api/projects/fuzz/deployments", json={"app": "fuzz", "state": "stopped"}
         )
         assert made.status_code == 201, made.text
         yield live

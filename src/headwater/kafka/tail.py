@@ -256,25 +256,31 @@ class TopicTail:
         return kind != TIMESTAMP_NOT_AVAILABLE and ts < self.start.ms
 
     def _decode(self, message: Message) -> TailRecord:
-        errors: list[str] = []
-        key = _decoded(self.key_serde, message.key(), "key", errors)
-        value = _decoded(self.value_serde, message.value(), "value", errors)
-        kind, ts = message.timestamp()
-        headers = None
-        if self.headers:
-            raw = message.headers() or []
-            pairs = raw.items() if isinstance(raw, dict) else raw
-            headers = [(name, _text(data)) for name, data in pairs]
-        return TailRecord(
-            topic=message.topic() or "",
-            partition=message.partition() or 0,
-            offset=message.offset() or 0,
-            timestamp=None if kind == TIMESTAMP_NOT_AVAILABLE else ts,
-            key=key,
-            value=value,
-            headers=headers,
-            error="; ".join(errors) or None,
-        )
+        return decode_message(message, self.key_serde, self.value_serde, self.headers)
+
+
+def decode_message(message: Message, key: Serde, value: Serde, headers: bool) -> TailRecord:
+    """``message`` decoded for people: a key or value that does not decode is kept as text,
+    with ``error`` saying why; headers as text when ``headers``."""
+    errors: list[str] = []
+    decoded_key = _decoded(key, message.key(), "key", errors)
+    decoded_value = _decoded(value, message.value(), "value", errors)
+    kind, ts = message.timestamp()
+    pairs: list[tuple[str, str]] | None = None
+    if headers:
+        raw = message.headers() or []
+        items = raw.items() if isinstance(raw, dict) else raw
+        pairs = [(name, _text(data)) for name, data in items]
+    return TailRecord(
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        timestamp=None if kind == TIMESTAMP_NOT_AVAILABLE else ts,
+        key=decoded_key,
+        value=decoded_value,
+        headers=pairs,
+        error="; ".join(errors) or None,
+    )
 
 
 def _decoded(serde: Serde, data: bytes | None, what: str, errors: list[str]) -> Any:

@@ -28,6 +28,7 @@ FILTER_HELP = (
 )
 START_HELP = "latest, beginning, offset:<n> or timestamp:<epoch ms>"
 _POSITION = re.compile(r"^(offset|timestamp):(\d{1,19})$")
+MAX_POSITION = 2**63 - 1  # offsets and timestamps are 64-bit in Kafka
 Filter = Callable[[dict[str, Any]], bool]
 
 
@@ -39,7 +40,7 @@ def parse_start(text: str, field: str = "from") -> Start:
         # Explicit end offsets, not OFFSET_END: a record produced once the tail is ready is read.
         return LastRecords(0)
     match = _POSITION.match(text)
-    if match is None:
+    if match is None or int(match[2]) > MAX_POSITION:
         message = f"{field}={text!r} is not a position; use {START_HELP}"
         raise PlatformError(message, [{"field": field, "message": message}])
     number = int(match[2])
@@ -139,7 +140,7 @@ def _json(data: Any) -> bytes:
     return orjson.dumps(data, default=str)
 
 
-CSV_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
+CSV_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value", "headers")
 
 
 def csv_header() -> bytes:
@@ -148,10 +149,8 @@ def csv_header() -> bytes:
 
 def csv_row(record: dict[str, Any]) -> bytes:
     """Keys and values that are not text are written as JSON."""
-    cells = [
-        record[c] if isinstance(record[c], str | int) or record[c] is None else _json(record[c])
-        for c in CSV_COLUMNS
-    ]
+    values = [record.get(c) for c in CSV_COLUMNS]
+    cells = [v if isinstance(v, str | int) or v is None else _json(v) for v in values]
     return _csv_line([c.decode() if isinstance(c, bytes) else c for c in cells])
 
 

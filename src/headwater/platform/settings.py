@@ -17,7 +17,9 @@ class PlatformSettings:
     """Settings of one platform server.
 
     ``data_dir`` holds the SQLite database (unless ``database_url`` names another), the Git
-    repositories of projects and the secret key file.
+    repositories of projects and the secret key file. It is made absolute once, here: replicas
+    and previews run in folders of their own, so a path relative to the server's working
+    directory would point elsewhere for them.
     """
 
     data_dir: Path
@@ -35,7 +37,7 @@ class PlatformSettings:
     secure_cookies: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
         for name in ("max_file_bytes", "login_attempts"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

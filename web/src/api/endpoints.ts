@@ -62,8 +62,7 @@ export function endpoints(client: ApiClient) {
     projects: {
       list: () => client.get<T.Project[]>("/api/projects"),
       get: (name: string) => client.get<T.Project>(project(name)),
-      create: (body: { name: string; description?: string; template?: string | null }) =>
-        client.post<T.Project>("/api/projects", body),
+      create: (body: T.ProjectIn) => client.post<T.Project>("/api/projects", body),
       remove: (name: string) => client.delete<T.Ok>(project(name)),
       files: (name: string, ref?: string) =>
         client.get<T.Tree>(`${project(name)}/files`, { ref }),
@@ -117,6 +116,13 @@ export function endpoints(client: ApiClient) {
       deployment: (id: number) => client.get<T.DeploymentMetrics>(`/api/metrics/deployments/${id}`),
     },
     live: {
+      /** A page of the topic's history: from `from`, or from a page's `cursor`. */
+      page: (topic: string, options: PageOptions = {}) =>
+        client.get<T.RecordsPage>(`/api/topics/${segment(topic)}/records`, {
+          ...tailQuery(options),
+          cursor: options.cursor,
+          limit: options.limit,
+        }),
       /** For an EventSource: `ready`, `record`, `skipped` and `error` events. */
       tailUrl: (topic: string, options: TailOptions = {}) =>
         withQuery(`/api/topics/${segment(topic)}/tail`, tailQuery(options)),
@@ -142,6 +148,11 @@ export interface TailOptions {
   filter?: string | null;
   rate?: number;
   cluster?: string;
+}
+
+export interface PageOptions extends TailOptions {
+  cursor?: string | null;
+  limit?: number;
 }
 
 export interface ExportOptions extends TailOptions {

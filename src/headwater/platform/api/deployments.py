@@ -18,9 +18,17 @@ from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Deployment
+from headwater.platform.deployments import resources
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.deployments.logs import LogLine
+from headwater.platform.deployments.resources import Resource
 from headwater.platform.deployments.service import Changes, DeploymentService, memory_bytes
+from headwater.platform.deployments.status import (
+    DeploymentStatus,
+    deployment_status,
+    ready_replicas,
+)
+from headwater.platform.errors import PlatformError
 from headwater.platform.projects.manifest import MEMORY, check_env_names, check_secret_refs
 
 router = APIRouter(prefix="/api", tags=["deployments"], responses=ERROR_RESPONSES)
@@ -58,6 +66,16 @@ class DeploymentPatch(SettingsIn):
     commit: str | None = Field(
         default=None, description="redeploy another commit (an older one rolls back)"
     )
+    reset: list[Resource] = Field(
+        default_factory=list,
+        description="resources to take from headwater.yaml again instead of a value set here",
+    )
+
+
+class ManifestResourcesOut(BaseModel):
+    replicas: int
+    cpu: float
+    memory: str
 
 
 class DeploymentOut(BaseModel):
@@ -72,6 +90,18 @@ class DeploymentOut(BaseModel):
     env: dict[str, str]
     secrets: dict[str, str] = Field(description="environment variable -> secret name (no values)")
     desired_state: Literal["running", "stopped"]
+    status: DeploymentStatus = Field(
+        description="running (every replica ready), starting, degraded (some ready), failing "
+        "(none ready, one crashed) or stopped: the rule the graph uses too"
+    )
+    ready_replicas: int = Field(description="replicas that joined their group (or run steadily)")
+    overrides: list[Resource] = Field(
+        description="resources set on the deployment; the others follow headwater.yaml, also "
+        "when another commit is deployed"
+    )
+    manifest: ManifestResourcesOut | None = Field(
+        description="headwater.yaml's values at the deployed commit; null if it cannot be read"
+    )
     enforcement: str = Field(description="how CPU and memory limits are enforced on this host")
     limits: str = Field(description="the limits as applied, e.g. cgroup files or rlimits")
     created_by: str
@@ -96,6 +126,7 @@ class ReplicaOut(BaseModel):
     partitions: list[PartitionOut] | None = Field(
         description="partitions the replica consumes; null until it has reported them"
     )
+    ready: bool = Field(description="reported its partitions, or runs steadily without")
     enforcement: str
 
 
@@ -109,6 +140,12 @@ class LogLineOut(BaseModel):
 def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
     enforcer = context.supervisor.enforcer
     limits = Limits(deployment.cpu, memory_bytes(deployment.memory))
+    replicas = context.supervisor.replicas(deployment.id)
+    try:
+        entry = DeploymentService(context).manifest_entry(deployment)
+        manifest = ManifestResourcesOut(replicas=entry.replicas, cpu=entry.cpu, memory=entry.memory)
+    except PlatformError:  # the project is gone or its history was rewritten
+        manifest = None
     return DeploymentOut(
         id=deployment.id,
         project=deployment.project,
@@ -121,6 +158,10 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
         env=json.loads(deployment.env_json or "{}"),
         secrets=json.loads(deployment.secrets_json or "{}"),
         desired_state="running" if deployment.desired_state == "running" else "stopped",
+        status=deployment_status(deployment.desired_state, deployment.replicas, replicas),
+        ready_replicas=ready_replicas(replicas),
+        overrides=resources.overrides(deployment),
+        manifest=manifest,
         enforcement=enforcer.mode.value,
         limits=enforcer.describe(limits),
         created_by=deployment.created_by,
@@ -130,9 +171,12 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
     )
 
 
-def _changes(body: SettingsIn, commit: str | None = None) -> Changes:
+def _changes(
+    body: SettingsIn, commit: str | None = None, reset: list[Resource] | None = None
+) -> Changes:
     return Changes(
         commit=commit,
+        reset=tuple(reset or ()),
         replicas=body.replicas,
         cpu=body.cpu,
         memory=body.memory,
@@ -181,9 +225,13 @@ def get_deployment(deployment_id: RowId, context: Context) -> DeploymentOut:
 def update_deployment(
     deployment_id: RowId, body: DeploymentPatch, principal: Editor, context: Context
 ) -> DeploymentOut:
-    """Scale, change limits or environment, or redeploy another commit (roll back)."""
+    """Scale, change limits or environment, or redeploy another commit (roll back).
+
+    Replicas, cpu and memory given here override headwater.yaml until `reset` hands them back;
+    the others take the values of the deployed commit's headwater.yaml."""
     service = DeploymentService(context)
-    deployment = service.update(deployment_id, principal.username, _changes(body, body.commit))
+    changes = _changes(body, body.commit, body.reset)
+    deployment = service.update(deployment_id, principal.username, changes)
     return _out(context, deployment)
 
 
@@ -231,6 +279,7 @@ def list_replicas(deployment_id: RowId, context: Context) -> list[ReplicaOut]:
             partitions=None
             if r.partitions is None
             else [PartitionOut(topic=t, partition=p) for t, p in r.partitions],
+            ready=r.ready,
             enforcement=mode,
         )
         for r in context.supervisor.replicas(deployment_id)

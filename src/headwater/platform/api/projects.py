@@ -8,20 +8,24 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from headwater.errors import BrokerError, ConfigError, TopicExistsError
+from headwater.kafka.admin import TopicAdmin
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.topics import TOPIC_NAME, resolve_cluster
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
 from headwater.platform.db.models import Project
 from headwater.platform.deployments.service import DeploymentService
-from headwater.platform.errors import Conflict, Invalid, NotFound, TooLarge
+from headwater.platform.errors import Conflict, Invalid, NotFound, TooLarge, Unavailable
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, parse_manifest
-from headwater.platform.projects.paths import check_path
+from headwater.platform.projects.paths import check_path, check_project_name
 from headwater.platform.projects.repository import CommitInfo, FileChange
-from headwater.platform.projects.templates import TEMPLATES
+from headwater.platform.projects.templates import TEMPLATES, topic_names
+from headwater.topic import Topic
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=ERROR_RESPONSES)
 WORKSPACE = "workspace"
@@ -31,16 +35,43 @@ RefQuery = Annotated[
 ]
 
 
+class TopicSlotOut(BaseModel):
+    name: str = Field(description="the key to choose this topic with in a new project's `topics`")
+    role: Literal["input", "output"]
+    default: str = Field(description="the topic used when none is chosen; {project}: its name")
+    description: str
+
+
 class TemplateOut(BaseModel):
     id: str
     title: str
     description: str
+    topics: list[TopicSlotOut] = Field(description="topics its apps read and write")
+
+
+class TopicChoiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=TOPIC_NAME, description="an existing topic, or one to create")
+    partitions: int | None = Field(
+        default=None, ge=1, le=1_000, description="set: create the topic with this many"
+    )
 
 
 class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(description="lowercase letters, digits and '-', starting with a letter")
     description: str = Field(default="", max_length=500)
     template: str | None = Field(default=None, description="a template id; none: an empty project")
+    topics: dict[str, TopicChoiceIn] = Field(
+        default_factory=dict,
+        description="the template's topics by name (see GET /api/templates); the template's "
+        "default for those not given",
+    )
+    cluster: str | None = Field(
+        default=None, description="where topics given with partitions are created"
+    )
 
 
 class ProjectOut(BaseModel):
@@ -146,7 +177,16 @@ def _project_out(project: Project, head: str | None) -> ProjectOut:
 @router.get("/templates", response_model=list[TemplateOut], **secured(Role.viewer))
 def list_templates() -> list[TemplateOut]:
     return [
-        TemplateOut(id=t.id, title=t.title, description=t.description) for t in TEMPLATES.values()
+        TemplateOut(
+            id=t.id,
+            title=t.title,
+            description=t.description,
+            topics=[
+                TopicSlotOut(name=s.name, role=s.role, default=s.default, description=s.description)
+                for s in t.topics
+            ],
+        )
+        for t in TEMPLATES.values()
     ]
 
 
@@ -165,12 +205,65 @@ def create_project(
     principal: Editor,
     context: Context,
 ) -> ProjectOut:
-    """A new project with one commit: the template's files, or none."""
+    """A new project with one commit: the template's files with the chosen topics, or none.
+
+    Topics chosen with `partitions` are created first; nothing is created if the request is
+    refused."""
+    chosen = {slot: choice.name for slot, choice in body.topics.items()}
+    if chosen and body.template is None:
+        message = "topics are chosen for a template's apps: give a template too"
+        raise Invalid(message, [{"field": "topics", "message": message}])
+    check_project_name(body.name)
+    if any(p.name == body.name for p in context.projects.list()):
+        raise Conflict(
+            f"a project named {body.name!r} exists already; pick another name",
+            [{"field": "name", "message": "exists already"}],
+        )
+    if body.template is not None:
+        _check_topic_choices(body.template, body.name, chosen)
+    new = {slot: c for slot, c in body.topics.items() if c.partitions is not None}
+    if new:
+        _create_topics(context, body.cluster, new)
     project = context.projects.create(
-        body.name, body.description, body.template, principal.username
+        body.name, body.description, body.template, principal.username, chosen
     )
     with context.projects.open(project.name) as repo:
         return _project_out(project, repo.head())
+
+
+def _check_topic_choices(template: str, project: str, chosen: dict[str, str]) -> None:
+    names = topic_names(template, project, chosen)  # unknown slots and bad names refused
+    seen: dict[str, str] = {}
+    for slot, topic in names.items():
+        if topic in seen:
+            message = f"{seen[topic]} and {slot} are both {topic!r}: pick a topic for each"
+            raise Invalid(message, [{"field": f"topics.{slot}", "message": message}])
+        seen[topic] = slot
+
+
+def _create_topics(context: Context, cluster: str | None, new: dict[str, TopicChoiceIn]) -> None:
+    name, settings = resolve_cluster(context, cluster)
+    admin = TopicAdmin(settings)
+    try:
+        existing = set(admin.list_topics())
+    except BrokerError as exc:
+        raise Unavailable(f"cluster {name!r} did not answer: {exc}") from exc
+    for slot, choice in new.items():
+        if choice.name in existing:
+            message = f"topic {choice.name!r} exists on cluster {name!r}: pick it from the list"
+            raise Conflict(message, [{"field": f"topics.{slot}", "message": message}])
+    topics = [Topic(c.name, partitions=c.partitions or 1) for c in new.values()]
+    try:
+        admin.create(topics, exist_ok=False)
+    except TopicExistsError as exc:
+        message = f"{exc}; pick it from the list"
+        raise Conflict(message, [{"field": "topics", "message": message}]) from exc
+    except ConfigError as exc:  # the cluster refused the settings
+        raise Invalid(str(exc), [{"field": "topics", "message": str(exc)}]) from exc
+    except BrokerError as exc:
+        raise Unavailable(f"cluster {name!r} did not answer: {exc}") from exc
+    for topic in topics:
+        context.topic_rates.forget(name, topic.name)
 
 
 @router.get("/projects/{name}", response_model=ProjectOut, **secured(Role.viewer))

@@ -60,6 +60,9 @@ def update_user(
     """Change a user's role or password; a new password ends the user's sessions."""
     with context.db.session() as session:
         user = _user(session, user_id)
+        if body.role is not None and body.role != user.role and user.id == principal.user_id:
+            # As with deleting: an admin who demoted themselves could not undo it.
+            raise Conflict("you cannot change your own role; ask another admin")
         if body.role is not None and body.role != Role.admin and user.role == Role.admin:
             _keep_an_admin(session, user, "demote")
         if body.role is not None:

@@ -134,6 +134,9 @@ class Deployment(Base):
     replicas: Mapped[int] = mapped_column(Integer)
     cpu: Mapped[float] = mapped_column(Float)
     memory: Mapped[str] = mapped_column(String(16))
+    # Which of replicas, cpu and memory were set on the deployment (a JSON list); the others
+    # follow headwater.yaml at the deployed commit.
+    overrides_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     env_json: Mapped[str] = mapped_column(Text, default="{}")
     # Environment variable -> secret name; values are decrypted only when a replica starts.
     secrets_json: Mapped[str] = mapped_column(Text, default="{}")

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 from headwater.kafka.settings import OPTIONS_ENV
 from headwater.platform.context import PlatformContext
 from headwater.platform.db.models import Deployment, Secret
+from headwater.platform.deployments import resources
 from headwater.platform.deployments.checkout import checkout, prune
 from headwater.platform.deployments.limits import Limits
+from headwater.platform.deployments.resources import Resource
 from headwater.platform.deployments.supervisor import DeploymentSpec
 from headwater.platform.errors import Conflict, Invalid, NotFound
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, memory_size, parse_manifest
@@ -46,6 +48,7 @@ class Changes:
     memory: str | None = None
     env: dict[str, str] | None = None
     secrets: dict[str, str] | None = None
+    reset: tuple[Resource, ...] = ()  # hand these back to headwater.yaml's values
 
 
 def memory_bytes(memory: str) -> int:
@@ -103,9 +106,6 @@ class DeploymentService:
             app=app,
             cluster=cluster_name,
             commit=full,
-            replicas=changes.replicas if changes.replicas is not None else spec_app.replicas,
-            cpu=changes.cpu if changes.cpu is not None else spec_app.cpu,
-            memory=changes.memory if changes.memory is not None else spec_app.memory,
             env_json=json.dumps({**spec_app.env, **(changes.env or {})}),
             secrets_json=json.dumps({**spec_app.secrets, **(changes.secrets or {})}),
             desired_state=state,
@@ -114,6 +114,7 @@ class DeploymentService:
             created_at=now,
             updated_at=now,
         )
+        resources.apply(deployment, spec_app, _resource_values(changes))
         try:
             with self.context.db.session() as session:
                 self._secret_values(session, json.loads(deployment.secrets_json))
@@ -131,17 +132,13 @@ class DeploymentService:
         return deployment
 
     def update(self, deployment_id: int, author: str, changes: Changes) -> Deployment:
-        """Scale, change limits or environment, or redeploy another commit (a rollback)."""
+        """Scale, change limits or environment, or redeploy another commit (a rollback); the
+        resources not set on the deployment follow the headwater.yaml of its commit."""
         with self.context.db.session() as session:
             deployment = self._row(session, deployment_id)
-            if changes.commit is not None:
-                deployment.commit = self._app_at(
-                    deployment.project, deployment.app, changes.commit
-                )[0]
-            for name in ("replicas", "cpu", "memory"):
-                value = getattr(changes, name)
-                if value is not None:
-                    setattr(deployment, name, value)
+            ref = changes.commit if changes.commit is not None else deployment.commit
+            deployment.commit, manifest = self._app_at(deployment.project, deployment.app, ref)
+            resources.apply(deployment, manifest, _resource_values(changes), list(changes.reset))
             if changes.env is not None:
                 deployment.env_json = json.dumps(changes.env)
             if changes.secrets is not None:
@@ -263,6 +260,10 @@ class DeploymentService:
             limits=Limits(deployment.cpu, memory_bytes(deployment.memory)),
             env={**inherited, **env, **secrets, **cluster_env},
         )
+
+
+def _resource_values(changes: Changes) -> dict[Resource, Any]:
+    return {name: getattr(changes, name) for name in resources.RESOURCES}
 
 
 def _manifest_app(repo: ProjectRepository, commit: str, app: str) -> AppSpec:

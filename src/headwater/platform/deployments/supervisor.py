@@ -73,6 +73,8 @@ class ReplicaInfo:
     started_at: datetime | None
     last_exit_code: int | None
     partitions: list[tuple[str, int]] | None  # None: the replica has not reported yet
+    # Reported its partitions, or up READY_AFTER seconds without reporting (see status.py).
+    ready: bool = False
     # From the same report: the app's consumer group and the topics its topology reads / writes.
     group: str | None = None
     inputs: tuple[str, ...] = ()
@@ -263,14 +265,13 @@ class Supervisor:
         ready (joined its group, or alive for ``READY_AFTER`` seconds if it never reports)."""
         if any(r.spec.id == spec.id for r in self._retiring):
             return True
-        now = time.monotonic()
         for replica in current.values():
             if not spec.same_processes(replica.spec) or replica.index >= spec.replicas:
                 continue
             if replica.process is None or not replica.alive:
                 return True
             reported = _report(replica.status_file, replica.process.pid) is not None
-            if not reported and now - replica.started_mono < READY_AFTER:
+            if not _ready(replica, reported):
                 return True
         return False
 
@@ -411,10 +412,16 @@ class Supervisor:
             partitions=None
             if report is None
             else [(str(topic), int(partition)) for topic, partition in report.get("assigned", [])],
+            ready=alive and status != "stopping" and _ready(replica, report is not None),
             group=None if report is None else report.get("group"),
             inputs=tuple(report.get("inputs", ())) if report else (),
             outputs=tuple(report.get("outputs", ())) if report else (),
         )
+
+
+def _ready(replica: _Replica, reported: bool) -> bool:
+    """An alive replica is ready once it reported, or after READY_AFTER seconds without."""
+    return reported or time.monotonic() - replica.started_mono >= READY_AFTER
 
 
 def _cgroup_key(replica: _Replica) -> str:

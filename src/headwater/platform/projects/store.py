@@ -39,9 +39,18 @@ class ProjectStore:
             raise NotFound(f"no project {name!r}; list projects to see the names")
         return project
 
-    def create(self, name: str, description: str, template: str | None, author: str) -> Project:
+    def create(
+        self,
+        name: str,
+        description: str,
+        template: str | None,
+        author: str,
+        topics: dict[str, str] | None = None,
+    ) -> Project:
+        """A project with one commit: the template's files for ``name`` with ``topics`` (slot ->
+        topic name, the template's defaults for the others), or none."""
         check_project_name(name)
-        files = template_files(template) if template else {}
+        files = template_files(template, name, topics) if template else {}
         project = Project(name=name, description=description, template=template, created_by=author)
         with self._lock(name):
             try:
