@@ -20,20 +20,31 @@ from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Deployment
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.deployments.logs import LogLine
-from headwater.platform.deployments.service import Changes, DeploymentService, memory_bytes
-from headwater.platform.projects.manifest import MEMORY, check_env_names, check_secret_refs
+from headwater.platform.deployments.service import Changes, DeploymentService
+from headwater.platform.projects.manifest import (
+    MAX_CPU,
+    MAX_REPLICAS,
+    MEMORY,
+    MEMORY_HELP,
+    MIN_CPU,
+    check_env_names,
+    check_secret_refs,
+    memory_size,
+)
 
 router = APIRouter(prefix="/api", tags=["deployments"], responses=ERROR_RESPONSES)
 STREAM_WAIT_SECONDS = 1.0
 
 
 class SettingsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    replicas: int | None = Field(default=None, ge=1, le=64, description="processes of the app")
-    cpu: float | None = Field(default=None, gt=0, le=64, description="cores per replica")
+    replicas: int | None = Field(
+        default=None, ge=1, le=MAX_REPLICAS, description="processes of the app"
+    )
+    cpu: float | None = Field(default=None, ge=MIN_CPU, le=MAX_CPU, description="cores per replica")
     memory: str | None = Field(
-        default=None, pattern=MEMORY.pattern, description="memory per replica, e.g. 256Mi or 2Gi"
+        default=None, pattern=MEMORY.pattern, description=f"memory per replica: {MEMORY_HELP}"
     )
     env: dict[str, str] | None = Field(default=None, description="environment variables")
     secrets: dict[str, str] | None = Field(
@@ -108,7 +119,9 @@ class LogLineOut(BaseModel):
 
 def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
     enforcer = context.supervisor.enforcer
-    limits = Limits(deployment.cpu, memory_bytes(deployment.memory))
+    # A row stored before sizes were bounded may hold one out of bounds: shown, never applied.
+    size = memory_size(deployment.memory)
+    limits = Limits(deployment.cpu, size) if size is not None else None
     return DeploymentOut(
         id=deployment.id,
         project=deployment.project,
@@ -122,7 +135,7 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
         secrets=json.loads(deployment.secrets_json or "{}"),
         desired_state="running" if deployment.desired_state == "running" else "stopped",
         enforcement=enforcer.mode.value,
-        limits=enforcer.describe(limits),
+        limits=enforcer.describe(limits) if limits else f"invalid memory {deployment.memory!r}",
         created_by=deployment.created_by,
         updated_by=deployment.updated_by,
         created_at=deployment.created_at,

@@ -26,6 +26,7 @@ from headwater.platform.context import Context
 from headwater.platform.errors import NotFound, Unavailable
 from headwater.platform.live import (
     FILTER_HELP,
+    MAX_FILTER_CHARS,
     START_HELP,
     Filter,
     RateCap,
@@ -52,7 +53,7 @@ BUFFER = 1000  # decoded records waiting for a slow client before the consumer p
 _END = object()
 
 FromQuery = Annotated[str, Query(alias="from", description=START_HELP)]
-FilterQuery = Annotated[str | None, Query(description=FILTER_HELP)]
+FilterQuery = Annotated[str | None, Query(max_length=MAX_FILTER_CHARS, description=FILTER_HELP)]
 PartitionQuery = Annotated[
     int | None, Query(ge=0, description="only this partition; all when omitted")
 ]

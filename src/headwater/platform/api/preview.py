@@ -15,6 +15,7 @@ from headwater.platform.api.topics import ClusterName, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
+from headwater.platform.deployments.limits import Limits
 from headwater.platform.errors import NotFound, PlatformError, Unavailable
 from headwater.platform.preview import PreviewRequest, run_preview
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, parse_manifest
@@ -139,6 +140,9 @@ def preview(
             records=None if body.seconds is not None else body.records or DEFAULT_RECORDS,
             seconds=body.seconds,
             timeout=body.timeout,
+            sandbox=context.sandbox,
+            limits=Limits(spec.cpu, spec.memory_bytes),
+            enforcer=context.supervisor.enforcer,
         )
     )
     error = result.get("error")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import OkOut
@@ -43,12 +43,22 @@ class ProjectIn(BaseModel):
     template: str | None = Field(default=None, description="a template id; none: an empty project")
 
 
+class ProjectPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    protect_main: bool | None = Field(
+        default=None,
+        description="refuse pushes that rewrite or delete main (admins only may turn it off)",
+    )
+
+
 class ProjectOut(BaseModel):
     name: str
     description: str
     template: str | None
     created_by: str
     created_at: datetime
+    protect_main: bool = Field(description="force-pushes and deletions of main are refused")
     head: str | None = Field(description="the commit main points at")
     git_path: str = Field(description="path of the Git remote on this server, for git clone")
 
@@ -138,6 +148,7 @@ def _project_out(project: Project, head: str | None) -> ProjectOut:
         template=project.template,
         created_by=project.created_by,
         created_at=project.created_at,
+        protect_main=project.protect_main,
         head=head,
         git_path=f"/git/{project.name}.git",
     )
@@ -176,6 +187,16 @@ def create_project(
 @router.get("/projects/{name}", response_model=ProjectOut, **secured(Role.viewer))
 def get_project(name: str, context: Context) -> ProjectOut:
     project = context.projects.get(name)
+    with context.projects.open(name) as repo:
+        return _project_out(project, repo.head())
+
+
+@router.patch("/projects/{name}", response_model=ProjectOut, **secured(Role.admin))
+def update_project(name: str, body: ProjectPatch, context: Context) -> ProjectOut:
+    """Change a project's settings: `protect_main` (on by default)."""
+    project = context.projects.get(name)
+    if body.protect_main is not None:
+        project = context.projects.set_protect_main(name, body.protect_main)
     with context.projects.open(name) as repo:
         return _project_out(project, repo.head())
 
@@ -252,9 +273,10 @@ def write_file(name: str, path: str, body: FileIn, context: Context) -> FileOut:
             "the project (in a topic or object store)",
             [{"field": "content", "message": f"at most {limit} bytes"}],
         )
-    if clean == MANIFEST_FILE:
-        parse_manifest(data)  # refuse an invalid manifest before it is written
     with context.projects.open(name) as repo:
+        if clean == MANIFEST_FILE:
+            # Refuse an invalid manifest, or one naming a missing entrypoint, before writing it.
+            parse_manifest(data, {f.path for f in repo.files()})
         repo.write(clean, data)
     return FileOut(path=clean, size=len(data))
 

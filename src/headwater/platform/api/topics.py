@@ -43,7 +43,7 @@ ClusterName = Annotated[
 
 
 class TopicIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(pattern=TOPIC_NAME, description="letters, digits and . _ -, at most 249")
     # A partition costs the cluster files and memory on every replica; a single request for
@@ -51,7 +51,10 @@ class TopicIn(BaseModel):
     partitions: int = Field(default=1, ge=1, le=1_000)
     replication: int = Field(default=1, ge=1, le=32)
     retention_ms: int | None = Field(
-        default=None, ge=-1, description="how long records are kept; -1 keeps them forever"
+        default=None,
+        ge=-1,
+        le=2**63 - 1,
+        description="how long records are kept; -1 keeps them forever",
     )
     compacted: bool = Field(default=False, description="keep the latest record per key")
 

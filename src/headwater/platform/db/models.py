@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -96,12 +97,14 @@ class Cluster(Base):
 
 
 class Secret(Base):
-    """A named secret for deployments; only its ciphertext is stored."""
+    """A named secret of one project, for its deployments; only its ciphertext is stored."""
 
-    __tablename__ = "secrets"
+    __tablename__ = "project_secrets"
+    __table_args__ = (UniqueConstraint("project", "name", name="uq_project_secrets_project_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    project: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
     ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -118,6 +121,8 @@ class Project(Base):
     template: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # No force-push to main and no deleting it while set; only an admin clears it.
+    protect_main: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Deployment(Base):
