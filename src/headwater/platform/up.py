@@ -180,7 +180,8 @@ def _serve(app: object, host: str, port: int) -> None:
                 restore()
 
     # Warnings only: request lines would bury the banner.
-    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()  # type: ignore[arg-type]
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False)  # type: ignore[arg-type]
+    Server(config).run()
 
 
 def _banner(

@@ -138,6 +138,10 @@ async def login(
         raise refused
     try:
         async with limiter.check_slot():
+            # Again: failures recorded while this request waited count too.
+            refused = _too_many(limiter, body.username, address)
+            if refused is not None:
+                raise refused
             user = await asyncio.to_thread(_check_login, context, body.username, body.password)
     except Busy:
         raise BUSY from None
@@ -207,6 +211,9 @@ async def change_password(
         raise Invalid(f"new_password {problem}", [{"field": "new_password", "message": problem}])
     try:
         async with limiter.check_slot():
+            refused = _too_many(limiter, principal.username, address)
+            if refused is not None:
+                raise refused
             changed = await asyncio.to_thread(_change_password, context, principal, body)
     except Busy:
         raise BUSY from None
