@@ -27,6 +27,8 @@ from headwater.platform.projects.paths import NAME_PATTERN
 
 router = APIRouter(prefix="/api/clusters", tags=["clusters"], responses=ERROR_RESPONSES)
 OptionValue = str | int | float | bool
+# HOST:PORT[,HOST:PORT...]; the port's range (1-65535) is checked by the validator below.
+BOOTSTRAP = r"^[^,\s]+:[0-9]{1,5}(,\s*[^,\s]+:[0-9]{1,5})*$"
 
 
 def _check_bootstrap(value: str) -> str:
@@ -48,7 +50,7 @@ def _check_options(value: dict[str, OptionValue]) -> dict[str, OptionValue]:
 
 class ClusterIn(BaseModel):
     name: str = Field(pattern=NAME_PATTERN.pattern, description="lowercase letters, digits, -")
-    bootstrap_servers: str = Field(examples=["localhost:9092"])
+    bootstrap_servers: str = Field(pattern=BOOTSTRAP, examples=["localhost:9092"])
     options: dict[str, OptionValue] = Field(
         default_factory=dict, description="librdkafka options, e.g. security.protocol"
     )
@@ -68,7 +70,7 @@ class ClusterIn(BaseModel):
 
 
 class ClusterPatch(BaseModel):
-    bootstrap_servers: str | None = None
+    bootstrap_servers: str | None = Field(default=None, pattern=BOOTSTRAP)
     options: dict[str, OptionValue] | None = Field(default=None, description="replaces all options")
     secret_options: dict[str, str | None] | None = Field(
         default=None, description="sets these credentials; null removes one; others are kept"

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut, RowId
+from headwater.platform.api.schemas import REF_PATTERN, Integer, Number, OkOut, RowId
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context, PlatformContext
@@ -37,12 +37,14 @@ STREAM_WAIT_SECONDS = 1.0
 
 
 class SettingsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
-    replicas: int | None = Field(
+    replicas: Integer | None = Field(
         default=None, ge=1, le=MAX_REPLICAS, description="processes of the app"
     )
-    cpu: float | None = Field(default=None, ge=MIN_CPU, le=MAX_CPU, description="cores per replica")
+    cpu: Number | None = Field(
+        default=None, ge=MIN_CPU, le=MAX_CPU, description="cores per replica"
+    )
     memory: str | None = Field(
         default=None, pattern=MEMORY.pattern, description=f"memory per replica: {MEMORY_HELP}"
     )
@@ -57,7 +59,9 @@ class SettingsIn(BaseModel):
 
 class DeploymentIn(SettingsIn):
     app: str = Field(description="the app's name in headwater.yaml")
-    commit: str | None = Field(default=None, description="a commit id or prefix; default HEAD")
+    commit: str | None = Field(
+        default=None, pattern=REF_PATTERN, description="a commit id or prefix; default HEAD"
+    )
     cluster: str | None = Field(
         default=None,
         description="the cluster to run against; by default `default`, else the only one",
@@ -67,7 +71,9 @@ class DeploymentIn(SettingsIn):
 
 class DeploymentPatch(SettingsIn):
     commit: str | None = Field(
-        default=None, description="redeploy another commit (an older one rolls back)"
+        default=None,
+        pattern=REF_PATTERN,
+        description="redeploy another commit (an older one rolls back)",
     )
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
+from headwater.platform.api.schemas import REF_PATTERN
 from headwater.platform.api.topics import ClusterName, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
@@ -38,7 +39,9 @@ class PreviewIn(BaseModel):
         default=None, description="the app's name in headwater.yaml; optional if there is one"
     )
     commit: str | None = Field(
-        default=None, description="a commit id (or prefix), HEAD or main; null: the working tree"
+        default=None,
+        pattern=REF_PATTERN,
+        description="a commit id (or prefix), HEAD or main; null: the working tree",
     )
     records: int | None = Field(
         default=None,

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi import Path as FastAPIPath
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.schemas import REF_PATTERN, OkOut
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -27,8 +28,12 @@ router = APIRouter(prefix="/api", tags=["projects"], responses=ERROR_RESPONSES)
 WORKSPACE = "workspace"
 RefQuery = Annotated[
     str | None,
-    Query(description="a commit id (or prefix), HEAD or main; omitted: the working tree"),
+    Query(
+        pattern=REF_PATTERN,
+        description="a commit id (or prefix), HEAD or main; omitted: the working tree",
+    ),
 ]
+RefPath = Annotated[str, FastAPIPath(pattern=REF_PATTERN, description="a commit id, HEAD or main")]
 
 
 class TemplateOut(BaseModel):
@@ -111,7 +116,9 @@ class CommitIn(BaseModel):
 
 
 class RollbackIn(BaseModel):
-    commit: str = Field(description="the commit whose files become the new main")
+    commit: str = Field(
+        pattern=REF_PATTERN, description="the commit whose files become the new main"
+    )
 
 
 class CommitOut(BaseModel):
@@ -352,7 +359,7 @@ def commit(
 
 
 @router.get("/projects/{name}/commits/{ref}", response_model=CommitOut, **secured(Role.viewer))
-def get_commit(name: str, ref: str, context: Context) -> CommitOut:
+def get_commit(name: str, ref: RefPath, context: Context) -> CommitOut:
     with context.projects.open(name) as repo:
         return _commit_out(repo.commit_info(ref))
 
@@ -361,9 +368,13 @@ def get_commit(name: str, ref: str, context: Context) -> CommitOut:
 def diff(
     name: str,
     context: Context,
-    base: Annotated[str, Query(description="the older commit")],
+    base: Annotated[str, Query(pattern=REF_PATTERN, description="the older commit")],
     target: Annotated[
-        str, Query(description="the newer commit, or 'workspace' for uncommitted changes")
+        str,
+        Query(
+            pattern=r"^(HEAD|main|workspace|[0-9a-fA-F]{4,40})$",
+            description="the newer commit, or 'workspace' for uncommitted changes",
+        ),
     ] = "HEAD",
 ) -> DiffOut:
     """The changes between two commits (or a commit and the working tree), per file."""

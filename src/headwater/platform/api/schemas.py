@@ -6,13 +6,27 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from headwater.platform.auth.roles import Role
 from headwater.platform.db.models import User
 
 # Ids in paths fit the database's integer columns: a larger number is a 422, not a crash.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the id, as listed")]
+# A commit: HEAD, main, or 4-40 hex digits of its id.
+REF_PATTERN = r"^(HEAD|main|[0-9a-fA-F]{4,40})$"
+
+
+def not_text(value: object) -> object:
+    """Numbers must be sent as numbers: "2" or true are refused, not converted (1.0 is 1)."""
+    if isinstance(value, str | bytes | bool):
+        raise ValueError("must be a number, not text or a boolean")
+    return value
+
+
+# An integer or a number that refuses text ("2") and booleans; 2.0 counts as 2, as in JSON Schema.
+Integer = Annotated[int, BeforeValidator(not_text)]
+Number = Annotated[float, BeforeValidator(not_text)]
 
 
 class UserOut(BaseModel):

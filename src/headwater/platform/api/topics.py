@@ -12,7 +12,7 @@ from headwater.errors import BrokerError, ConfigError, TopicExistsError
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
-from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.schemas import Integer, OkOut
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.clusters import kafka_settings
@@ -43,14 +43,14 @@ ClusterName = Annotated[
 
 
 class TopicIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=TOPIC_NAME, description="letters, digits and . _ -, at most 249")
     # A partition costs the cluster files and memory on every replica; a single request for
     # thousands is a typo more often than a plan (and takes a one-node cluster minutes).
-    partitions: int = Field(default=1, ge=1, le=1_000)
-    replication: int = Field(default=1, ge=1, le=32)
-    retention_ms: int | None = Field(
+    partitions: Integer = Field(default=1, ge=1, le=1_000)
+    replication: Integer = Field(default=1, ge=1, le=32)
+    retention_ms: Integer | None = Field(
         default=None,
         ge=-1,
         le=2**63 - 1,

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -46,6 +47,13 @@ MAX_ENV_VALUE = 65_536
 MAX_ENV_ENTRIES = 200
 
 TopicName = Annotated[str, Field(pattern=TOPIC.pattern)]
+
+
+def _not_text(value: Any) -> Any:
+    """Numbers are written as numbers: "2" or true are refused, not converted."""
+    if isinstance(value, str | bytes | bool):
+        raise ValueError("must be a number, not text or a boolean")
+    return value
 
 
 def check_env_names(value: dict[str, str] | None) -> dict[str, str] | None:
@@ -88,14 +96,14 @@ def memory_size(memory: str) -> int | None:
 class AppSpec(BaseModel):
     """One app of a project."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=APP_NAME.pattern)
     entrypoint: str = Field(min_length=1, max_length=255)
     inputs: list[TopicName]
     outputs: list[TopicName] = Field(default_factory=list, validate_default=True)
-    replicas: int = Field(default=1, ge=1, le=MAX_REPLICAS)
-    cpu: float = Field(default=0.5, ge=MIN_CPU, le=MAX_CPU)
+    replicas: Annotated[int, BeforeValidator(_not_text)] = Field(default=1, ge=1, le=MAX_REPLICAS)
+    cpu: Annotated[float, BeforeValidator(_not_text)] = Field(default=0.5, ge=MIN_CPU, le=MAX_CPU)
     memory: str = Field(default="256Mi", description=MEMORY_HELP)
     env: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(default_factory=dict)
