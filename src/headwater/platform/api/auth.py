@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut, RowId, UserOut
+from headwater.platform.api.schemas import NO_NUL, OkOut, RowId, UserOut
 from headwater.platform.auth.dependencies import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -41,7 +41,7 @@ router = APIRouter(prefix="/api", tags=["auth"], responses=ERROR_RESPONSES)
 
 
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")
+    username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
 
 

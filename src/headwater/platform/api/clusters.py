@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.schemas import OkOut, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.clusters import (
@@ -28,7 +28,13 @@ from headwater.platform.projects.paths import NAME_PATTERN
 router = APIRouter(prefix="/api/clusters", tags=["clusters"], responses=ERROR_RESPONSES)
 OptionValue = str | int | float | bool
 # HOST:PORT[,HOST:PORT...]; the port's range (1-65535) is checked by the validator below.
-BOOTSTRAP = r"^[^,\s]+:[0-9]{1,5}(,\s*[^,\s]+:[0-9]{1,5})*$"
+BOOTSTRAP = described_pattern(
+    r"^[^,\s]+:[0-9]{1,5}(,\s*[^,\s]+:[0-9]{1,5})*$",
+    "not HOST:PORT[,HOST:PORT...], e.g. localhost:9092",
+)
+CLUSTER_NAME = described_pattern(
+    NAME_PATTERN.pattern, "lowercase letters, digits and -, starting with a letter (at most 63)"
+)
 
 
 def _check_bootstrap(value: str) -> str:
@@ -49,7 +55,7 @@ def _check_options(value: dict[str, OptionValue]) -> dict[str, OptionValue]:
 
 
 class ClusterIn(BaseModel):
-    name: str = Field(pattern=NAME_PATTERN.pattern, description="lowercase letters, digits, -")
+    name: str = Field(pattern=CLUSTER_NAME, description="lowercase letters, digits, -")
     bootstrap_servers: str = Field(pattern=BOOTSTRAP, examples=["localhost:9092"])
     options: dict[str, OptionValue] = Field(
         default_factory=dict, description="librdkafka options, e.g. security.protocol"

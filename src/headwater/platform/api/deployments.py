@@ -13,7 +13,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import REF_PATTERN, Integer, Number, OkOut, RowId
+from headwater.platform.api.schemas import (
+    REF_PATTERN,
+    Integer,
+    Number,
+    OkOut,
+    RowId,
+    described_pattern,
+)
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context, PlatformContext
@@ -46,7 +53,9 @@ class SettingsIn(BaseModel):
         default=None, ge=MIN_CPU, le=MAX_CPU, description="cores per replica"
     )
     memory: str | None = Field(
-        default=None, pattern=MEMORY.pattern, description=f"memory per replica: {MEMORY_HELP}"
+        default=None,
+        pattern=described_pattern(MEMORY.pattern, f"not a memory size: write {MEMORY_HELP}"),
+        description=f"memory per replica: {MEMORY_HELP}",
     )
     env: dict[str, str] | None = Field(default=None, description="environment variables")
     secrets: dict[str, str] | None = Field(

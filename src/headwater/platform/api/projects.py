@@ -12,7 +12,7 @@ from fastapi import Path as FastAPIPath
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import REF_PATTERN, OkOut
+from headwater.platform.api.schemas import REF_PATTERN, OkOut, described_pattern
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -33,6 +33,10 @@ RefQuery = Annotated[
         description="a commit id (or prefix), HEAD or main; omitted: the working tree",
     ),
 ]
+TARGET_PATTERN = described_pattern(
+    r"^(HEAD|main|workspace|[0-9a-fA-F]{4,40})$",
+    "not a commit id: give 4-40 hex digits, HEAD, main or workspace",
+)
 RefPath = Annotated[str, FastAPIPath(pattern=REF_PATTERN, description="a commit id, HEAD or main")]
 
 
@@ -372,7 +376,7 @@ def diff(
     target: Annotated[
         str,
         Query(
-            pattern=r"^(HEAD|main|workspace|[0-9a-fA-F]{4,40})$",
+            pattern=TARGET_PATTERN,
             description="the newer commit, or 'workspace' for uncommitted changes",
         ),
     ] = "HEAD",

@@ -13,8 +13,23 @@ from headwater.platform.db.models import User
 
 # Ids in paths fit the database's integer columns: a larger number is a 422, not a crash.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the id, as listed")]
+# What a value that does not match a pattern of the API is told, by pattern: the OpenAPI
+# document states the pattern, the answer says in words what is expected.
+PATTERN_MESSAGES: dict[str, str] = {}
+
+
+def described_pattern(pattern: str, message: str) -> str:
+    """``pattern``, recorded so that a value not matching it is refused with ``message``."""
+    PATTERN_MESSAGES[pattern] = message
+    return pattern
+
+
 # A commit: HEAD, main, or 4-40 hex digits of its id.
-REF_PATTERN = r"^(HEAD|main|[0-9a-fA-F]{4,40})$"
+REF_PATTERN = described_pattern(
+    r"^(HEAD|main|[0-9a-fA-F]{4,40})$", "not a commit id: give 4-40 hex digits, HEAD or main"
+)
+# Text that the databases can store: PostgreSQL refuses NUL characters.
+NO_NUL = described_pattern(r"^[^\x00]*$", "cannot contain NUL (0x00) characters")
 
 
 def not_text(value: object) -> object:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.schemas import NO_NUL, OkOut, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -25,12 +25,18 @@ from headwater.platform.projects.manifest import SECRET_NAME
 router = APIRouter(prefix="/api/projects", tags=["secrets"], responses=ERROR_RESPONSES)
 SecretName = Annotated[
     str,
-    Path(pattern=SECRET_NAME.pattern, max_length=64, description="letters, digits and . _ -"),
+    Path(
+        pattern=described_pattern(
+            SECRET_NAME.pattern, "letters, digits and . _ -, starting with a letter or digit"
+        ),
+        max_length=64,
+        description="letters, digits and . _ -",
+    ),
 ]
 
 
 class SecretIn(BaseModel):
-    value: str = Field(min_length=1, max_length=65536, pattern=r"^[^\x00]*$")
+    value: str = Field(min_length=1, max_length=65536, pattern=NO_NUL)
 
 
 class SecretOut(BaseModel):

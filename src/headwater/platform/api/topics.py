@@ -12,7 +12,7 @@ from headwater.errors import BrokerError, ConfigError, TopicExistsError
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
-from headwater.platform.api.schemas import Integer, OkOut
+from headwater.platform.api.schemas import Integer, OkOut, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.clusters import kafka_settings
@@ -31,7 +31,7 @@ router = APIRouter(
     },
 )
 DEFAULT_CLUSTER = "default"
-TOPIC_NAME = r"^[A-Za-z0-9._-]{1,249}$"
+TOPIC_NAME = described_pattern(r"^[A-Za-z0-9._-]{1,249}$", "letters, digits and . _ -, at most 249")
 ClusterName = Annotated[
     str | None,
     Query(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from headwater.platform.api.auth import TokenOut, _token_out
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut, RowId, UserOut
+from headwater.platform.api.schemas import OkOut, RowId, UserOut, described_pattern
 from headwater.platform.auth.dependencies import Admin, secured
 from headwater.platform.auth.passwords import (
     MAX_LENGTH,
@@ -27,7 +27,10 @@ from headwater.platform.db.models import ApiToken, LoginSession, User
 from headwater.platform.errors import Conflict, Invalid, NotFound
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=ERROR_RESPONSES)
-USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+USERNAME = described_pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$",
+    "letters, digits and . _ @ -, starting with a letter or digit (at most 64)",
+)
 
 
 PASSWORD_HELP = f"at least {MIN_LENGTH} characters, not easy to guess"
