@@ -15,7 +15,9 @@ _HASHER = PasswordHasher()
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
 MIN_STRENGTH = 3  # zxcvbn's score: 3 is "safely unguessable", 4 "very unguessable"
-_CHECKED_CHARACTERS = 100  # zxcvbn's cost grows with length; a long password is strong anyway
+# zxcvbn's cost grows with length and it refuses more than 72 characters: the rest of a longer
+# password is not rated (its start must be strong on its own).
+_CHECKED_CHARACTERS = 72
 # Verified against when a user does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash("headwater-no-such-user")
 
