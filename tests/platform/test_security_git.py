@@ -16,8 +16,10 @@ import pytest
 from conftest import LiveServer
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
+from sqlalchemy import select
 from test_platform_git import git, remote
 
+from headwater.platform.db.models import GitPush
 from headwater.platform.errors import Invalid
 from headwater.platform.projects.repository import ProjectRepository
 
@@ -189,3 +191,54 @@ def test_force_push_and_deleting_main_are_refused_until_an_admin_allows_them(
     assert head == git("rev-parse", "HEAD", cwd=checkout).stdout.strip() != kept
     with live.client("admin") as admin:
         assert admin.patch(f"/api/projects/{project}", json={"protect_main": True}).is_success
+        # The push log holds the allowed force-push, not the refused ones.
+        log = admin.get(f"/api/projects/{project}/pushes").json()
+        assert [(p["old_commit"], p["new_commit"], p["forced"]) for p in log] == [
+            (kept, head, True),
+            (log[1]["old_commit"], kept, False),
+        ]
+
+
+def test_the_push_log_names_who_pushed_whatever_the_commits_claim(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    project = new_project(live)
+    checkout = clone(live, project, tmp_path / "checkout")
+    before = git("rev-parse", "HEAD", cwd=checkout).stdout.strip()
+    # The editor writes someone else's name into the commit: Git cannot tell.
+    (checkout / "notes.md").write_text("by 'the admin'\n")
+    git("add", "notes.md", cwd=checkout)
+    git("commit", "--author", "The Admin <admin@example.com>", "-m", "notes", cwd=checkout)
+    git("push", "origin", "main", cwd=checkout)
+    after = git("rev-parse", "HEAD", cwd=checkout).stdout.strip()
+    git("push", "origin", "main:refs/heads/feature", cwd=checkout)
+    git("push", "origin", ":feature", cwd=checkout)
+    unsafe_commit(checkout, b"..")
+    assert git("push", "origin", "main", cwd=checkout, check=False).returncode != 0
+    zero = "0" * 40
+    token = live.tokens["editor"]
+    with live.client("admin") as admin:
+        log = admin.get(f"/api/projects/{project}/pushes").json()
+        one = admin.get(f"/api/projects/{project}/pushes", params={"limit": 1}).json()
+        gone = admin.get("/api/projects/no-such-project/pushes")
+    # Newest first; the refused push is not there.
+    assert [(p["ref"], p["old_commit"], p["new_commit"]) for p in log] == [
+        ("refs/heads/feature", after, zero),
+        ("refs/heads/feature", zero, after),
+        ("refs/heads/main", before, after),
+    ]
+    assert one == log[:1] and gone.status_code == 404
+    main = log[-1]
+    assert main["username"] == "editor-user" and token.startswith(main["token"])
+    assert main["authors"] == ["The Admin <admin@example.com>"] and main["commits"] == 1
+    assert main["forced"] is False
+    # Only admins read it.
+    for role in ("editor", "viewer"):
+        with live.client(role) as client:
+            assert client.get(f"/api/projects/{project}/pushes").status_code == 403
+    # It goes with its project.
+    with live.client("admin") as admin:
+        assert admin.delete(f"/api/projects/{project}").status_code == 200
+    with live.context.db.session() as session:
+        left = session.scalars(select(GitPush).where(GitPush.project == project)).all()
+    assert left == []

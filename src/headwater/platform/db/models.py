@@ -153,3 +153,26 @@ class Deployment(Base):
     updated_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GitPush(Base):
+    """A ref moved by ``git push``: who pushed (the API token's user), when, and what.
+
+    Authors and committers written in commits are whatever the pusher chose; this row is what
+    the platform itself saw. ``authors`` lists the author lines of the commits the push
+    brought, so a commit claiming someone else's name shows next to who really pushed it.
+    """
+
+    __tablename__ = "git_pushes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project: Mapped[str] = mapped_column(String(64), index=True)
+    ref: Mapped[str] = mapped_column(String(255))
+    old_commit: Mapped[str] = mapped_column(String(40))  # 40 zeros: the ref was created
+    new_commit: Mapped[str] = mapped_column(String(40))  # 40 zeros: the ref was deleted
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    commits: Mapped[int] = mapped_column(Integer, default=0)
+    authors_json: Mapped[str] = mapped_column(Text, default="[]")
+    username: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(16))  # the API token's prefix, as listed
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,16 +22,18 @@ from dulwich.repo import Repo
 from dulwich.server import Backend, BackendRepo
 from dulwich.web import GunzipFilter, HTTPGitApplication, LimitedInputFilter
 
-from headwater.platform.auth.dependencies import authenticate_token
+from headwater.platform.auth.dependencies import Principal, authenticate_token
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import PlatformContext
 from headwater.platform.errors import NotFound
-from headwater.platform.projects.git_push import PushPolicy, handlers
+from headwater.platform.projects import push_log
+from headwater.platform.projects.git_push import PushedRef, PushPolicy, Recorder, handlers
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 _PATH = re.compile(r"^/([a-z][a-z0-9-]{0,62})\.git(/.*)?$")
 PUSH_SERVICE = "git-receive-pack"
+log = logging.getLogger(__name__)
 
 
 class ProjectBackend(Backend):
@@ -86,6 +90,7 @@ class GitHTTP:
             PushPolicy(
                 name, project.protect_main, settings.max_file_bytes, settings.max_push_bytes
             ),
+            partial(self._record, name, principal),
         )
         # The ASGI server has decoded a chunked body already: dulwich must not decode it again.
         environ.pop("HTTP_TRANSFER_ENCODING", None)
@@ -99,10 +104,22 @@ class GitHTTP:
         except NotFound as exc:
             return _reply(start_response, 404, exc.message)
 
+    def _record(self, project: str, principal: Principal, pushed: list[PushedRef]) -> None:
+        """Log who pushed what. The refs have moved already: a failure here is logged, and the
+        push still succeeds."""
+        try:
+            push_log.record(
+                self._context.db, project, principal.username, principal.token_prefix or "", pushed
+            )
+        except Exception:
+            log.exception("git: could not log a push to %s by %s", project, principal.username)
 
-def _git_app(context: PlatformContext, policy: PushPolicy) -> Callable[..., Iterable[bytes]]:
+
+def _git_app(
+    context: PlatformContext, policy: PushPolicy, record: Recorder
+) -> Callable[..., Iterable[bytes]]:
     """Dulwich's Git server for one request; bodies bounded before and after decompression."""
-    app = HTTPGitApplication(ProjectBackend(context), handlers=handlers(policy))
+    app = HTTPGitApplication(ProjectBackend(context), handlers=handlers(policy, record))
     limit = policy.max_push_bytes
     return LimitedInputFilter(GunzipFilter(LimitedInputFilter(app, limit)), limit)
 

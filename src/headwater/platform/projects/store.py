@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from headwater.platform.db.models import Project, Secret
+from headwater.platform.db.models import GitPush, Project, Secret
 from headwater.platform.db.session import Database
 from headwater.platform.errors import Conflict, NotFound
 from headwater.platform.projects.paths import check_project_name
@@ -66,6 +66,7 @@ class ProjectStore:
                 raise NotFound(f"no project {name!r}; list projects to see the names")
             session.delete(project)
             session.execute(delete(Secret).where(Secret.project == name))
+            session.execute(delete(GitPush).where(GitPush.project == name))
             root = self._root / name
             if root.exists():
                 ProjectRepository(root).delete()
