@@ -24,6 +24,7 @@ from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
 from headwater.platform.errors import NotFound, Unavailable
+from headwater.platform.kafka_log import KAFKA_LOG
 from headwater.platform.live import (
     FILTER_HELP,
     MAX_FILTER_CHARS,
@@ -89,6 +90,7 @@ def _tail(
         start=position,
         stop_at_end=stop_at_end,
         partitions=None if partition is None else [partition],
+        logger=KAFKA_LOG,
     )
 
 

@@ -19,6 +19,7 @@ from headwater.platform.clusters import kafka_settings
 from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Cluster
 from headwater.platform.errors import Conflict, Invalid, NotFound, PlatformError, Unavailable
+from headwater.platform.kafka_log import KAFKA_LOG
 from headwater.platform.topics import RATE_WINDOW_SECONDS, ClusterView, summary
 from headwater.topic import Topic
 
@@ -202,7 +203,7 @@ def create_topic(body: TopicIn, context: Context, cluster: ClusterName = None) -
         body.name, partitions=body.partitions, replication=body.replication, config=config
     )
     try:
-        TopicAdmin(settings).create([topic], exist_ok=False)
+        TopicAdmin(settings, logger=KAFKA_LOG).create([topic], exist_ok=False)
     except TopicExistsError as exc:
         raise Conflict(f"topic {body.name!r} exists already on cluster {cluster_name!r}") from exc
     except ConfigError as exc:  # the cluster refused the settings (partitions, replication...)
@@ -228,7 +229,7 @@ def delete_topic(
             [{"field": "confirm", "message": f"must equal the topic name {name!r}"}],
         )
     cluster_name, settings = resolve_cluster(context, cluster)
-    admin = TopicAdmin(settings)
+    admin = TopicAdmin(settings, logger=KAFKA_LOG)
     try:
         admin.delete([name])
     except ConfigError as exc:
