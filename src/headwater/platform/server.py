@@ -28,6 +28,7 @@ from headwater.platform.api import (
 from headwater.platform.api.body_limit import BodyLimit
 from headwater.platform.api.errors import install as install_errors
 from headwater.platform.api.headers import SecurityHeaders
+from headwater.platform.api.methods import AllowedMethods
 from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
 from headwater.platform.auth.ratelimit import LoginLimiter
 from headwater.platform.context import PlatformContext
@@ -119,6 +120,7 @@ def create_app(settings: PlatformSettings) -> FastAPI:
     )
     app.state.platform = context
     install_errors(app)
+    app.add_middleware(AllowedMethods, routes=[r for m in ROUTERS for r in m.router.routes])
     app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes)
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     app.add_middleware(SecurityHeaders)
