@@ -24,6 +24,7 @@ from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.openapi import from_url
+from schemathesis.specs.openapi.checks import status_code_conformance
 
 from headwater.platform import PlatformSettings
 
@@ -149,7 +150,7 @@ def test_no_request_fails_with_a_server_error(fuzz_server: LiveServer) -> None:
             response = case.call_and_validate(
                 base_url=fuzz_server.url,
                 headers=headers,
-                checks=[not_a_server_error],
+                checks=[not_a_server_error, status_code_conformance],
                 timeout=30,
             )
             statuses[response.status_code] += 1

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut, described_pattern
+from headwater.platform.api.schemas import NAME, ClusterPath, OkOut, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.clusters import (
@@ -23,7 +23,6 @@ from headwater.platform.clusters import (
 from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Cluster
 from headwater.platform.errors import Conflict, NotFound
-from headwater.platform.projects.paths import NAME_PATTERN
 
 router = APIRouter(prefix="/api/clusters", tags=["clusters"], responses=ERROR_RESPONSES)
 OptionValue = str | int | float | bool
@@ -31,9 +30,6 @@ OptionValue = str | int | float | bool
 BOOTSTRAP = described_pattern(
     r"^[^,\s]+:[0-9]{1,5}(,\s*[^,\s]+:[0-9]{1,5})*$",
     "not HOST:PORT[,HOST:PORT...], e.g. localhost:9092",
-)
-CLUSTER_NAME = described_pattern(
-    NAME_PATTERN.pattern, "lowercase letters, digits and -, starting with a letter (at most 63)"
 )
 
 
@@ -55,7 +51,7 @@ def _check_options(value: dict[str, OptionValue]) -> dict[str, OptionValue]:
 
 
 class ClusterIn(BaseModel):
-    name: str = Field(pattern=CLUSTER_NAME, description="lowercase letters, digits, -")
+    name: str = Field(pattern=NAME, description="lowercase letters, digits, -")
     bootstrap_servers: str = Field(pattern=BOOTSTRAP, examples=["localhost:9092"])
     options: dict[str, OptionValue] = Field(
         default_factory=dict, description="librdkafka options, e.g. security.protocol"
@@ -129,7 +125,7 @@ def list_clusters(context: Context) -> list[ClusterOut]:
 
 
 @router.get("/{name}", response_model=ClusterOut, **secured(Role.viewer))
-def get_cluster(name: str, context: Context) -> ClusterOut:
+def get_cluster(name: ClusterPath, context: Context) -> ClusterOut:
     with context.db.session() as session:
         return _out(_cluster(session, name), context)
 
@@ -151,7 +147,7 @@ def create_cluster(body: ClusterIn, context: Context) -> ClusterOut:
 
 
 @router.patch("/{name}", response_model=ClusterOut, **secured(Role.admin))
-def update_cluster(name: str, body: ClusterPatch, context: Context) -> ClusterOut:
+def update_cluster(name: ClusterPath, body: ClusterPatch, context: Context) -> ClusterOut:
     with context.db.session() as session:
         cluster = _cluster(session, name)
         if body.bootstrap_servers is not None:
@@ -171,7 +167,7 @@ def update_cluster(name: str, body: ClusterPatch, context: Context) -> ClusterOu
 
 
 @router.delete("/{name}", response_model=OkOut, **secured(Role.admin))
-def delete_cluster(name: str, context: Context) -> OkOut:
+def delete_cluster(name: ClusterPath, context: Context) -> OkOut:
     with context.db.session() as session:
         session.delete(_cluster(session, name))
     return OkOut()

@@ -18,6 +18,7 @@ from headwater.platform.api.schemas import (
     Integer,
     Number,
     OkOut,
+    ProjectName,
     RowId,
     described_pattern,
 )
@@ -174,7 +175,7 @@ def _changes(body: SettingsIn, commit: str | None = None) -> Changes:
     response_model=list[DeploymentOut],
     **secured(Role.viewer),
 )
-def list_deployments(project: str, context: Context) -> list[DeploymentOut]:
+def list_deployments(project: ProjectName, context: Context) -> list[DeploymentOut]:
     return [_out(context, d) for d in DeploymentService(context).list(project)]
 
 
@@ -185,7 +186,7 @@ def list_deployments(project: str, context: Context) -> list[DeploymentOut]:
     **secured(Role.editor),
 )
 def create_deployment(
-    project: str, body: DeploymentIn, principal: Editor, context: Context
+    project: ProjectName, body: DeploymentIn, principal: Editor, context: Context
 ) -> DeploymentOut:
     """Deploy an app at a commit; unset fields come from its entry in headwater.yaml."""
     deployment = DeploymentService(context).create(

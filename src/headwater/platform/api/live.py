@@ -19,7 +19,7 @@ from headwater.errors import BrokerError
 from headwater.kafka.settings import KafkaSettings
 from headwater.kafka.tail import Start, TailRecord, TopicTail
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
-from headwater.platform.api.topics import ClusterName, resolve_cluster
+from headwater.platform.api.topics import ClusterName, TopicPath, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -173,7 +173,7 @@ async def _events(tail: TopicTail, keep: Filter | None, rate: int) -> AsyncItera
     **secured(Role.viewer),
 )
 def tail_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     start: FromQuery = "latest",
     filter: FilterQuery = None,
@@ -233,7 +233,7 @@ def _export_lines(
     **secured(Role.viewer),
 )
 def export_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     format: Annotated[
         Literal["csv", "jsonl"], Query(description="csv or jsonl (one JSON object per line)")

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
-from headwater.platform.api.schemas import REF_PATTERN
+from headwater.platform.api.schemas import REF_PATTERN, ProjectName
 from headwater.platform.api.topics import ClusterName, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
@@ -125,7 +125,7 @@ def _app_spec(files: dict[str, bytes], ref: str, name: str | None) -> AppSpec:
 
 @router.post("/{name}/preview", response_model=PreviewOut, **secured(Role.editor))
 def preview(
-    name: str, body: PreviewIn, context: Context, cluster: ClusterName = None
+    name: ProjectName, body: PreviewIn, context: Context, cluster: ClusterName = None
 ) -> PreviewOut:
     """Run an app over the last records (or a few seconds of live data) of its inputs.
 

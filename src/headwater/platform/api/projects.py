@@ -12,7 +12,7 @@ from fastapi import Path as FastAPIPath
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import REF_PATTERN, OkOut, described_pattern
+from headwater.platform.api.schemas import REF_PATTERN, OkOut, ProjectName, described_pattern
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -196,14 +196,14 @@ def create_project(
 
 
 @router.get("/projects/{name}", response_model=ProjectOut, **secured(Role.viewer))
-def get_project(name: str, context: Context) -> ProjectOut:
+def get_project(name: ProjectName, context: Context) -> ProjectOut:
     project = context.projects.get(name)
     with context.projects.open(name) as repo:
         return _project_out(project, repo.head())
 
 
 @router.patch("/projects/{name}", response_model=ProjectOut, **secured(Role.admin))
-def update_project(name: str, body: ProjectPatch, context: Context) -> ProjectOut:
+def update_project(name: ProjectName, body: ProjectPatch, context: Context) -> ProjectOut:
     """Change a project's settings: `protect_main` (on by default)."""
     project = context.projects.get(name)
     if body.protect_main is not None:
@@ -213,7 +213,7 @@ def update_project(name: str, body: ProjectPatch, context: Context) -> ProjectOu
 
 
 @router.delete("/projects/{name}", response_model=OkOut, **secured(Role.admin))
-def delete_project(name: str, context: Context) -> OkOut:
+def delete_project(name: ProjectName, context: Context) -> OkOut:
     """Delete a project and its repository with all its history (once nothing is deployed)."""
     deployed = DeploymentService(context).list(name)
     if deployed:
@@ -227,7 +227,7 @@ def delete_project(name: str, context: Context) -> OkOut:
 
 
 @router.get("/projects/{name}/files", response_model=TreeOut, **secured(Role.viewer))
-def list_files(name: str, context: Context, ref: RefQuery = None) -> TreeOut:
+def list_files(name: ProjectName, context: Context, ref: RefQuery = None) -> TreeOut:
     with context.projects.open(name) as repo:
         if ref is None:
             return TreeOut(
@@ -245,7 +245,7 @@ def list_files(name: str, context: Context, ref: RefQuery = None) -> TreeOut:
     "/projects/{name}/files/{path:path}", response_model=FileContentOut, **secured(Role.viewer)
 )
 def read_file(
-    name: str,
+    name: ProjectName,
     path: str,
     context: Context,
     ref: RefQuery = None,
@@ -273,7 +273,7 @@ def read_file(
 
 
 @router.put("/projects/{name}/files/{path:path}", response_model=FileOut, **secured(Role.editor))
-def write_file(name: str, path: str, body: FileIn, context: Context) -> FileOut:
+def write_file(name: ProjectName, path: str, body: FileIn, context: Context) -> FileOut:
     """Create or replace a file of the working tree (commit to keep it in the history)."""
     clean = check_path(path)
     data = _decode(body)
@@ -305,14 +305,14 @@ def _decode(body: FileIn) -> bytes:
 
 
 @router.delete("/projects/{name}/files/{path:path}", response_model=OkOut, **secured(Role.editor))
-def delete_file(name: str, path: str, context: Context) -> OkOut:
+def delete_file(name: ProjectName, path: str, context: Context) -> OkOut:
     with context.projects.open(name) as repo:
         repo.remove(path)
     return OkOut()
 
 
 @router.post("/projects/{name}/renames", response_model=FileOut, **secured(Role.editor))
-def rename_file(name: str, body: RenameIn, context: Context) -> FileOut:
+def rename_file(name: ProjectName, body: RenameIn, context: Context) -> FileOut:
     """Move a file of the working tree to another path."""
     target = check_path(body.target)
     with context.projects.open(name) as repo:
@@ -321,7 +321,7 @@ def rename_file(name: str, body: RenameIn, context: Context) -> FileOut:
 
 
 @router.get("/projects/{name}/changes", response_model=list[ChangeOut], **secured(Role.viewer))
-def list_changes(name: str, context: Context) -> list[ChangeOut]:
+def list_changes(name: ProjectName, context: Context) -> list[ChangeOut]:
     """Uncommitted changes of the working tree; their patches: diff from HEAD to workspace."""
     with context.projects.open(name) as repo:
         repo.sync()
@@ -329,7 +329,7 @@ def list_changes(name: str, context: Context) -> list[ChangeOut]:
 
 
 @router.post("/projects/{name}/changes/discard", response_model=OkOut, **secured(Role.editor))
-def discard_changes(name: str, context: Context) -> OkOut:
+def discard_changes(name: ProjectName, context: Context) -> OkOut:
     """Reset the working tree to main."""
     with context.projects.open(name) as repo:
         repo.discard()
@@ -338,7 +338,7 @@ def discard_changes(name: str, context: Context) -> OkOut:
 
 @router.get("/projects/{name}/commits", response_model=list[CommitOut], **secured(Role.viewer))
 def list_commits(
-    name: str,
+    name: ProjectName,
     context: Context,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[CommitOut]:
@@ -351,7 +351,7 @@ def list_commits(
     "/projects/{name}/commits", response_model=CommitOut, status_code=201, **secured(Role.editor)
 )
 def commit(
-    name: str,
+    name: ProjectName,
     body: CommitIn,
     principal: Editor,
     context: Context,
@@ -363,14 +363,14 @@ def commit(
 
 
 @router.get("/projects/{name}/commits/{ref}", response_model=CommitOut, **secured(Role.viewer))
-def get_commit(name: str, ref: RefPath, context: Context) -> CommitOut:
+def get_commit(name: ProjectName, ref: RefPath, context: Context) -> CommitOut:
     with context.projects.open(name) as repo:
         return _commit_out(repo.commit_info(ref))
 
 
 @router.get("/projects/{name}/diff", response_model=DiffOut, **secured(Role.viewer))
 def diff(
-    name: str,
+    name: ProjectName,
     context: Context,
     base: Annotated[str, Query(pattern=REF_PATTERN, description="the older commit")],
     target: Annotated[
@@ -395,7 +395,7 @@ def diff(
     "/projects/{name}/rollback", response_model=CommitOut, status_code=201, **secured(Role.editor)
 )
 def rollback(
-    name: str,
+    name: ProjectName,
     body: RollbackIn,
     principal: Editor,
     context: Context,
@@ -407,7 +407,7 @@ def rollback(
 
 
 @router.get("/projects/{name}/manifest", response_model=ManifestOut, **secured(Role.viewer))
-def manifest(name: str, context: Context, ref: RefQuery = None) -> ManifestOut:
+def manifest(name: ProjectName, context: Context, ref: RefQuery = None) -> ManifestOut:
     """The project's headwater.yaml, validated (422 lists each wrong field and its fix)."""
     with context.projects.open(name) as repo:
         if ref is None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from headwater.platform.api.errors import ERROR_RESPONSES
+from headwater.platform.api.schemas import ProjectName
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -55,7 +56,7 @@ def _out(row: GitPush) -> PushOut:
 
 @router.get("/{name}/pushes", response_model=list[PushOut], **secured(Role.admin))
 def list_pushes(
-    name: str,
+    name: ProjectName,
     context: Context,
     limit: Annotated[int, Query(ge=1, le=1000, description="most updates listed")] = 100,
 ) -> list[PushOut]:

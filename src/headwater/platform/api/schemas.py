@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator
 
 from headwater.platform.auth.roles import Role
 from headwater.platform.db.models import User
+from headwater.platform.projects.paths import NAME_PATTERN
 
 # Ids in paths fit the database's integer columns: a larger number is a 422, not a crash.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the id, as listed")]
@@ -28,6 +29,12 @@ def described_pattern(pattern: str, message: str) -> str:
 REF_PATTERN = described_pattern(
     r"^(HEAD|main|[0-9a-fA-F]{4,40})$", "not a commit id: give 4-40 hex digits, HEAD or main"
 )
+# Names of projects and clusters: what exists matches it, so a path or query naming one states it.
+NAME = described_pattern(
+    NAME_PATTERN.pattern, "lowercase letters, digits and -, starting with a letter (at most 63)"
+)
+ProjectName = Annotated[str, Path(pattern=NAME, description="the project's name")]
+ClusterPath = Annotated[str, Path(pattern=NAME, description="the cluster's name")]
 # Text that the databases can store: PostgreSQL refuses NUL characters.
 NO_NUL = described_pattern(r"^[^\x00]*$", "cannot contain NUL (0x00) characters")
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import NO_NUL, OkOut, described_pattern
+from headwater.platform.api.schemas import NO_NUL, OkOut, ProjectName, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -58,7 +58,7 @@ def _out(secret: Secret) -> SecretOut:
 
 
 @router.get("/{project}/secrets", response_model=list[SecretOut], **secured(Role.viewer))
-def list_secrets(project: str, context: Context) -> list[SecretOut]:
+def list_secrets(project: ProjectName, context: Context) -> list[SecretOut]:
     context.projects.get(project)
     with context.db.session() as session:
         query = select(Secret).where(Secret.project == project).order_by(Secret.name)
@@ -66,7 +66,9 @@ def list_secrets(project: str, context: Context) -> list[SecretOut]:
 
 
 @router.put("/{project}/secrets/{name}", response_model=SecretOut, **secured(Role.editor))
-def put_secret(project: str, name: SecretName, body: SecretIn, context: Context) -> SecretOut:
+def put_secret(
+    project: ProjectName, name: SecretName, body: SecretIn, context: Context
+) -> SecretOut:
     """Create or replace a secret of the project; it is encrypted before it is stored."""
     context.projects.get(project)
     ciphertext = context.secrets.encrypt(body.value)
@@ -85,7 +87,7 @@ def put_secret(project: str, name: SecretName, body: SecretIn, context: Context)
 
 
 @router.delete("/{project}/secrets/{name}", response_model=OkOut, **secured(Role.editor))
-def delete_secret(project: str, name: SecretName, context: Context) -> OkOut:
+def delete_secret(project: ProjectName, name: SecretName, context: Context) -> OkOut:
     context.projects.get(project)
     with context.db.session() as session:
         secret = session.scalar(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from headwater.errors import BrokerError, ConfigError, TopicExistsError
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
-from headwater.platform.api.schemas import Integer, OkOut, described_pattern
+from headwater.platform.api.schemas import NAME, Integer, OkOut, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.clusters import kafka_settings
@@ -33,12 +33,14 @@ router = APIRouter(
 )
 DEFAULT_CLUSTER = "default"
 TOPIC_NAME = described_pattern(r"^[A-Za-z0-9._-]{1,249}$", "letters, digits and . _ -, at most 249")
+TopicPath = Annotated[str, Path(pattern=TOPIC_NAME, description="the topic's name")]
 ClusterName = Annotated[
     str | None,
     Query(
+        pattern=NAME,
         description=(
             "the cluster to use; by default the one named `default`, else the only one configured"
-        )
+        ),
     ),
 ]
 
@@ -154,7 +156,7 @@ def list_topics(context: Context, cluster: ClusterName = None) -> list[TopicOut]
 
 
 @router.get("/{name}", response_model=TopicDetailOut, **secured(Role.viewer))
-def get_topic(name: str, context: Context, cluster: ClusterName = None) -> TopicDetailOut:
+def get_topic(name: TopicPath, context: Context, cluster: ClusterName = None) -> TopicDetailOut:
     cluster_name, settings = resolve_cluster(context, cluster)
     view = ClusterView(settings)
     try:
@@ -216,7 +218,7 @@ def create_topic(body: TopicIn, context: Context, cluster: ClusterName = None) -
 
 @router.delete("/{name}", response_model=OkOut, **secured(Role.admin))
 def delete_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     confirm: Annotated[
         str | None, Query(description="the topic's name again, to confirm the deletion")
