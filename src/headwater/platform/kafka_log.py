@@ -23,8 +23,9 @@ from collections.abc import Callable
 KAFKA_LOG = logging.getLogger("headwater.platform.kafka")
 REPEAT_SECONDS = 60.0
 MAX_SHAPES = 1000  # distinct lines remembered; the oldest is forgotten first
-# What differs between two reports of the same problem: the client's name and the timing.
-_VARYING = re.compile(r"rdkafka#[a-z]+-\d+|\(after \d+ms[^)]*\)")
+# What differs between two reports of the same problem: the client's name (its client.id, by
+# default "rdkafka", then its kind and number) and the timing.
+_VARYING = re.compile(r"\S+#[a-z]+-\d+|\(after \d+ms[^)]*\)")
 
 
 class RepeatFilter(logging.Filter):
