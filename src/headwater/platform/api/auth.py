@@ -61,7 +61,9 @@ class PasswordIn(BaseModel):
 
 
 class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100, description="what the token is for")
+    name: str = Field(
+        min_length=1, max_length=100, pattern=NO_NUL, description="what the token is for"
+    )
 
 
 class TokenOut(BaseModel):

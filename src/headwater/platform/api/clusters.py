@@ -28,8 +28,8 @@ router = APIRouter(prefix="/api/clusters", tags=["clusters"], responses=ERROR_RE
 OptionValue = str | int | float | bool
 # HOST:PORT[,HOST:PORT...]; the port's range (1-65535) is checked by the validator below.
 BOOTSTRAP = described_pattern(
-    r"^[^,\s]+:[0-9]{1,5}(,\s*[^,\s]+:[0-9]{1,5})*$",
-    "not HOST:PORT[,HOST:PORT...], e.g. localhost:9092",
+    r"^[^,\s\x00]+:[0-9]{1,5}(,\s*[^,\s\x00]+:[0-9]{1,5})*$",
+    "not HOST:PORT[,HOST:PORT...] (without spaces or NUL characters), e.g. localhost:9092",
 )
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import (
+    NAME,
     REF_PATTERN,
     Integer,
     Number,
@@ -74,6 +75,7 @@ class DeploymentIn(SettingsIn):
     )
     cluster: str | None = Field(
         default=None,
+        pattern=NAME,
         description="the cluster to run against; by default `default`, else the only one",
     )
     state: Literal["running", "stopped"] = "running"

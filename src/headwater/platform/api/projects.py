@@ -12,7 +12,13 @@ from fastapi import Path as FastAPIPath
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import REF_PATTERN, OkOut, ProjectName, described_pattern
+from headwater.platform.api.schemas import (
+    NO_NUL,
+    REF_PATTERN,
+    OkOut,
+    ProjectName,
+    described_pattern,
+)
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -48,7 +54,7 @@ class TemplateOut(BaseModel):
 
 class ProjectIn(BaseModel):
     name: str = Field(description="lowercase letters, digits and '-', starting with a letter")
-    description: str = Field(default="", max_length=500)
+    description: str = Field(default="", max_length=500, pattern=NO_NUL)
     template: str | None = Field(default=None, description="a template id; none: an empty project")
 
 
