@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -36,10 +37,52 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: fl
         time.sleep(interval)
 
 
+# A group's coordinator answers these while it loads or moves (a fresh broker, a new group);
+# a busy machine may also let one request time out.
+_COORDINATOR_BUSY = {
+    "NOT_COORDINATOR",
+    "COORDINATOR_LOAD_IN_PROGRESS",
+    "COORDINATOR_NOT_AVAILABLE",
+    "_TIMED_OUT",
+}
+
+
+def group_committed(consumer: Consumer, partitions: list[Any], timeout: float = 30.0) -> list[Any]:
+    """``consumer.committed(partitions)``, asked again while the group's coordinator is busy."""
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return list(consumer.committed(partitions, timeout=10))
+        except KafkaException as exc:
+            if exc.args[0].name() not in _COORDINATOR_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
 def read_all(bootstrap: str, topics: list[str], **config: Any) -> list[Any]:
     """Every record currently in ``topics``, read to partition EOF (exact on every broker)."""
     from confluent_kafka import TopicPartition
 
+    with _reader(bootstrap, config) as consumer:
+        metadata = consumer.list_topics(timeout=10)
+        partitions = [
+            TopicPartition(t, p, 0)  # offset 0: from the beginning
+            for t in topics
+            for p in metadata.topics[t].partitions
+        ]
+        return _drain(consumer, partitions)
+
+
+def read_from(bootstrap: str, partitions: list[Any], **config: Any) -> list[Any]:
+    """Every record from the given (topic, partition, offset) positions to partition EOF."""
+    with _reader(bootstrap, config) as consumer:
+        return _drain(consumer, partitions)
+
+
+@contextmanager
+def _reader(bootstrap: str, config: dict[str, Any]) -> Iterator[Consumer]:
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -50,26 +93,24 @@ def read_all(bootstrap: str, topics: list[str], **config: Any) -> list[Any]:
         }
     )
     try:
-        metadata = consumer.list_topics(timeout=10)
-        partitions = [
-            TopicPartition(t, p, 0)  # offset 0: from the beginning
-            for t in topics
-            for p in metadata.topics[t].partitions
-        ]
-        consumer.assign(partitions)
-        remaining = {(tp.topic, tp.partition) for tp in partitions}
-        messages = []
-        deadline = time.monotonic() + 60
-        while remaining and time.monotonic() < deadline:
-            m = consumer.poll(0.5)
-            if m is None:
-                continue
-            if m.error():
-                if m.error().code() == -191:  # _PARTITION_EOF
-                    remaining.discard((m.topic(), m.partition()))
-                continue
-            messages.append(m)
-        assert not remaining, f"did not reach the end of {remaining}"
-        return messages
+        yield consumer
     finally:
         consumer.close()
+
+
+def _drain(consumer: Consumer, partitions: list[Any]) -> list[Any]:
+    consumer.assign(partitions)
+    remaining = {(tp.topic, tp.partition) for tp in partitions}
+    messages = []
+    deadline = time.monotonic() + 60
+    while remaining and time.monotonic() < deadline:
+        m = consumer.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == -191:  # _PARTITION_EOF
+                remaining.discard((m.topic(), m.partition()))
+            continue
+        messages.append(m)
+    assert not remaining, f"did not reach the end of {remaining}"
+    return messages

@@ -1,4 +1,5 @@
-"""The ``headwater`` command, run as a subprocess against the real test broker."""
+"""The ``headwater`` command, run as a subprocess against both brokers Headwater starts:
+Apache Kafka (the test suite's) and Tansu (the default of `headwater broker` and `up`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,25 @@ from kafka_helpers import FAST_GROUP, wait_until
 
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.broker import free_port
+from headwater.kafka.settings import KafkaSettings
+from headwater.kafka.tansu import TansuBroker
 
 CLI = [sys.executable, "-m", "headwater.cli"]
+
+
+@pytest.fixture(scope="module", params=["apache", "tansu"])
+def bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The tests of this module run on both brokers (overrides the suite's Apache Kafka)."""
+    if request.param == "apache":
+        yield os.environ["HEADWATER_TEST_BROKER"]
+        return
+    with TansuBroker() as broker:
+        yield broker.bootstrap_servers
+
+
+@pytest.fixture(scope="module")
+def admin(bootstrap: str) -> TopicAdmin:
+    return TopicAdmin(KafkaSettings(bootstrap))
 
 
 def headwater(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -105,6 +123,7 @@ def test_topics_create_existing_fails(bootstrap: str, make_topic: Callable[..., 
         (["tail", "t", "--limit", "0"], "argument --limit"),
         (["run", "no-such-app.py"], "argument APP"),
         (["broker", "--port", "70000"], "argument --port"),
+        (["broker", "--data-dir", "kafka-data"], "--data-dir needs --apache"),
     ],
 )
 def test_usage_errors_exit_2_naming_the_argument(args: list[str], argument: str):
@@ -253,9 +272,10 @@ def test_run_file_without_an_app_says_what_to_add(tmp_path: Path):
 
 
 # broker
-def test_broker_answers_then_stops_on_sigterm():
+@pytest.mark.parametrize("kind", [[], ["--apache"]], ids=["tansu", "apache"])
+def test_broker_answers_then_stops_on_sigterm(kind: list[str]):
     port = free_port()
-    process = start("broker", "--port", str(port))
+    process = start("broker", "--port", str(port), *kind)
     try:
         first = process.stdout.readline() if process.stdout else ""
         assert f"listening on 127.0.0.1:{port}" in first
@@ -265,7 +285,7 @@ def test_broker_answers_then_stops_on_sigterm():
         assert {"name": "from-cli", "partitions": 1} in json.loads(listed.stdout)
 
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
+        assert process.wait(timeout=30) == 0
         assert not accepts_connections(port)
     finally:
         process.kill()

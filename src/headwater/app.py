@@ -51,7 +51,7 @@ class App:
         on_error: OnError = "dead-letter",
         dead_letter_topic: str | None = None,
         auto_offset_reset: Literal["earliest", "latest"] = "earliest",
-        commit_interval: float = 5.0,
+        commit_interval: float | None = None,
         max_batch_records: int = 10_000,
         max_batch_wait: float = 0.1,
         consumer_config: dict[str, Any] | None = None,
@@ -74,6 +74,10 @@ class App:
             raise ConfigError(
                 f"auto_offset_reset={auto_offset_reset!r}: use 'earliest' or 'latest'"
             )
+        if commit_interval is None:
+            # Under exactly-once, outputs become visible when their transaction commits: a
+            # short interval is the latency read_committed readers see (Kafka Streams' too).
+            commit_interval = 0.1 if guarantee == "exactly-once" else 5.0
         _positive("commit_interval", commit_interval)
         _positive("max_batch_wait", max_batch_wait)
         if not isinstance(max_batch_records, int) or max_batch_records < 1:

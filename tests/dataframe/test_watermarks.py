@@ -14,6 +14,7 @@ from headwater.runtime.watermark import (
     MarkerTable,
     WatermarkConfig,
     WatermarkTracker,
+    combine,
     duration_ms,
     encode_marker,
 )
@@ -64,6 +65,18 @@ def test_an_idle_partition_stops_counting_until_it_has_records_again() -> None:
     observe(tracker, 0, 2_000, now=6.0)
     assert tracker.partition_watermarks(now=6.0) == {0: (2_000, False), 1: (60_000, False)}
     assert tracker.watermark(now=6.0) == 60_000  # back, but the watermark never regresses
+
+
+def test_when_every_partition_is_idle_the_watermark_is_the_largest_of_theirs() -> None:
+    # Partition 1 went silent behind partition 0, then partition 0 went silent too: the
+    # windows partition 0 passed close (Flink's rule), though partition 1 never caught up.
+    tracker = WatermarkTracker(WatermarkConfig(idle_timeout=1.0))
+    observe(tracker, 0, 2_500, now=0.0)
+    observe(tracker, 1, 0, now=0.0)
+    assert tracker.watermark(now=0.5) == 0
+    assert tracker.watermark(now=1.5) == 2_500
+    assert combine([(100, True), (300, True), (200, True)]) == 300
+    assert combine([(100, False), (300, True)]) == 100
 
 
 def test_a_quiet_input_follows_the_wall_clock_only_when_asked() -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
-from kafka_helpers import FAST_GROUP, read_all, wait_until
+from kafka_helpers import FAST_GROUP, group_committed, read_all, wait_until
 
 from headwater.state import PartitionStore
 from headwater.state.encoding import CHECKPOINT_KEY, decode_value, split_entry_key
@@ -362,7 +362,7 @@ class CrashHarness:
     # Progress
     def committed(self) -> dict[int, int]:
         tps = [TopicPartition(self.source, p) for p in range(self.partitions)]
-        return {tp.partition: tp.offset for tp in self._probe.committed(tps, timeout=10)}
+        return {tp.partition: tp.offset for tp in group_committed(self._probe, tps)}
 
     def progress(self) -> int:
         """Input records whose processing is committed (all partitions)."""
@@ -396,6 +396,16 @@ class CrashHarness:
                 f"committed {self.committed()} != ends {want} within {timeout}s; last log:\n"
                 + apps[-1].log_text()[-3000:]
             ) from None
+
+    def wait_visible(self, count: int, timeout: float = 60.0) -> None:
+        """Until read_committed readers see ``count`` output records: a replica killed with a
+        transaction open, and never restarted, holds them back until the broker aborts it
+        (the app's transaction timeout)."""
+
+        def visible() -> bool:
+            return sum(map(len, read_updates(self.bootstrap, self.sink).values())) >= count
+
+        wait_until(visible, timeout=timeout, interval=0.5)
 
     # Kills
     def kill_while_processing(

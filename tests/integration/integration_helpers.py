@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
-from kafka_helpers import FAST_GROUP, read_all, wait_until
+from kafka_helpers import FAST_GROUP, group_committed, read_all, wait_until
 
 from headwater import App
 
@@ -135,8 +135,13 @@ def produce_records(
             kwargs["headers"] = headers
         if partition is not None:
             kwargs["partition"] = partition
-        producer.produce(topic, value, key, **kwargs)
-    assert producer.flush(30) == 0
+        while True:
+            try:
+                producer.produce(topic, value, key, **kwargs)
+                break
+            except BufferError:  # the local queue is full: let some be delivered first
+                producer.poll(0.05)
+    assert producer.flush(60) == 0
 
 
 def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
@@ -150,7 +155,7 @@ def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -
         }
     )
     try:
-        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        tps = group_committed(consumer, [TopicPartition(topic, p) for p in range(partitions)])
         return {tp.partition: tp.offset for tp in tps}
     finally:
         consumer.close()

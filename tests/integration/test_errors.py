@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from integration_helpers import (
     wait_for_records,
     wait_until,
 )
+from kafka_helpers import read_all
 
 from headwater import App, MissingTopicError, PipelineError
 
@@ -110,6 +112,55 @@ def test_an_output_the_producer_refuses_is_a_dead_letter_and_the_rest_go_out_onc
     assert headers["headwater.origin.offset"] == b"5"
     assert headers["headwater.error.operator"] == f"to_topic({out})".encode()
     assert b"MSG_SIZE_TOO_LARGE" in headers["headwater.error.reason"]
+
+
+@pytest.mark.parametrize("guarantee", ["at-least-once", "exactly-once"])
+def test_an_output_the_broker_refuses_at_delivery_is_a_dead_letter_with_the_reason(
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    guarantee: str,
+) -> None:
+    # The producer accepts record 13 (its limit is 1 MB); the topic's limit is 2,000 bytes,
+    # so the broker refuses it at delivery.
+    source = make_topic("sized", partitions=2)
+    out = make_topic("sized-out", partitions=2, **{"max.message.bytes": "2000"})
+    records = [(b"k%d" % n, orjson.dumps({"n": n}), None, None) for n in range(40)]
+    produce_records(bootstrap, source, records)
+    app = App(
+        unique("sized-app"),
+        bootstrap,
+        consumer_config=FAST_GROUP,
+        commit_interval=0.5,
+        guarantee=guarantee,  # type: ignore[arg-type]
+        state_dir=tmp_path,
+    )
+    sdf = app.dataframe(app.topic(source))
+    sdf = sdf.apply(lambda v: {**v, "pad": "x" * (5_000 if v["n"] == 13 else 10)})
+    sdf.to_topic(app.topic(out))
+    with running(app):
+        dead = wait_for_records(bootstrap, f"{app.name}.dlq", 1, timeout=60)
+        wait_until(lambda: sum(committed_offsets(bootstrap, app.name, source, 2).values()) == 40)
+
+    committed = {"isolation.level": "read_committed"}
+    outputs = [orjson.loads(m.value())["n"] for m in read_all(bootstrap, [out], **committed)]
+    assert sorted(outputs) == [n for n in range(40) if n != 13]  # the rest, each once
+    dead = read_all(bootstrap, [f"{app.name}.dlq"], **committed)
+    assert len(dead) == 1
+    headers = dict(dead[0].headers())
+    assert dead[0].key() == b"k13"  # the input record, as for every other dead letter
+    assert orjson.loads(dead[0].value()) == {"n": 13}
+    assert headers["headwater.error.operator"] == f"to_topic({out})".encode()
+    assert headers["headwater.error.type"] == b"DeliveryRefused"
+    assert b"too large" in headers["headwater.error.reason"].lower()
+    assert headers["headwater.origin.topic"] == source.encode()
+    origin = (int(headers["headwater.origin.partition"]), int(headers["headwater.origin.offset"]))
+    assert origin in _positions(bootstrap, source, b"k13")
+
+
+def _positions(bootstrap: str, topic: str, key: bytes) -> set[tuple[int, int]]:
+    return {(m.partition(), m.offset()) for m in read_all(bootstrap, [topic]) if m.key() == key}
 
 
 def test_on_error_raise_stops_the_app_before_committing_the_bad_record(

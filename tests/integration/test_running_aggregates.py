@@ -10,7 +10,15 @@ import orjson
 import pandas as pd
 import pytest
 from aggregation_oracle import AGGS, assert_matches, oracle, random_orders
-from integration_helpers import FAST_GROUP, produce_records, read_topic, running, wait_for_records
+from confluent_kafka import Consumer, TopicPartition
+from integration_helpers import (
+    FAST_GROUP,
+    produce_records,
+    read_topic,
+    running,
+    wait_for_records,
+    wait_until,
+)
 
 from headwater import App, agg
 from headwater.kafka.admin import TopicAdmin
@@ -83,6 +91,37 @@ def test_group_by_writes_records_to_a_repartition_topic_keyed_by_group(
     for record in sorted(records, key=lambda r: (r.partition(), r.offset())):
         by_group.setdefault(record.key().decode(), []).append(record.timestamp()[1])
     assert all(stamps == sorted(stamps) for stamps in by_group.values())
+
+
+def test_the_committed_part_of_a_repartition_topic_is_purged(
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("headwater.runtime.purge.PURGE_INTERVAL", 0.0)  # at every commit
+    source = make_topic("orders", partitions=3)
+    orders = random_orders(150, seed=13)
+    _produce(bootstrap, source, orders)
+    app = _app(bootstrap, unique, tmp_path)
+    sdf = app.dataframe(app.topic(source))
+    sdf.group_by("customer").agg_running(n=agg.count()).to_topic(app.topic(unique("counts")))
+    (repartition,) = app.internal_topics
+    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": app.name})
+
+    def purged() -> bool:
+        # Every record was processed, committed, then deleted: each partition starts at its end.
+        if repartition not in probe.list_topics(timeout=10).topics:
+            return False  # the app has not created it yet
+        ends = [probe.get_watermark_offsets(TopicPartition(repartition, p), 10) for p in range(3)]
+        return sum(high for _, high in ends) == len(orders) and all(lo == hi for lo, hi in ends)
+
+    try:
+        with running(app):
+            wait_until(purged, timeout=60, interval=0.2)
+    finally:
+        probe.close()
 
 
 @pytest.mark.skipif(not STATE_WIRED, reason="the live runner does not use StateManager yet")

@@ -1,13 +1,10 @@
 """A tumbling-window app under exactly-once, SIGKILLed mid-stream and restarted twice: the
-read_committed window results equal a direct computation over the input, each window once.
-
-On a broker that leaks a killed transaction's records (Tansu 0.6, see the test below) the
-check is the strongest that still holds: nothing missing, nothing counted but copies."""
+read_committed window results equal a direct computation over the input, each window once."""
 
 from __future__ import annotations
 
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,8 +18,7 @@ from integration_helpers import (
     produce_records,
     wait_until,
 )
-from kafka_helpers import read_all
-from test_exactly_once import broker_hides_aborted_records
+from kafka_helpers import read_all, skip_on_tansu
 
 pytestmark = pytest.mark.broker
 
@@ -106,10 +102,12 @@ def _found(bootstrap: str, sink: str) -> list[tuple[str, int, int, int, int]]:
 
 def test_window_results_are_exact_across_sigkills_under_exactly_once(
     bootstrap: str,
+    broker_kind: str,
     make_topic: Callable[..., str],
     unique: Callable[[str], str],
     tmp_path: Path,
 ) -> None:
+    skip_on_tansu(broker_kind, "shows a killed transaction's records to read_committed readers")
     source = make_topic("wcrash-in", partitions=PARTITIONS)
     group = unique("wcrash")
     sink = f"{group}-out"
@@ -175,39 +173,7 @@ def test_window_results_are_exact_across_sigkills_under_exactly_once(
     found = _found(bootstrap, sink)
     # Both kills landed mid-stream, at different points of it.
     assert len(set(killed_at)) == 2 and all(0 < k < total for k in killed_at), killed_at
-    if broker_hides_aborted_records(bootstrap):
-        assert found == wanted, _differences(found, wanted, killed_at)
-        return
-    # Tansu 0.6 neither hides aborted records from read_committed readers nor aborts the open
-    # transaction of a killed instance when its successor fences it: records the killed run had
-    # sent become visible. So the repartition topic may hold copies of input records (never
-    # anything else), and a window may count a copy; each window lies between the exact result
-    # and the one over everything the repartition topic holds, and none is missing.
-    copied = _repartitioned(bootstrap, f"{group}-customer-repartition")
-    assert set(copied) == {(r["customer"], r["ts"], r["v"]) for r in rows}
-    assert sum(copied.values()) >= RECORDS
-    upper = {(c, s): (n, t) for c, s, _, n, t in _expected(list(_expanded(copied)))}
-    exact = {(c, s): (n, t) for c, s, _, n, t in wanted}
-    assert {(c, s) for c, s, *_ in found} == set(exact), _differences(found, wanted, killed_at)
-    for c, s, _, n, t in found:  # a leaked result too: every copy within the bounds
-        (low_n, low_t), (high_n, high_t) = exact[(c, s)], upper[(c, s)]
-        assert low_n <= n <= high_n and low_t <= t <= high_t, (c, s, n, t)
-
-
-def _repartitioned(bootstrap: str, topic: str) -> Counter[tuple[str, int, int]]:
-    """The keyed records of the repartition topic as read_committed readers see them."""
-    values = (
-        orjson.loads(m.value())
-        for m in read_all(bootstrap, [topic], **{"isolation.level": "read_committed"})
-        if m.key() is not None  # not a watermark marker
-    )
-    return Counter(
-        (v["customer"], v["ts"], v["v"]) for v in values if not v["customer"].startswith(CLOSER)
-    )
-
-
-def _expanded(copies: Counter[tuple[str, int, int]]) -> list[dict[str, Any]]:
-    return [{"customer": c, "ts": ts, "v": v} for (c, ts, v), n in copies.items() for _ in range(n)]
+    assert found == wanted, _differences(found, wanted, killed_at)
 
 
 def _differences(found: list[Any], wanted: list[Any], killed_at: list[int]) -> str:

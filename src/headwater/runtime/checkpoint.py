@@ -2,7 +2,8 @@
 
 At-least-once, in this order (docs/state.md explains why a crash at any point loses nothing):
 1. ``producer.flush()``: the broker acknowledged every output and dead letter derived from the
-   records processed so far; any delivery failure stops here, and nothing is committed;
+   records processed so far; an output the broker refused goes to the dead letters (and is
+   flushed too), any other delivery failure stops here, and nothing is committed;
 2. the state's changelog records (each changed entry once, then a marker per partition) are
    produced and flushed, with successful delivery reports, so the exact changelog offsets are
    known; outputs go first because a marker makes a restart skip the state updates of the
@@ -16,7 +17,6 @@ Exactly-once replaces steps 1-4 with one transaction (see ``transaction.py``).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from headwater.errors import BrokerError
 from headwater.runtime.batch import Source
+from headwater.runtime.delivery import DeliveryErrors, Refusal
 
 if TYPE_CHECKING:
     from headwater.state import ChangelogRecord, StateManager
@@ -32,25 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
-
-
-class DeliveryErrors:
-    """Collects failed deliveries reported by the producer (it reports only errors)."""
-
-    def __init__(self) -> None:
-        self._errors: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, error: KafkaError | None, message: object) -> None:
-        if error is not None:
-            topic = getattr(message, "topic", lambda: "?")()
-            with self._lock:
-                self._errors.append(f"{topic}: {error.str()}")
-
-    def take(self) -> list[str]:
-        with self._lock:
-            errors, self._errors = self._errors, []
-        return errors
 
 
 def produce_changelog(
@@ -91,14 +73,18 @@ class Checkpoint:
         *,
         state: StateManager | None = None,
         changelog_producer: Producer | None = None,
+        dead_letter: Callable[[Refusal], None] | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
         self._delivery_errors = delivery_errors
+        # Where refused outputs go; None (on_error="raise") makes a refusal stop the app.
+        self._dead_letter = dead_letter
         self._flush_timeout = flush_timeout
         self._state = state
         self._changelog_producer = changelog_producer
         self._pending: dict[tuple[str, int], int] = {}
+        self.last_commit: dict[tuple[str, int], int] = {}  # the offsets the last commit stored
         self.started = time.monotonic()
 
     # Bookkeeping the runner calls around each batch
@@ -127,6 +113,8 @@ class Checkpoint:
         offsets = dict(self._pending)
         try:
             self._flush(self._producer, "outputs")
+            if self._dead_letter_refused():
+                self._flush(self._producer, "dead letters of refused outputs")
             if self._state is not None:
                 self._write_changelog(offsets)
         except BaseException:
@@ -137,6 +125,7 @@ class Checkpoint:
             self._state.persist(offsets)
         if offsets:
             self._commit_offsets(offsets)
+        self.last_commit = offsets
         self._pending.clear()
         self.started = time.monotonic()
 
@@ -157,6 +146,15 @@ class Checkpoint:
         produce_changelog(self._changelog_producer, records, delivered)
         self._flush(self._changelog_producer, "changelog records")
         log.debug("wrote %d changelog records", len(records))
+
+    def _dead_letter_refused(self) -> bool:
+        """Send the outputs the broker refused to the dead letters; whether there were any."""
+        refusals = self._delivery_errors.take_refusals()
+        for refusal in refusals:
+            if self._dead_letter is None:
+                raise refused_error(refusal)
+            self._dead_letter(refusal)
+        return bool(refusals)
 
     def _flush(self, producer: Producer, what: str) -> None:
         remaining = producer.flush(self._flush_timeout)
@@ -213,3 +211,15 @@ class Checkpoint:
         read again on restart.
         """
         raise BrokerError(f"producing failed: {exc.args[0].str()}") from exc
+
+
+def refused_error(refusal: Refusal) -> BrokerError:
+    """The app stops on a refused output when it has no dead-letter topic."""
+    where = ""
+    if refusal.source is not None and refusal.row is not None:
+        origin = refusal.source.origin(refusal.row)
+        where = f" (from {origin.topic}[{origin.partition}] offset {origin.offset})"
+    return BrokerError(
+        f"the broker refused a record for {refusal.topic}{where}: {refusal.reason}; with "
+        'on_error="dead-letter" it would go to the dead-letter topic instead of stopping the app'
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import traceback
+from functools import partial
 from typing import Any
 
 import polars as pl
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from headwater.runtime.batch import HEADERS, KEY, ROW, TS, Headers, Source, values_of
+from headwater.runtime.delivery import DeliveryErrors, DeliveryRefused, Refusal
 from headwater.runtime.watermark import MARKER_HEADER
 from headwater.serde.frames import encode_keys, encode_values
 from headwater.topic import Topic
@@ -25,12 +27,23 @@ DLQ_TIMESTAMP = "headwater.origin.timestamp"
 
 
 class KafkaEmitter:
-    def __init__(self, producer: Producer, dead_letter_topic: Topic | None) -> None:
+    def __init__(
+        self, producer: Producer, dead_letter_topic: Topic | None, deliveries: DeliveryErrors
+    ) -> None:
         self._producer = producer
         self._dlq = dead_letter_topic
+        self._deliveries = deliveries
         self.produced = 0
         self.dead_letters = 0
         self._partitions: dict[str, int] = {}
+
+    @property
+    def producer(self) -> Producer:
+        return self._producer
+
+    def use_producer(self, producer: Producer) -> None:
+        """Produce with ``producer`` from now on (it replaces a fenced one)."""
+        self._producer = producer
 
     def emit(
         self, topic: Topic, frame: pl.DataFrame, source: Source
@@ -43,42 +56,70 @@ class KafkaEmitter:
         stamps = frame[TS].to_list()
         headers = self._headers(frame, source)
         name = topic.name
-        # produce() inline: this loop runs once per output record, so every call counts.
-        produce = self._producer.produce
+        rows = frame[ROW].to_list()
+        # Each output's delivery report knows its origin: a record the broker refuses at
+        # delivery goes to the dead letters (delivery.py). Reports of delivered records cost
+        # nothing at-least-once (only errors are reported) and one call exactly-once.
+        report = self._deliveries.output
+        skips = self._deliveries.skips
         # A record the producer refuses (too large, say) fails alone: raising would make the
         # executor retry the batch record by record and produce the others twice.
         refused: list[tuple[int, Exception]] = []
-        if headers is None:
-            for i, (value, key, ts) in enumerate(zip(values, keys, stamps, strict=True)):
+        # produce() inline: this loop runs once per output record, so every call counts.
+        produce = self._producer.produce
+        for i, (value, key, ts) in enumerate(zip(values, keys, stamps, strict=True)):
+            if skips and (name, key, value) in skips:
+                refused.append((i, DeliveryRefused(skips[(name, key, value)])))
+                continue
+            delivered = partial(report, source, rows[i])
+            try:
                 try:
-                    try:
-                        produce(name, value, key, timestamp=ts)
-                    except BufferError:
-                        self._send(name, value, key, ts, None)
-                except KafkaException as exc:
-                    refused.append((i, _refusal(exc)))
-        else:
-            for i, (value, key, ts, hs) in enumerate(
-                zip(values, keys, stamps, headers, strict=True)
-            ):
-                try:
-                    self._send(name, value, key, ts, hs)
-                except KafkaException as exc:
-                    refused.append((i, _refusal(exc)))
+                    if headers is None:
+                        produce(name, value, key, timestamp=ts, on_delivery=delivered)
+                    else:
+                        produce(
+                            name,
+                            value,
+                            key,
+                            timestamp=ts,
+                            headers=headers[i],  # type: ignore[arg-type]
+                            on_delivery=delivered,
+                        )
+                except BufferError:
+                    self._send(
+                        name, value, key, ts, None if headers is None else headers[i], delivered
+                    )
+            except KafkaException as exc:
+                refused.append((i, _refusal(exc)))
         self.produced += len(values) - len(refused)
         self._producer.poll(0)
-        if not refused:
-            return []
-        rows = frame[ROW]
-        return [(int(rows[i]), exc) for i, exc in refused]
+        out: list[tuple[int, Exception]] = []
+        for i, refusal in refused:
+            if rows[i] is None:  # a result of many records (a window closing): no one origin
+                self.dead_letter_refusal(
+                    Refusal(name, keys[i], values[i], stamps[i], str(refusal), None, None)
+                )
+            else:
+                out.append((int(rows[i]), refusal))
+        return out
 
-    def _send(self, topic: str, value: bytes, key: bytes | None, ts: int, headers: Any) -> None:
+    def _send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        ts: int,
+        headers: Any,
+        on_delivery: Any = None,
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if headers is not None:
+            extra["headers"] = headers
+        if on_delivery is not None:
+            extra["on_delivery"] = on_delivery
         while True:
             try:
-                if headers is None:
-                    self._producer.produce(topic, value, key, timestamp=ts)
-                else:
-                    self._producer.produce(topic, value, key, timestamp=ts, headers=headers)
+                self._producer.produce(topic, value, key, timestamp=ts, **extra)
                 return
             except BufferError:
                 # The local queue is full: let librdkafka deliver some before trying again.
@@ -113,6 +154,26 @@ class KafkaEmitter:
             except BufferError:
                 self._producer.poll(0.05)
 
+    def dead_letter_refusal(self, refusal: Refusal) -> None:
+        """An output the broker refused: its input record goes to the dead letters like any
+        failed record; a result of many records (no one origin) goes there itself."""
+        operator = f"to_topic({refusal.topic})"
+        error = DeliveryRefused(
+            f"the broker refused the record for {refusal.topic}: {refusal.reason}"
+        )
+        if refusal.source is not None and refusal.row is not None:
+            self.dead_letter(refusal.source, [refusal.row], error, operator)
+            return
+        if self._dlq is None:  # pragma: no cover - the checkpoint raises instead
+            raise error
+        headers: Headers = [
+            (DLQ_REASON, str(error).encode("utf-8", "replace")[:4000]),
+            (DLQ_TYPE, type(error).__name__.encode()),
+            (DLQ_OPERATOR, operator.encode("utf-8", "replace")),
+        ]
+        self._send(self._dlq.name, refusal.value, refusal.key, refusal.timestamp, headers)
+        self.dead_letters += 1
+
     def dead_letter(
         self, source: Source, rows: list[int], error: BaseException, operator: str
     ) -> None:
@@ -134,7 +195,7 @@ class KafkaEmitter:
             ]
             self._send(
                 self._dlq.name,
-                source.raw_values[row],  # type: ignore[arg-type]
+                source.raw_values[row],
                 source.raw_keys[row],
                 source.timestamps[row],
                 headers,

@@ -20,9 +20,11 @@ from confluent_kafka import (
 from headwater.errors import BrokerError, MissingTopicError
 from headwater.kafka.admin import TopicAdmin
 from headwater.runtime.batch import Source
-from headwater.runtime.checkpoint import Checkpoint, DeliveryErrors
+from headwater.runtime.checkpoint import Checkpoint
+from headwater.runtime.delivery import DeliveryErrors
 from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.executor import Executor
+from headwater.runtime.purge import RepartitionPurger
 from headwater.runtime.standby import StandbyPlanner
 from headwater.runtime.status import StatusFile
 from headwater.runtime.transaction import TransactionalCheckpoint, transactional_id
@@ -39,6 +41,7 @@ log = logging.getLogger("headwater.runner")
 RECOVERY_STEP = 5_000
 RECOVERY_PREFETCH = 10_000
 FETCH_QUEUE_BACKOFF_MS = 20
+LIBRDKAFKA_BATCH_BYTES = 1_000_000  # librdkafka's default batch.size
 
 
 class Runner:
@@ -51,12 +54,14 @@ class Runner:
         self._paused: set[tuple[str, int]] = set()  # assigned, but their stores still recover
         self._rebalanced = False
         self._closing = False  # the final checkpoint is done: rebalance callbacks only tidy up
+        self._batch_bytes: int | None = None  # the producer's batch size, where topics need less
 
     def stop(self) -> None:
         self._stopping.set()
 
     # Set-up
     def _prepare_topics(self) -> None:
+        """Create what is missing, and learn the output topics' record size limit."""
         app = self.app
         admin = TopicAdmin(app.settings)
         existing = admin.list_topics()
@@ -84,6 +89,7 @@ class Runner:
         created = admin.create(absent)
         if created:
             log.info("created topics %s", ", ".join(created))
+        self._batch_bytes = _smallest_message_limit(admin, [t.name for t in outputs])
 
     def _consumer_config(self) -> dict[str, Any]:
         app = self.app
@@ -114,12 +120,23 @@ class Runner:
             # A failed delivery fails the transaction's commit, so no report is needed for
             # outputs; successes are reported (to no callback, cheap) for the changelog
             # records' own callbacks, which learn the exact changelog offsets.
-            delivery = {"transactional.id": txn_id, "delivery.report.only.error": False}
+            delivery = {
+                "transactional.id": txn_id,
+                "delivery.report.only.error": False,
+                # A replica that dies with a transaction open and never comes back blocks
+                # read_committed readers of its outputs until the broker aborts it: ten
+                # seconds past the commit interval, as Kafka Streams, not librdkafka's minute.
+                "transaction.timeout.ms": int((app.commit_interval + 10) * 1000),
+            }
+        # The broker checks a whole batch against its topic's max.message.bytes: a batch
+        # larger than the smallest limit would make it refuse records that fit alone.
+        batch = {} if self._batch_bytes is None else {"batch.size": self._batch_bytes}
         return app.settings.client_config(
             **{
                 "enable.idempotence": True,
                 "linger.ms": 5,
                 "queue.buffering.max.messages": 500_000,
+                **batch,
                 # Same partitioner as the Java client, so keys land where Kafka Streams puts them.
                 "partitioner": "murmur2_random",
                 **delivery,
@@ -160,7 +177,8 @@ class Runner:
         txn_id, lock = (
             transactional_id(app.name, app.state_dir) if self._exactly_once else (None, None)
         )
-        producer = Producer(self._producer_config(errors, txn_id))
+        producer_config = self._producer_config(errors, txn_id)
+        producer = Producer(producer_config)
         changelog_producer = (
             Producer(self._changelog_producer_config())
             if state is not None and txn_id is None
@@ -169,16 +187,31 @@ class Runner:
         consumer_config = self._consumer_config()
         group = consumer_config["group.id"]
         consumer = Consumer(consumer_config)
+        emitter = KafkaEmitter(producer, app.dead_letter_topic, errors)
+        purger = RepartitionPurger(app.settings, set(app.internal_topics))
+        dead_letters = app.dead_letter_topic is not None
         checkpoint: Checkpoint
         if txn_id is not None:
-            checkpoint = TransactionalCheckpoint(consumer, producer, state=state)
+            checkpoint = TransactionalCheckpoint(
+                consumer,
+                producer,
+                errors,
+                state=state,
+                dead_letters=dead_letters,
+                new_producer=lambda: Producer(producer_config),
+                on_new_producer=emitter.use_producer,
+            )
             checkpoint.initialize()
             log.info("exactly-once with transactional.id %s", txn_id)
         else:
             checkpoint = Checkpoint(
-                consumer, producer, errors, state=state, changelog_producer=changelog_producer
+                consumer,
+                producer,
+                errors,
+                state=state,
+                changelog_producer=changelog_producer,
+                dead_letter=emitter.dead_letter_refusal if dead_letters else None,
             )
-        emitter = KafkaEmitter(producer, app.dead_letter_topic)
         stores = state.store if state is not None else None
         executors = {
             name: Executor(root, root.operator.topic, emitter, app.on_error, stores=stores)  # type: ignore[attr-defined]
@@ -279,6 +312,7 @@ class Runner:
                 self._tick(executors.values(), checkpoint)
                 if time.monotonic() - checkpoint.started >= app.commit_interval:
                     checkpoint.commit()
+                    purger.committed(checkpoint.last_commit)
             checkpoint.commit()
         except BaseException:
             # Commit what completed before the failure (the failing batch is not tracked).
@@ -295,7 +329,7 @@ class Runner:
             checkpoint.close()
             if state is not None:
                 state.close()
-            for p in (producer, changelog_producer):
+            for p in (emitter.producer, changelog_producer):
                 # Drop the broker connection now, not when garbage collected (close() is recent).
                 close = getattr(p, "close", None)
                 if close is not None:
@@ -435,3 +469,19 @@ def _source(topic: str, messages: list[Message]) -> Source:
         timestamps=[ts for _, ts in map(Message.timestamp, messages)],
         headers=headers if any(headers) else [],  # type: ignore[arg-type]
     )
+
+
+def _smallest_message_limit(admin: TopicAdmin, topics: list[str]) -> int | None:
+    """The smallest ``max.message.bytes`` of ``topics`` when below librdkafka's batch size, else
+    None; a topic whose configuration cannot be read counts as the cluster's default."""
+    limits = []
+    for name in topics:
+        try:
+            value = admin.describe_config(name).get("max.message.bytes")
+        except KafkaException as exc:
+            log.warning("cannot read the configuration of %s: %s", name, exc.args[0].str())
+            continue
+        if value is not None and str(value).isdigit():
+            limits.append(int(value))
+    smallest = min(limits, default=None)
+    return smallest if smallest is not None and smallest < LIBRDKAFKA_BATCH_BYTES else None

@@ -10,14 +10,24 @@ Committing it, in order:
 4. ``state.persist()``: a crash between 3 and 4 is repaired on restart by changelog replay.
 On an abortable error the transaction is aborted, state changes are dropped and the consumer
 is rewound to where the transaction started, so the same records are processed again.
+
+Fenced: the broker refuses the producer's epoch once its transaction outlived
+``transaction.timeout.ms`` (the app hung; the broker aborted the transaction), or once another
+producer registered the same transactional.id. The producer is dead either way. Each replica's
+id is its own (locked in its state directory), so the first is the usual cause: the open
+transaction is gone, its state changes are dropped, the consumer is rewound, and a new producer
+with the same id takes over (fencing any other holder in turn), as Kafka Streams does. Fenced
+more than three times in a minute, the app stops: another instance really shares its id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -25,20 +35,23 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from headwater.errors import BrokerError
 from headwater.runtime.batch import Source
-from headwater.runtime.checkpoint import Checkpoint, DeliveryErrors, produce_changelog
+from headwater.runtime.checkpoint import Checkpoint, produce_changelog, refused_error
+from headwater.runtime.delivery import DeliveryErrors
 
 if TYPE_CHECKING:
     from headwater.state import StateManager
 
 log = logging.getLogger(__name__)
 
-# Errors that mean another producer with our transactional.id took over: never retried.
+# Errors that mean the producer's epoch is over (its transaction timed out, or another
+# producer registered our transactional.id): this producer can do nothing more.
 _FENCED = {
     KafkaError._FENCED,
     KafkaError.PRODUCER_FENCED,
     KafkaError.INVALID_PRODUCER_EPOCH,
-    KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
 }
+MAX_FENCES = 3  # in FENCE_WINDOW seconds: more means another instance shares the id
+FENCE_WINDOW = 60.0
 _ID_FILE = "transactional.id"
 
 
@@ -80,12 +93,21 @@ class TransactionalCheckpoint(Checkpoint):
         self,
         consumer: Consumer,
         producer: Producer,
+        delivery_errors: DeliveryErrors,
         flush_timeout: float = 60.0,
         *,
         state: StateManager | None = None,
         max_aborts: int = 5,
+        dead_letters: bool = True,
+        new_producer: Callable[[], Producer] | None = None,
+        on_new_producer: Callable[[Producer], None] | None = None,
     ) -> None:
-        super().__init__(consumer, producer, DeliveryErrors(), flush_timeout, state=state)
+        super().__init__(consumer, producer, delivery_errors, flush_timeout, state=state)
+        self._dead_letters = dead_letters
+        # Makes the producer that replaces a fenced one, and tells its other users (the emitter).
+        self._new_producer = new_producer
+        self._on_new_producer = on_new_producer
+        self._fences: list[float] = []
         self._max_aborts = max_aborts
         self._aborts = 0  # aborts in a row: a transaction that always fails stops the app
         self._open = False
@@ -101,12 +123,20 @@ class TransactionalCheckpoint(Checkpoint):
                 "support transactions (Kafka 2.5 or later)"
             ) from exc
 
+    @property
+    def producer(self) -> Producer:
+        """The producer in use (a fenced one is replaced)."""
+        return self._producer
+
     def begin(self) -> None:
         if not self._open:
             try:
                 self._producer.begin_transaction()
             except KafkaException as exc:
-                raise self._fatal(exc, "begin a transaction") from exc
+                if not self._fenced(exc):
+                    raise self._fatal(exc, "begin a transaction") from exc
+                self._renew(exc)
+                self._producer.begin_transaction()
             self._open = True
 
     def read(self, sources: list[Source]) -> None:
@@ -122,6 +152,7 @@ class TransactionalCheckpoint(Checkpoint):
 
     def commit(self) -> None:
         if not self._open:  # nothing was read or produced since the last commit
+            self.last_commit = {}
             self._pending.clear()
             self._start.clear()
             self.started = time.monotonic()
@@ -141,12 +172,18 @@ class TransactionalCheckpoint(Checkpoint):
                 )
             self._commit_transaction()
         except KafkaException as exc:
+            if self._fenced(exc):
+                self._renew(exc)
+                return
             if self._abortable(exc):
-                self.abort(f"the transaction could not commit: {exc.args[0].str()}")
+                refused = self._remember_refused()
+                self.abort(f"the transaction could not commit: {exc.args[0].str()}{refused}")
                 return
             raise self._fatal(exc, "commit the transaction") from exc
         self._open = False
         self._aborts = 0
+        self._delivery_errors.skips.clear()  # their dead letters are committed now
+        self.last_commit = offsets
         if state is not None:
             state.persist(offsets)
         self._pending.clear()
@@ -166,9 +203,25 @@ class TransactionalCheckpoint(Checkpoint):
                 log.warning("retrying the transaction commit: %s", error.str())
 
     def recover(self, exc: KafkaException) -> None:
+        if self._fenced(exc):
+            self._renew(exc)
+            return
         if not self._abortable(exc):
             raise self._fatal(exc, "produce") from exc
-        self.abort(f"producing failed: {exc.args[0].str()}")
+        refused = self._remember_refused()
+        self.abort(f"producing failed: {exc.args[0].str()}{refused}")
+
+    def _remember_refused(self) -> str:
+        """Outputs the broker refused fail the whole transaction: remember them, so that when
+        their inputs are processed again they go to the dead letters instead (delivery.py)."""
+        refusals = self._delivery_errors.take_refusals()
+        for refusal in refusals:
+            if not self._dead_letters:
+                raise refused_error(refusal)
+            self._delivery_errors.skips[refusal.identity] = refusal.reason
+        if not refusals:
+            return ""
+        return f"; the broker refused {len(refusals)} output(s), sent to the dead letters next"
 
     def abort(self, reason: str, rewind: bool = True) -> None:
         """Abort the open transaction, drop state changes and (``rewind``) read it again."""
@@ -183,7 +236,10 @@ class TransactionalCheckpoint(Checkpoint):
             try:
                 self._producer.abort_transaction(self._flush_timeout)
             except KafkaException as exc:
-                raise self._fatal(exc, "abort the transaction") from exc
+                if not self._fenced(exc):
+                    raise self._fatal(exc, "abort the transaction") from exc
+                self._renew(exc)  # the broker aborted it already; the rest is done there
+                return
             self._open = False
         if self._state is not None:
             self._state.abort()
@@ -218,6 +274,43 @@ class TransactionalCheckpoint(Checkpoint):
     def close(self, timeout: float = 30.0) -> None:
         self.discard()  # a committed shutdown has nothing open; a failed one aborts
 
+    def _renew(self, exc: KafkaException) -> None:
+        """The producer was fenced: drop the open transaction's work, read its inputs again,
+        and carry on with a new producer (see the module docstring)."""
+        now = time.monotonic()
+        self._fences = [t for t in self._fences if now - t < FENCE_WINDOW] + [now]
+        if self._new_producer is None or len(self._fences) > MAX_FENCES:
+            raise self._fatal(exc, "go on with its transaction") from exc
+        log.warning(
+            "the producer was fenced (%s): its transaction is aborted (it outlived "
+            "transaction.timeout.ms, or another instance took the transactional.id); its "
+            "inputs are processed again with a new producer",
+            exc.args[0].str(),
+        )
+        self._open = False
+        if self._state is not None:
+            self._state.abort()
+        self._rewind()
+        self._pending.clear()
+        self._start.clear()
+        self._delivery_errors.take()
+        self._delivery_errors.take_refusals()
+        self.started = time.monotonic()
+        fenced = self._producer
+        self._producer = self._new_producer()
+        self.initialize()
+        if self._on_new_producer is not None:
+            self._on_new_producer(self._producer)
+        with contextlib.suppress(KafkaException, RuntimeError):
+            fenced.purge(in_queue=True, in_flight=True)  # what it still holds is void
+
+    @staticmethod
+    def _fenced(exc: KafkaException) -> bool:
+        # Once fenced, the producer answers every call with a generic fatal error. A fatal
+        # error of another cause (authorization, say) fails again when the new producer
+        # registers the transactional.id, and that failure stops the app with its reason.
+        return bool(exc.args[0].code() in _FENCED or exc.args[0].code() == KafkaError._FATAL)
+
     @staticmethod
     def _abortable(exc: KafkaException) -> bool:
         error = exc.args[0]
@@ -225,16 +318,17 @@ class TransactionalCheckpoint(Checkpoint):
 
     def _fatal(self, exc: KafkaException, action: str) -> BrokerError:
         error = exc.args[0]
-        if error.code() in _FENCED:
+        if self._fenced(exc):
+            # Only _renew gets here with a fenced producer: fenced too often to go on.
             return BrokerError(
-                f"this instance was fenced while trying to {action}: another instance with the "
-                "same transactional.id, or a newer member of the consumer group, took over its "
-                f"work ({error.str()}); it stops so nothing is written twice"
+                f"this instance was fenced while trying to {action}, more than {MAX_FENCES} "
+                f"times within {FENCE_WINDOW:.0f} s: another instance uses the same "
+                f"transactional.id (a copy of its state_dir?) ({error.str()}); it stops so "
+                "nothing is written twice. Give every replica its own state_dir"
             )
-        if error.fatal() or error.code() == KafkaError._FATAL:
+        if error.fatal():
             return BrokerError(
                 f"the transactional producer failed fatally while trying to {action} "
-                f"({error.str()}); usually it was fenced by a newer instance with the same "
-                "transactional.id. It stops so nothing is written twice"
+                f"({error.str()}); it stops so nothing is written twice"
             )
         return BrokerError(f"cannot {action} (exactly-once): {error.str()}")

@@ -147,12 +147,14 @@ class WatermarkTracker:
 
 
 def combine(marks: Any) -> int:
-    """Minimum over non-idle watermarks; when all are idle, the minimum of all (hold)."""
+    """Minimum over non-idle watermarks; when all are idle, the maximum of all, as Flink does:
+    a partition that went silent behind the others must not hold windows open once the rest
+    has gone quiet too."""
     items = list(marks)
     if not items:
         return MIN_TIME
     active = [w for w, idle in items if not idle]
-    return int(min(active) if active else min(w for w, _ in items))
+    return int(min(active) if active else max(w for w, _ in items))
 
 
 def encode_marker(partition: int, partitions: int, watermark: int, idle: bool) -> bytes:

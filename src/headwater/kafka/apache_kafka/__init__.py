@@ -43,6 +43,8 @@ _SINGLE_NODE = {
     "share.coordinator.state.topic.min.isr": "1",
     "share.coordinator.state.topic.num.partitions": "1",
     "group.initial.rebalance.delay.ms": "0",
+    # Transactions that outlive their timeout are aborted within a second, not ten.
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000",
     # A development broker keeps records until their topic is deleted: a replay of last year's
     # data is not swept away by the five-minute retention check (a production cluster's
     # retention is its own).
