@@ -113,6 +113,12 @@ def assert_contained(live: LiveServer, logs: str) -> None:
     # Its own processes only: the sandbox's init and itself (and what it started).
     assert os.getpid() not in found["processes"] and len(found["processes"]) <= 5
     assert not any(name.startswith("PYTEST") or name == "VIRTUAL_ENV" for name in found["environ"])
+    # On PostgreSQL, the database's address and password are the server's alone.
+    database_url = live.context.settings.database_url
+    if database_url is not None:
+        assert database_url not in logs
+        urls = {k: v for k, v in found["environ"].items() if "postgresql+" in v or "://" in v}
+        assert not urls, urls
     with live.client() as anonymous:
         minted = anonymous.get("/api/auth/me", headers={"Authorization": f"Bearer {MINTED}"})
         assert minted.status_code == 401
