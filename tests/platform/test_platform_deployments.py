@@ -69,7 +69,7 @@ def test_deploy_scale_crash_and_roll_back(
         assert deployment["commit"] == v2 and deployment["replicas"] == 2
         assert deployment["cpu"] == 0.5 and deployment["memory"] == "256Mi"  # from the manifest
         assert deployment["env"] == {"GREETING_STYLE": "plain", "X": "1"}
-        assert deployment["enforcement"] in ("cgroup-v2", "rlimit")
+        assert deployment["enforcement"] in ("cgroup-v2", "cgroup-v1", "rlimit")
         ident = deployment["id"]
 
         # Two replicas share the three partitions, and both write v2's greeting.

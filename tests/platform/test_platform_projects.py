@@ -299,18 +299,21 @@ def test_an_oversized_body_is_refused_before_it_is_read(live: LiveServer) -> Non
     assert state(live, name) == before
 
 
-def test_invalid_manifest_in_a_commit_is_reported_by_field(live: LiveServer) -> None:
+def test_a_manifest_naming_a_missing_entrypoint_is_refused_by_field(live: LiveServer) -> None:
     name = new_project(live)
     with live.client("editor") as editor:
-        editor.put(
+        response = editor.put(
             f"/api/projects/{name}/files/headwater.yaml",
             json={"content": "apps:\n  - name: a\n    entrypoint: missing.py\n    inputs: [x]\n"},
         )
-        response = editor.get(f"/api/projects/{name}/manifest")
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "apps[0].entrypoint"
         assert "create it or fix the path" in response.json()["detail"]
-        # The committed manifest is still the template's, and valid.
+        # Nothing was written: the working tree's and the committed manifest are the template's.
+        workspace = editor.get(f"/api/projects/{name}/manifest")
+        assert (
+            workspace.status_code == 200 and workspace.json()["apps"][0]["name"] == "hello-stream"
+        )
         head = editor.get(f"/api/projects/{name}/manifest", params={"ref": "HEAD"})
         assert head.status_code == 200 and head.json()["apps"][0]["name"] == name
 

@@ -526,10 +526,14 @@ def test_an_admin_adds_a_secret_and_deletes_it_after_confirming(
     open_page: Callable[[], tuple[Page, Problems]], web: LiveServer
 ) -> None:
     name = f"WEB_SECRET_{uuid.uuid4().hex[:6]}"
+    project = f"secrets-{uuid.uuid4().hex[:6]}"
+    with web.client("admin") as admin:
+        assert admin.post("/api/projects", json={"name": project}).status_code == 201
     page, problems = open_page()
     log_in(page, "admin", ADMIN_PASSWORD)
     go_to(page, "Settings")
     page.get_by_role("tab", name="Secrets").click()
+    page.get_by_label("Project").select_option(project)
     page.get_by_role("button", name="Add secret").click()
     dialog = page.get_by_role("dialog", name="Add secret")
     dialog.get_by_label("Name").fill(name)
@@ -549,7 +553,8 @@ def test_an_admin_adds_a_secret_and_deletes_it_after_confirming(
     confirm.get_by_role("button", name="Delete secret").click()
     expect(row).to_have_count(0)
     with web.client("admin") as admin:
-        assert name not in {s["name"] for s in admin.get("/api/secrets").json()}
+        secrets = admin.get(f"/api/projects/{project}/secrets").json()
+        assert name not in {s["name"] for s in secrets}
     assert problems.found == []
 
 

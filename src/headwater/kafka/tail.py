@@ -13,6 +13,7 @@ skipped here, and :class:`LastRecords` may yield a few more than asked.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -119,6 +120,7 @@ class TopicTail:
         stop_at_end: bool = False,
         timeout: float = 10.0,
         partitions: list[int] | None = None,
+        logger: logging.Logger | None = None,
     ) -> None:
         if isinstance(start, str) and start not in STARTS:
             raise ValueError(f"start={start!r}: use 'latest' or 'beginning'")
@@ -133,6 +135,7 @@ class TopicTail:
         self.stop_at_end = stop_at_end
         self.timeout = timeout
         self.only_partitions = partitions
+        self.logger = logger  # takes librdkafka's log lines; by default they go to stderr
         self._stopping = threading.Event()
         # Set once partitions are assigned at their start: records produced after it are read.
         self.ready = threading.Event()
@@ -180,13 +183,14 @@ class TopicTail:
 
     def _config(self) -> dict[str, Any]:
         return self.settings.client_config(
+            **({} if self.logger is None else {"logger": self.logger}),
             **{
                 # librdkafka wants a group id even for assign(); it is never joined or committed.
                 "group.id": f"headwater-tail-{uuid.uuid4().hex[:8]}",
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
                 "enable.partition.eof": self.stop_at_end,
-            }
+            },
         )
 
     def _partitions(self, consumer: Consumer) -> list[TopicPartition]:

@@ -206,7 +206,7 @@ def _serve(app: object, listener: socket.socket) -> None:
                 restore()
 
     # Warnings only: request lines would bury the banner.
-    server = Server(uvicorn.Config(app, log_level="warning"))  # type: ignore[arg-type]
+    server = Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))  # type: ignore[arg-type]
     server.run(sockets=[listener])
 
 

@@ -42,10 +42,11 @@ export function endpoints(client: ApiClient) {
       remove: (name: string) => client.delete<T.Ok>(`/api/clusters/${segment(name)}`),
     },
     secrets: {
-      list: () => client.get<T.Secret[]>("/api/secrets"),
-      put: (name: string, value: string) =>
-        client.put<T.Secret>(`/api/secrets/${segment(name)}`, { value }),
-      remove: (name: string) => client.delete<T.Ok>(`/api/secrets/${segment(name)}`),
+      list: (projectName: string) => client.get<T.Secret[]>(`${project(projectName)}/secrets`),
+      put: (projectName: string, name: string, value: string) =>
+        client.put<T.Secret>(`${project(projectName)}/secrets/${segment(name)}`, { value }),
+      remove: (projectName: string, name: string) =>
+        client.delete<T.Ok>(`${project(projectName)}/secrets/${segment(name)}`),
     },
     topics: {
       list: (cluster?: string) => client.get<T.Topic[]>("/api/topics", { cluster }),

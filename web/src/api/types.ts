@@ -177,6 +177,7 @@ export interface ClusterPatch {
 }
 
 export interface Secret {
+  project: string;
   name: string;
   created_at: string;
   updated_at: string;

@@ -28,13 +28,15 @@ from headwater.kafka.tail import (
     TopicTail,
 )
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
-from headwater.platform.api.topics import ClusterName, resolve_cluster
+from headwater.platform.api.topics import ClusterName, TopicPath, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
 from headwater.platform.errors import NotFound, PlatformError, Unavailable
+from headwater.platform.kafka_log import KAFKA_LOG
 from headwater.platform.live import (
     FILTER_HELP,
+    MAX_FILTER_CHARS,
     START_HELP,
     Filter,
     RateCap,
@@ -61,7 +63,7 @@ BUFFER = 1000  # decoded records waiting for a slow client before the consumer p
 _END = object()
 
 FromQuery = Annotated[str, Query(alias="from", description=START_HELP)]
-FilterQuery = Annotated[str | None, Query(description=FILTER_HELP)]
+FilterQuery = Annotated[str | None, Query(max_length=MAX_FILTER_CHARS, description=FILTER_HELP)]
 PartitionQuery = Annotated[
     int | None, Query(ge=0, description="only this partition; all when omitted")
 ]
@@ -98,6 +100,7 @@ def _tail(
         headers=True,  # a dead letter's reason, operator and origin travel in its headers
         stop_at_end=stop_at_end,
         partitions=None if partition is None else [partition],
+        logger=KAFKA_LOG,
     )
 
 
@@ -180,7 +183,7 @@ async def _events(tail: TopicTail, keep: Filter | None, rate: int) -> AsyncItera
     **secured(Role.viewer),
 )
 def tail_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     start: FromQuery = "latest",
     filter: FilterQuery = None,
@@ -307,7 +310,7 @@ def _export_lines(
     **secured(Role.viewer),
 )
 def export_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     format: Annotated[
         Literal["csv", "jsonl"], Query(description="csv or jsonl (one JSON object per line)")

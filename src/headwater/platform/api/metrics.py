@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import RowId
-from headwater.platform.api.topics import ClusterName, resolve_cluster
+from headwater.platform.api.topics import ClusterName, TopicPath, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -59,7 +59,9 @@ def _series(found: dict[SeriesKey, list[Point]]) -> list[SeriesOut]:
 
 
 @router.get("/api/metrics/topics/{name}", response_model=TopicMetricsOut, **secured(Role.viewer))
-def topic_metrics(name: str, context: Context, cluster: ClusterName = None) -> TopicMetricsOut:
+def topic_metrics(
+    name: TopicPath, context: Context, cluster: ClusterName = None
+) -> TopicMetricsOut:
     """Empty series until the topic has been sampled (every few seconds)."""
     cluster_name, _ = resolve_cluster(context, cluster)
     return TopicMetricsOut(

@@ -11,10 +11,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
+from headwater.platform.api.schemas import REF_PATTERN, ProjectName
 from headwater.platform.api.topics import ClusterName, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
+from headwater.platform.deployments.limits import Limits
 from headwater.platform.errors import Invalid, NotFound, PlatformError, TooLarge, Unavailable
 from headwater.platform.preview import PreviewRequest, run_preview
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, parse_manifest
@@ -39,7 +41,9 @@ class PreviewIn(BaseModel):
         default=None, description="the app's name in headwater.yaml; optional if there is one"
     )
     commit: str | None = Field(
-        default=None, description="a commit id (or prefix), HEAD or main; null: the working tree"
+        default=None,
+        pattern=REF_PATTERN,
+        description="a commit id (or prefix), HEAD or main; null: the working tree",
     )
     records: int | None = Field(
         default=None,
@@ -154,7 +158,7 @@ def _app_spec(files: dict[str, bytes], ref: str, name: str | None) -> AppSpec:
 
 @router.post("/{name}/preview", response_model=PreviewOut, **secured(Role.editor))
 def preview(
-    name: str, body: PreviewIn, context: Context, cluster: ClusterName = None
+    name: ProjectName, body: PreviewIn, context: Context, cluster: ClusterName = None
 ) -> PreviewOut:
     """Run an app over the last records (or a few seconds of live data) of its inputs, as saved
     or with the editor's unsaved `files`.
@@ -174,6 +178,9 @@ def preview(
             records=None if body.seconds is not None else body.records or DEFAULT_RECORDS,
             seconds=body.seconds,
             timeout=body.timeout,
+            sandbox=context.sandbox,
+            limits=Limits(spec.cpu, spec.memory_bytes),
+            enforcer=context.supervisor.enforcer,
         )
     )
     error = result.get("error")
