@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, LiveServer
+from platform_server import PASSWORD, LiveServer
 
 from headwater.platform.auth.dependencies import ROLE_EXTENSION
 

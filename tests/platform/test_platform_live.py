@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from conftest import LiveServer
 from kafka_helpers import wait_until
+from platform_server import LiveServer
 
 
 @pytest.fixture

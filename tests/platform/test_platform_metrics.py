@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from conftest import LiveServer
 from deploy_helpers import Project, consuming, waiting
 from kafka_helpers import wait_until
+from platform_server import LiveServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from headwater.kafka.admin import TopicAdmin

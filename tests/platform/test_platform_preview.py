@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from conftest import LiveServer
 from kafka_helpers import read_all
+from platform_server import LiveServer
 
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings

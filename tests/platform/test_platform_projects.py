@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import LiveServer
 from deploy_helpers import add_cluster
+from platform_server import LiveServer
 
 
 def new_project(live: LiveServer, template: str | None = "hello-stream") -> str:

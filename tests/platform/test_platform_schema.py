@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import LiveServer
+from platform_server import LiveServer
 
 from headwater.platform.db.models import Base
 from headwater.platform.migrations import alembic_config, upgrade

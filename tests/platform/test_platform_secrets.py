@@ -7,7 +7,7 @@ import stat
 import uuid
 
 import pytest
-from conftest import LiveServer
+from platform_server import LiveServer
 from sqlalchemy import text
 
 from headwater.errors import ConfigError

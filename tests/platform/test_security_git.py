@@ -13,9 +13,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
+from platform_server import LiveServer
 from sqlalchemy import select
 from test_platform_git import git, remote
 

@@ -13,8 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PASSWORD, LiveServer
-from platform_server import ADMIN_PASSWORD, POSTGRES_URL, live_server, postgres_schema_in
+from platform_server import (
+    ADMIN_PASSWORD,
+    PASSWORD,
+    POSTGRES_URL,
+    LiveServer,
+    live_server,
+    postgres_schema_in,
+)
 
 from headwater.platform import PlatformSettings
 from headwater.platform.live import FILTER_STEPS

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LiveServer
 from kafka_helpers import wait_until
+from platform_server import LiveServer
 from test_platform_preview import cluster, ensure_topic, new_project, preview, write
 
 from headwater.platform.sandbox import SandboxMode
