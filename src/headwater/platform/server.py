@@ -45,6 +45,10 @@ from headwater.platform.secrets import SecretBox
 from headwater.platform.settings import PlatformSettings
 from headwater.platform.spa import install as install_webapp
 
+# The request line and headers of one request, in bytes: room for a page cursor of a topic with
+# a few hundred partitions (see GET /api/topics/{name}/records); a longer request is refused.
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
 ROUTERS = (
     health,
     auth,
@@ -149,4 +153,5 @@ def serve(
         log_level="info",
         proxy_headers=trusted_proxies is not None,
         forwarded_allow_ips=trusted_proxies or "",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )

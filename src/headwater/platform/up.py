@@ -38,7 +38,7 @@ from headwater.platform.demo_project import (
 )
 from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.migrations import upgrade
-from headwater.platform.server import create_app
+from headwater.platform.server import MAX_REQUEST_HEAD_BYTES, create_app
 from headwater.platform.settings import ADMIN_PASSWORD_ENV, PlatformSettings
 from headwater.signals import on_stop_signals
 
@@ -206,7 +206,13 @@ def _serve(app: object, listener: socket.socket) -> None:
                 restore()
 
     # Warnings only: request lines would bury the banner.
-    server = Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        log_level="warning",
+        proxy_headers=False,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+    )
+    server = Server(config)
     server.run(sockets=[listener])
 
 

@@ -28,6 +28,7 @@ from headwater.kafka.tail import (
     TopicTail,
 )
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
+from headwater.platform.api.schemas import described_pattern
 from headwater.platform.api.topics import ClusterName, TopicPath, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
@@ -217,9 +218,17 @@ class PageOut(BaseModel):
     before: int = Field(description="records stored before this page")
 
 
+# A page's cursor: what format_cursor writes. Its length keeps a request within the server's
+# MAX_REQUEST_HEAD_BYTES even percent-encoded: enough for a few hundred partitions.
+MAX_CURSOR_CHARS = 4_000
+CURSOR_PATTERN = described_pattern(
+    r"^[0-9]+:[0-9]+(,[0-9]+:[0-9]+)*$", "PARTITION:OFFSET pairs joined by commas, e.g. 0:120,1:98"
+)
+
+
 @router.get("/{name}/records", response_model=PageOut, **secured(Role.viewer))
 def page_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     start: Annotated[
         str, Query(alias="from", description="beginning, offset:<n> or timestamp:<epoch ms>")
@@ -228,7 +237,8 @@ def page_topic(
         str | None,
         Query(
             description="PARTITION:OFFSET,... from a page's `next` or `start`; replaces `from`",
-            max_length=20_000,
+            max_length=MAX_CURSOR_CHARS,
+            pattern=CURSOR_PATTERN,
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="records per page")] = 50,
