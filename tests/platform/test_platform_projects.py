@@ -185,7 +185,7 @@ def test_a_project_from_a_template_reads_and_writes_the_topics_picked_for_it(
     ("topics", "field", "words"),
     [
         ({"nope": {"name": "x"}}, "topics.nope", "has no topic 'nope'"),
-        ({"purchases": {"name": "bad name"}}, "topics.purchases.name", "pattern"),
+        ({"purchases": {"name": "bad name"}}, "topics.purchases.name", "letters, digits"),
         ({"purchases": {"name": "a"}, "features": {"name": "a"}}, "topics.features", "both"),
         ({"features": {"name": "f", "partitions": 0}}, "topics.features.partitions", ""),
     ],
@@ -311,9 +311,7 @@ def test_a_manifest_naming_a_missing_entrypoint_is_refused_by_field(live: LiveSe
         assert "create it or fix the path" in response.json()["detail"]
         # Nothing was written: the working tree's and the committed manifest are the template's.
         workspace = editor.get(f"/api/projects/{name}/manifest")
-        assert (
-            workspace.status_code == 200 and workspace.json()["apps"][0]["name"] == "hello-stream"
-        )
+        assert workspace.status_code == 200 and workspace.json()["apps"][0]["name"] == name
         head = editor.get(f"/api/projects/{name}/manifest", params={"ref": "HEAD"})
         assert head.status_code == 200 and head.json()["apps"][0]["name"] == name
 

@@ -53,14 +53,12 @@ def test_absurd_limits_and_nul_bytes_are_refused_by_field_and_store_nothing(
         ).is_success
         base = f"/api/projects/{project}/deployments"
         for extra, field in cases:
-            body = {"app": "hello-stream", "cluster": cluster, "state": "stopped", **extra}
+            body = {"app": project, "cluster": cluster, "state": "stopped", **extra}
             refused = editor.post(base, json=body)
             assert refused.status_code == 422, (extra, refused.text)
             assert refused.json()["errors"][0]["field"] == field, refused.json()
         assert editor.get(base).json() == []
-        made = editor.post(
-            base, json={"app": "hello-stream", "cluster": cluster, "state": "stopped"}
-        )
+        made = editor.post(base, json={"app": project, "cluster": cluster, "state": "stopped"})
         assert made.status_code == 201, made.text
         ident = made.json()["id"]
         for extra, field in cases:
