@@ -274,7 +274,8 @@ def test_a_page_starts_at_an_offset_or_a_time_and_keeps_to_a_partition_and_filte
 @pytest.mark.parametrize(
     ("params", "status", "field"),
     [
-        ({"cursor": "0:x"}, 400, "cursor"),
+        ({"cursor": "0:x"}, 422, "cursor"),  # not PARTITION:OFFSET pairs
+        ({"cursor": "0:99999999999999999999"}, 400, "cursor"),  # past a 64-bit offset
         ({"limit": 0}, 422, "limit"),
         ({"limit": 501}, 422, "limit"),
         ({"from": "yesterday"}, 400, "from"),
