@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,26 @@ def test_user_code_gets_an_allow_listed_environment_in_every_mode(
         seen = set(json.loads(done.stdout))
         assert {"APP_SETTING", "TZ", "HOME", "PATH"} <= seen, sandbox.mode
         assert not seen & {"HEADWATER_ADMIN_PASSWORD", "HEADWATER_SECRET_KEY", "VIRTUAL_ENV"}
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_an_environment_under_tmp_stays_visible_in_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A checkout (and its .venv) cloned under /tmp: the sandbox's private /tmp must not hide it.
+    env = tmp_path / "env"
+    env.mkdir()
+    (env / "marker.txt").write_text("here")
+    paths = sandbox_module._python_paths()
+    monkeypatch.setattr(sandbox_module, "_python_paths", lambda: [*paths, env])
+    sandbox = Sandbox.detect("bubblewrap")
+    jail = Jail(tmp_path / "work")
+    jail.workdir.mkdir()
+    run = subprocess.run(
+        sandbox.command(["cat", str(env / "marker.txt")], jail),
+        env=sandbox.environment({}, jail),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.stdout == b"here", run.stderr

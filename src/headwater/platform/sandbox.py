@@ -168,6 +168,10 @@ class Sandbox:
                 readonly.append(path)
         for name in ETC_ENTRIES:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        args += ["--size", str(TMP_BYTES), "--tmpfs", "/dev/shm"]
+        # After the private /tmp: an environment or checkout under /tmp stays visible.
         for path in _python_paths():
             if not any(path.is_relative_to(done) for done in readonly):
                 args += ["--ro-bind", str(path), str(path)]
@@ -175,9 +179,6 @@ class Sandbox:
         for hidden in self._hidden:  # in case the data directory sits under a path bound above
             if any(hidden.is_relative_to(path) for path in readonly):
                 args += ["--tmpfs", str(hidden)]
-        args += ["--proc", "/proc", "--dev", "/dev"]
-        args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
-        args += ["--size", str(TMP_BYTES), "--tmpfs", "/dev/shm"]
         for path in (jail.workdir, *jail.writable):
             if path != Path("/"):
                 args += ["--bind", str(path), str(path)]
