@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 from headwater.platform import PlatformSettings, create_app
 from headwater.platform.context import PlatformContext
 from headwater.platform.db.session import normalize_url
+from headwater.platform.server import MAX_REQUEST_HEAD_BYTES
 
 # The tests' PostgreSQL database; each server gets a schema of its own in it.
 POSTGRES_URL = os.environ.get(
@@ -86,7 +87,16 @@ def start_server(app: FastAPI) -> tuple[uvicorn.Server, threading.Thread, str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # As the platform serves: X-Forwarded-For is not believed (see server.serve).
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        )
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_until(lambda: server.started, timeout=30)

@@ -58,13 +58,14 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
     )
 
 
-def read_lines(process: subprocess.Popen[str]) -> list[str]:
-    """The process's stdout lines so far, filled in by a thread as they arrive."""
+def read_lines(process: subprocess.Popen[str], stream: str = "stdout") -> list[str]:
+    """The process's stdout (or stderr) lines so far, filled in by a thread as they arrive."""
     lines: list[str] = []
 
     def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
+        source = process.stdout if stream == "stdout" else process.stderr
+        assert source is not None
+        for line in source:
             lines.append(line)
 
     threading.Thread(target=pump, daemon=True).start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -14,18 +15,48 @@ import pytest
 from kafka_helpers import wait_until
 from test_cli import accepts_connections, read_lines, start
 
+from headwater import App
 from headwater.demo.generator import MALFORMED, OrderGenerator
-from headwater.demo.orders import (
-    INPUT_TOPIC,
-    LARGE_ORDER,
-    LARGE_TOPIC,
-    TOTALS_TOPIC,
-    build_app,
-)
+from headwater.demo.runner import EXAMPLE as SHIPPED_EXAMPLE
+from headwater.demo.runner import load_example, summary_line
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.broker import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "orders" / "app.py"
+INPUT_TOPIC, TOTALS_TOPIC, LARGE_TOPIC = "orders", "order-totals", "large-orders"
+
+
+def example_app(broker: str, monkeypatch: pytest.MonkeyPatch) -> tuple[App, dict[str, Any]]:
+    """The example's ``app`` on ``broker`` and the rest of its module, as `run` loads it."""
+    monkeypatch.setenv("HEADWATER_BROKER", broker)
+    namespace = runpy.run_path(str(EXAMPLE), run_name="__headwater_app__")
+    return namespace["app"], namespace
+
+
+def test_the_example_holds_the_pipeline_and_the_demo_runs_that_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = EXAMPLE.read_text()
+    assert "headwater.demo" not in source and "sdf.to_topic(totals)" in source
+    assert SHIPPED_EXAMPLE.resolve() == EXAMPLE.resolve()  # the package ships the same file
+    monkeypatch.setenv("HEADWATER_BROKER", "elsewhere:9092")
+    app = load_example("127.0.0.1:19092")
+    assert app.settings.bootstrap_servers == "127.0.0.1:19092"
+    assert [t.name for t in app.output_topics] == [TOTALS_TOPIC, LARGE_TOPIC]
+
+
+def test_the_summary_counts_each_output_and_its_rate() -> None:
+    from collections import Counter
+
+    line = summary_line(
+        Counter({"order-totals": 120, "orders-app.dlq": 3}),
+        Counter({"order-totals": 100, "orders-app.dlq": 3}),
+        5.0,
+        ["order-totals", "large-orders", "orders-app.dlq"],
+    )
+    assert line == (
+        "summary: order-totals 120 (4.0/s) · large-orders 0 (0.0/s) · orders-app.dlq 3 (0.0/s)"
+    )
 
 
 def test_generator_is_deterministic_and_malformed_now_and_then():
@@ -45,12 +76,14 @@ def test_generator_is_deterministic_and_malformed_now_and_then():
         assert isinstance(order["event_time"], int)
 
 
-def test_order_pipeline_enriches_routes_and_dead_letters():
+def test_order_pipeline_enriches_routes_and_dead_letters(monkeypatch: pytest.MonkeyPatch):
     generator = OrderGenerator(seed=3, malformed_every=5)
     events = [generator.next_event(now_ms=1_764_000_000_000 + i) for i in range(100)]
     valid = [orjson.loads(e.value) for e in events if e.malformed is None]
 
-    result = build_app("localhost:9092").test({INPUT_TOPIC: [e.value for e in events]})
+    app, module = example_app("localhost:9092", monkeypatch)
+    large_order = module["LARGE_ORDER"]
+    result = app.test({INPUT_TOPIC: [e.value for e in events]})
 
     totals = result.outputs[TOTALS_TOPIC].sort_values("order_id")
     assert list(totals["order_id"]) == [o["order_id"] for o in valid]
@@ -59,7 +92,7 @@ def test_order_pipeline_enriches_routes_and_dead_letters():
     assert set(totals["region"]) <= {"EU", "NA", "SA", "APAC", "other"}
     large = result.outputs[LARGE_TOPIC]
     assert sorted(large["order_id"]) == [
-        o["order_id"] for o in valid if round(o["price"] * o["quantity"], 2) >= LARGE_ORDER
+        o["order_id"] for o in valid if round(o["price"] * o["quantity"], 2) >= large_order
     ]
     assert len(large) > 0
     dead = result.dead_letters
@@ -68,9 +101,13 @@ def test_order_pipeline_enriches_routes_and_dead_letters():
 
 
 def test_example_app_runs_with_headwater_run(
-    bootstrap: str, admin: TopicAdmin, produce: Callable[..., None], read: Callable[..., Any]
+    bootstrap: str,
+    admin: TopicAdmin,
+    produce: Callable[..., None],
+    read: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ):
-    app = build_app(bootstrap)
+    app, _ = example_app(bootstrap, monkeypatch)
     admin.create([*app.input_topics, *app.output_topics])
     generator = OrderGenerator(seed=11, customers=1_000_000, malformed_every=1_000)
     events = [generator.next_event() for _ in range(30)]
@@ -110,6 +147,7 @@ def test_demo_shows_output_and_stops_everything_on_sigint():
     process = start("demo", "--port", str(port), "--rate", "50")
     try:
         lines = read_lines(process)
+        said = read_lines(process, "stderr")
 
         def records() -> list[dict[str, Any]]:
             return [json.loads(line) for line in list(lines) if line.startswith("{")]
@@ -122,6 +160,11 @@ def test_demo_shows_output_and_stops_everything_on_sigint():
         )
         dead = next(r for r in records() if r["topic"] == "orders-app.dlq")
         assert dead["error"].startswith(("decode orders", "timestamp orders"))
+        # Between the records, a summary of each output every few seconds.
+        summary = wait_until(
+            lambda: [line for line in list(said) if line.startswith("summary: ")], timeout=15
+        )
+        assert f"{TOTALS_TOPIC} " in summary[-1] and "/s)" in summary[-1]
         assert broker_processes(port), "the demo's broker should be running"
 
         process.send_signal(signal.SIGINT)

@@ -350,6 +350,12 @@ def _add_server(commands: Any) -> None:
         action="store_true",
         help="mark session cookies Secure (when clients reach the server over HTTPS)",
     )
+    server.add_argument(
+        "--trusted-proxies",
+        metavar="ADDRESSES",
+        help="believe X-Forwarded-For only from these proxy addresses, comma-separated "
+        "(default: from none)",
+    )
     server.set_defaults(handler=cmd_server, parser=server)
 
 
@@ -563,6 +569,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         ),
         host=args.host,
         port=args.port,
+        trusted_proxies=args.trusted_proxies,
     )
     return 0
 

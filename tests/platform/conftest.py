@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from platform_server import (
     ADMIN_PASSWORD,
-    PASSWORD,
     POSTGRES_URL,
     LiveServer,
     live_server,
@@ -17,9 +16,6 @@ from platform_server import (
 )
 
 from headwater.platform import PlatformSettings
-
-# Tests import these from here.
-__all__ = ["PASSWORD", "LiveServer"]
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, LiveServer
+from platform_server import PASSWORD, LiveServer
 
 from headwater.platform.auth.dependencies import ROLE_EXTENSION
 
@@ -196,6 +196,11 @@ def test_admin_manages_users_but_keeps_one_admin(live: LiveServer) -> None:
         me = admin.get("/api/auth/me").json()["id"]
         assert admin.delete(f"/api/users/{me}").status_code == 409
         assert admin.patch(f"/api/users/{me}", json={"role": "viewer"}).status_code == 409
+        # Not the last admin any more, yet still no demoting oneself: it could not be undone.
+        assert admin.patch(f"/api/users/{user_id}", json={"role": "admin"}).status_code == 200
+        mine = admin.patch(f"/api/users/{me}", json={"role": "viewer"})
+        assert mine.status_code == 409 and "your own role" in mine.text, mine.text
+        assert admin.get("/api/auth/me").json()["role"] == "admin"
         assert admin.delete(f"/api/users/{user_id}").status_code == 200
         names = [u["username"] for u in admin.get("/api/users").json()]
         assert name not in names and "x" + name not in names

@@ -69,7 +69,7 @@ def test_deploy_scale_crash_and_roll_back(
         assert deployment["commit"] == v2 and deployment["replicas"] == 2
         assert deployment["cpu"] == 0.5 and deployment["memory"] == "256Mi"  # from the manifest
         assert deployment["env"] == {"GREETING_STYLE": "plain", "X": "1"}
-        assert deployment["enforcement"] in ("cgroup-v2", "rlimit")
+        assert deployment["enforcement"] in ("cgroup-v2", "cgroup-v1", "rlimit")
         ident = deployment["id"]
 
         # Two replicas share the three partitions, and both write v2's greeting.
@@ -150,6 +150,45 @@ def test_deploy_scale_crash_and_roll_back(
         assert editor.delete(f"/api/deployments/{ident}").status_code == 200
         wait_until(lambda: not any(alive(pid) for pid in pids), timeout=30)
         assert editor.get(f"/api/deployments/{ident}").status_code == 404
+
+
+def test_a_crash_loop_is_failing_in_the_list_its_page_and_the_graph_alike(
+    live: LiveServer, cluster: str, admin: TopicAdmin
+) -> None:
+    project = Project(live, admin, partitions=1)
+    with live.client("editor") as editor:
+        put = editor.put(
+            f"/api/projects/{project.name}/files/app.py",
+            json={"content": 'raise RuntimeError("crashing on purpose")\n'},
+        )
+        assert put.status_code == 200, put.text
+        crash = editor.post(f"/api/projects/{project.name}/commits", json={"message": "crash"})
+        assert crash.status_code == 201, crash.text
+        made = editor.post(
+            f"/api/projects/{project.name}/deployments",
+            json={"app": "hello-stream", "cluster": cluster, "commit": crash.json()["id"]},
+        )
+        assert made.status_code == 201, made.text
+        ident = made.json()["id"]
+
+        def statuses() -> tuple[str, str, str]:
+            one = editor.get(f"/api/deployments/{ident}").json()["status"]
+            listed = editor.get(f"/api/projects/{project.name}/deployments").json()
+            graph = editor.get("/api/graph", params={"cluster": cluster}).json()
+            node = next(n for n in graph["nodes"] if n["id"] == f"deployment:{ident}")
+            return one, listed[0]["status"], node["status"]
+
+        try:
+            # Between crashes the process is alive for a moment: it still is not ready.
+            waiting(live, ident, lambda: statuses() == ("failing",) * 3, timeout=60)
+            assert editor.get(f"/api/deployments/{ident}").json()["ready_replicas"] == 0
+            assert not any(r["ready"] for r in replicas(live, ident))
+            rolled = editor.patch(f"/api/deployments/{ident}", json={"commit": project.commits[1]})
+            assert rolled.status_code == 200, rolled.text
+            waiting(live, ident, lambda: statuses() == ("running",) * 3, timeout=60)
+            assert editor.get(f"/api/deployments/{ident}").json()["ready_replicas"] == 1
+        finally:
+            assert editor.delete(f"/api/deployments/{ident}").status_code == 200
 
 
 def test_roles_and_bad_inputs_change_nothing(

@@ -7,7 +7,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from conftest import LiveServer
+from platform_server import LiveServer
 
 
 def git(

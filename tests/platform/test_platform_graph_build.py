@@ -11,10 +11,9 @@ def facts(**changes: object) -> DeploymentFacts:
         "project": "shop",
         "app": "enrich",
         "commit": "c" * 40,
-        "desired_state": "running",
+        "status": "running",
         "replicas": 2,
         "running": 2,
-        "backoff": 0,
         "group": "enrich-app",
         "inputs": ("orders",),
         "outputs": ("enriched",),
@@ -88,18 +87,18 @@ def test_repartition_topics_loop_back_and_do_not_count_as_throughput() -> None:
     assert (node.throughput_in, node.throughput_out, node.lag) == (10.0, 3.0, 3)
 
 
-def test_status_follows_replicas_and_unsampled_figures_stay_null() -> None:
+def test_nodes_carry_the_deployments_status_and_unsampled_figures_stay_null() -> None:
     deployments = [
-        facts(id=1, running=1),
-        facts(id=2, running=1, backoff=1, group=None),
-        facts(id=3, desired_state="stopped", running=0, group=None, inputs=("x",), outputs=()),
+        facts(id=1, status="degraded", running=1),
+        facts(id=2, status="failing", running=0, group=None),
+        facts(id=3, status="stopped", running=0, group=None, inputs=("x",), outputs=()),
     ]
     graph = build_graph("main", deployments, {}, {})
-    status = {n.id: n.status for n in graph.nodes if n.kind == "deployment"}
+    status = {n.id: (n.status, n.running_replicas) for n in graph.nodes if n.kind == "deployment"}
     assert status == {
-        "deployment:1": "pending",
-        "deployment:2": "backoff",
-        "deployment:3": "stopped",
+        "deployment:1": ("degraded", 1),
+        "deployment:2": ("failing", 0),
+        "deployment:3": ("stopped", 0),
     }
     assert all(e.rate is None and e.lag is None for e in graph.edges)
     assert all(n.throughput_in is None and n.lag is None for n in graph.nodes)

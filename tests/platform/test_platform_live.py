@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from conftest import LiveServer
 from kafka_helpers import wait_until
+from platform_server import LiveServer
 
 
 @pytest.fixture
@@ -89,7 +89,9 @@ def test_a_tail_from_latest_delivers_new_records_within_two_seconds(
         delays = []
         for i in range(3):
             sent = time.monotonic()
-            produce(topic, [(b"k", orjson.dumps({"new": i}))], partition=i % 2)
+            produce(
+                topic, [(b"k", orjson.dumps({"new": i}))], partition=i % 2, headers=[("n", str(i))]
+            )
             wait_until(lambda i=i: {"new": i} in stream.values(), timeout=2)
             (arrived,) = [
                 t for e, d, t in stream.events if e == "record" and d["value"] == {"new": i}
@@ -97,8 +99,9 @@ def test_a_tail_from_latest_delivers_new_records_within_two_seconds(
             delays.append(arrived - sent)
         assert max(delays) < 2.0, delays
         record = stream.of("record")[-1]
-        assert set(record) == {"partition", "offset", "timestamp", "key", "value"}
+        assert set(record) == {"partition", "offset", "timestamp", "key", "value", "headers"}
         assert record["key"] == "k" and record["timestamp"] > 0
+        assert record["headers"] == [["n", "2"]]  # as text, in order
         # Only the last batch before the tail may show again (approximate watermarks).
         assert not [v for v in stream.values() if v in [{"old": i} for i in range(4)]]
     wait_until(lambda: tail_threads() == 0, timeout=10)  # the consumer closed with the client
@@ -204,6 +207,96 @@ def test_export_as_json_lines_and_csv(
 
         limited = viewer.get(f"/api/topics/{topic}/export", params={"cluster": cluster, "limit": 2})
         assert len(limited.text.splitlines()) == 2
+
+
+def page(live: LiveServer, topic: str, **params: Any) -> dict[str, Any]:
+    with live.client("viewer") as viewer:
+        response = viewer.get(f"/api/topics/{topic}/records", params=params)
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def test_paging_through_a_topic_shows_every_record_once_with_its_headers(
+    live: LiveServer, cluster: str, make_topic: Callable[..., str], produce: Callable[..., None]
+) -> None:
+    topic = make_topic("pages", partitions=3)
+    for partition in range(3):
+        # More than one page's worth in each partition, a reason header on each record.
+        values = [(b"k", orjson.dumps({"p": partition, "n": n})) for n in range(84)]
+        produce(topic, values, partition=partition, headers=[("reason", f"r{partition}")])
+    seen: list[tuple[int, int]] = []
+    befores = []
+    current = page(live, topic, cluster=cluster, limit=100)
+    while True:
+        befores.append(current["before"])
+        assert current["total"] == 252
+        records = current["records"]
+        seen += [(r["partition"], r["offset"]) for r in records]
+        assert all(r["headers"] == [["reason", f"r{r['partition']}"]] for r in records)
+        times = [r["timestamp"] for r in records]
+        assert times == sorted(times)
+        if current["at_end"]:
+            break
+        assert len(records) == 100
+        current = page(live, topic, cluster=cluster, limit=100, cursor=current["next"])
+    assert befores == [0, 100, 200]
+    assert len(records) == 52
+    assert sorted(seen) == [(p, o) for p in range(3) for o in range(84)]  # none twice, none left
+    # At the end, the next page is empty until more arrives, then shows exactly that.
+    assert page(live, topic, cluster=cluster, cursor=current["next"])["records"] == []
+    produce(topic, [(b"k", b'{"late": true}')], partition=1)
+    later = page(live, topic, cluster=cluster, cursor=current["next"])
+    assert [(r["partition"], r["offset"], r["value"]) for r in later["records"]] == [
+        (1, 84, {"late": True})
+    ]
+
+
+def test_a_page_starts_at_an_offset_or_a_time_and_keeps_to_a_partition_and_filter(
+    live: LiveServer, cluster: str, make_topic: Callable[..., str], produce: Callable[..., None]
+) -> None:
+    topic = make_topic("pages", partitions=2)
+    base = 1_700_000_000_000
+    for n in range(10):
+        value = orjson.dumps({"n": n})
+        produce(topic, [(b"k", value)], partition=n % 2, timestamp=base + n * 1000)
+    from_offset = page(live, topic, cluster=cluster, **{"from": "offset:3"}, partition=1)
+    assert [r["value"]["n"] for r in from_offset["records"]] == [7, 9]
+    assert from_offset["before"] == 3 and from_offset["at_end"]
+    from_time = page(live, topic, cluster=cluster, **{"from": f"timestamp:{base + 6000}"})
+    assert [r["value"]["n"] for r in from_time["records"]] == [6, 7, 8, 9]
+    filtered = page(live, topic, cluster=cluster, filter="value.n > `4`", limit=2)
+    assert [r["value"]["n"] for r in filtered["records"]] == [5, 6]
+    rest = page(live, topic, cluster=cluster, filter="value.n > `4`", cursor=filtered["next"])
+    assert [r["value"]["n"] for r in rest["records"]] == [7, 8, 9]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "field"),
+    [
+        ({"cursor": "0:x"}, 422, "cursor"),  # not PARTITION:OFFSET pairs
+        ({"cursor": "0:99999999999999999999"}, 400, "cursor"),  # past a 64-bit offset
+        ({"limit": 0}, 422, "limit"),
+        ({"limit": 501}, 422, "limit"),
+        ({"from": "yesterday"}, 400, "from"),
+        ({"from": "latest"}, 400, "from"),
+        ({"from": "offset:9999999999999999999"}, 400, "from"),  # past a 64-bit offset
+        ({"partition": 9}, 404, "partition"),
+    ],
+)
+def test_bad_page_requests_name_the_field(
+    live: LiveServer,
+    cluster: str,
+    make_topic: Callable[..., str],
+    params: dict[str, Any],
+    status: int,
+    field: str,
+) -> None:
+    topic = make_topic("pages")
+    with live.client("viewer") as viewer:
+        response = viewer.get(f"/api/topics/{topic}/records", params={"cluster": cluster, **params})
+    assert response.status_code == status, response.text
+    assert any(field in e["field"] for e in response.json()["errors"]), response.text
 
 
 @pytest.mark.parametrize(

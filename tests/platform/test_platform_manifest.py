@@ -43,8 +43,8 @@ def test_a_source_app_reads_nothing_and_writes_its_outputs() -> None:
     ("text", "field", "message"),
     [
         (app(replicas=-1), "apps[0].replicas", "greater than or equal to 1"),
-        (app(cpu=0), "apps[0].cpu", "greater than 0"),
-        (app(memory="512MB"), "apps[0].memory", "write e.g. 256Mi"),
+        (app(cpu=0), "apps[0].cpu", "greater than or equal to 0.01"),
+        (app(memory="512MB"), "apps[0].memory", "write a size from 16Mi to 999Gi"),
         (app(replica=2), "apps[0].replica", "did you mean 'replicas'"),
         (app(inputs="[]"), "apps[0].outputs", "is a source: list the topics it writes"),
         (app(inputs="['bad topic']"), "apps[0].inputs[0]", "pattern"),

@@ -3,15 +3,21 @@ Prometheus text, and who may read them."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from conftest import LiveServer
+from deploy_helpers import Project, consuming, waiting
 from kafka_helpers import wait_until
+from platform_server import LiveServer
 from prometheus_client.parser import text_string_to_metric_families
+
+from headwater.kafka.admin import TopicAdmin
+from headwater.platform.metrics import MetricsStore
+from headwater.platform.metrics.deployment import deployment_series
 
 
 @pytest.fixture
@@ -87,20 +93,93 @@ def test_topics_are_sampled_into_series_and_prometheus_text(
     assert requests and requests[0] >= 1
 
 
-def test_deployments_report_figures_kept_for_charts(live: LiveServer) -> None:
-    deployment = f"dep-{uuid.uuid4().hex[:6]}"
-    assert series(live, f"/api/metrics/deployments/{deployment}") == {}
-    live.context.metrics.record(deployment, "records_per_second", 12.5)
-    live.context.metrics.record(deployment, "records_per_second", 14.0)
-    live.context.metrics.record(deployment, "lag", 3, (("replica", "0"),))
-    found = series(live, f"/api/metrics/deployments/{deployment}")
-    assert [v for _, v in found["records_per_second"]] == [12.5, 14.0]
-    assert [v for _, v in found["lag[0]"]] == [3.0]
-    key = (
-        "headwater_deployment_metric",
-        (("deployment", deployment), ("labels", ""), ("metric", "records_per_second")),
-    )
-    assert scrape(live)[key] == 14.0
+def test_a_deployments_in_and_lag_are_its_own_groups_and_out_its_topics_rate(
+    live: LiveServer,
+    cluster: str,
+    admin: TopicAdmin,
+    bootstrap: str,
+    produce: Callable[..., None],
+) -> None:
+    project = Project(live, admin, partitions=1)
+    # Another project's group on the same input, far behind: not this deployment's lag.
+    outsider = f"outsider-{uuid.uuid4().hex[:6]}"
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": outsider})
+    try:
+        consumer.commit(offsets=[TopicPartition(project.events, 0, 0)], asynchronous=False)
+    finally:
+        consumer.close()
+    with live.client("editor") as editor:
+        made = editor.post(
+            f"/api/projects/{project.name}/deployments",
+            json={"app": "hello-stream", "cluster": cluster},
+        )
+        assert made.status_code == 201, made.text
+        ident = made.json()["id"]
+    path = f"/api/metrics/deployments/{ident}"
+    try:
+        waiting(
+            live, ident, lambda: consuming(live, ident, 1, project.commits[1], project.events), 40
+        )
+
+        def flowing() -> dict[str, list[Any]] | None:
+            produce(project.events, [(b"k", b'{"name": "Ada"}')])
+            found = series(live, path)
+            rate_in = found.get(f"in[{project.events}]")
+            return (
+                found
+                if rate_in and rate_in[-1][1] > 0 and found.get(f"out[{project.greetings}]")
+                else None
+            )
+
+        found = wait_until(flowing, timeout=60, interval=1)
+        assert set(found) == {
+            f"in[{project.events}]",
+            f"lag[{project.events}]",
+            f"out[{project.greetings}]",
+            f"out[{project.group}.dlq]",  # dead letters are an output too
+        }
+        with live.client("viewer") as viewer:
+            body = viewer.get(path).json()
+        assert body["group"] == project.group
+        labels = {s["name"]: s["labels"] for s in body["series"]}
+        assert labels["lag"] == {"topic": project.events}
+        # The outsider's lag is the topic's whole length; this deployment's is small.
+        topic = series(live, f"/api/metrics/topics/{project.events}", cluster=cluster)
+        assert topic[f"lag[{outsider}]"][-1][1] >= 1
+        assert found[f"lag[{project.events}]"][-1][1] < topic[f"lag[{outsider}]"][-1][1]
+
+        live.context.metrics.record(ident, "records_per_second", 12.5)
+        assert series(live, path)["records_per_second"][-1][1] == 12.5
+        key = (
+            "headwater_deployment_metric",
+            (("deployment", str(ident)), ("labels", ""), ("metric", "records_per_second")),
+        )
+        assert scrape(live)[key] == 12.5
+    finally:
+        with live.client("editor") as editor:
+            assert editor.delete(f"/api/deployments/{ident}").status_code == 200
+    with live.client("viewer") as viewer:
+        assert viewer.get(path).status_code == 404
+
+
+def test_in_is_what_the_group_consumed_not_what_was_written() -> None:
+    store = MetricsStore()
+    mine, theirs = (("group", "mine"),), (("group", "theirs"),)
+    store.record_topic("c", "orders", "rate", 50.0, at=time.time())
+    store.record_topic("c", "orders", "consumed", 0.0, mine, at=time.time())
+    store.record_topic("c", "orders", "lag", 900, mine, at=time.time())
+    store.record_topic("c", "orders", "consumed", 50.0, theirs, at=time.time())
+    store.record_topic("c", "orders", "lag", 2, theirs, at=time.time())
+    store.record_topic("c", "scores", "rate", 0.5, at=time.time())
+    found = deployment_series(store, "c", "mine", ["orders"], ["scores"])
+    values = {
+        (name, dict(labels)["topic"]): points[-1][1] for (name, labels), points in found.items()
+    }
+    assert values == {("in", "orders"): 0.0, ("lag", "orders"): 900.0, ("out", "scores"): 0.5}
+    # Before a replica names its group, nothing is claimed for it.
+    assert set(deployment_series(store, "c", None, ["orders"], ["scores"])) == {
+        ("out", (("topic", "scores"),))
+    }
 
 
 def test_old_points_fall_out_of_the_hour(live: LiveServer) -> None:

@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from conftest import LiveServer
 from kafka_helpers import read_all
+from platform_server import LiveServer
 
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
+from headwater.platform.projects.templates import topic_names
 from headwater.topic import Topic
 
 RAISING_APP = """\
@@ -101,7 +102,7 @@ def raiser(live: LiveServer, bootstrap: str, produce: Callable[..., None]) -> It
 
 
 TEMPLATE_SAMPLES: dict[str, tuple[str, Callable[[str], list[dict[str, Any]]], str]] = {
-    # template: (input topic, records made from a unique marker, output topic)
+    # template: (input topic, records made from a unique marker, the output topic's slot)
     "hello-stream": ("events", lambda m: [{"name": m}, {"name": f"{m}-2"}], "greetings"),
     "ml-scoring": (
         "transactions",
@@ -114,7 +115,7 @@ TEMPLATE_SAMPLES: dict[str, tuple[str, Callable[[str], list[dict[str, Any]]], st
             {"user": m, "amount": 10.0, "ts": 1_000},
             {"user": m, "amount": 20.0, "ts": 30_000},
         ],
-        "user-features",
+        "features",
     ),
 }
 
@@ -127,14 +128,15 @@ def test_a_preview_of_each_template_returns_its_outputs_and_produces_nothing(
     produce: Callable[..., None],
     template: str,
 ) -> None:
-    topic, make, output = TEMPLATE_SAMPLES[template]
+    topic, make, slot = TEMPLATE_SAMPLES[template]
     marker = uuid.uuid4().hex
     records = make(marker)
+    project = new_project(live, template)
+    output = topic_names(template, project)[slot]
     ensure_topic(bootstrap, topic)
     ensure_topic(bootstrap, output)
     produce(topic, values(records))
     before = len(read_all(bootstrap, [output]))
-    project = new_project(live, template)
 
     response = preview(live, project, cluster, records=len(records))
     assert response.status_code == 200, response.text
@@ -216,6 +218,18 @@ def test_a_preview_runs_a_commit_or_the_working_tree(
     assert result["ref"] == commit
 
 
+def test_a_preview_runs_the_editors_unsaved_changes_without_saving_them(
+    live: LiveServer, cluster: str, raiser: str
+) -> None:
+    saved = preview_files(live, raiser)["app.py"]
+    unsaved = saved.replace("1 / value", "100 / value")
+    result = preview(live, raiser, cluster, records=2, files={"./app.py": unsaved}).json()
+    assert result["error"] is None, result["error"]
+    assert result["ref"] == "workspace" and result["unsaved"] == ["app.py"]
+    assert [r["inverse"] for r in next(iter(result["outputs"].values()))] == [50.0]
+    assert preview_files(live, raiser)["app.py"] == saved  # nothing was written
+
+
 def test_a_preview_reads_live_data_for_some_seconds(
     live: LiveServer, cluster: str, raiser: str, produce: Callable[..., None]
 ) -> None:
@@ -258,6 +272,9 @@ def test_a_preview_past_its_timeout_is_stopped(live: LiveServer, cluster: str, r
         ({"records": 0}, 422, "records"),
         ({"records": 5, "seconds": 2}, 422, "body"),
         ({"surprise": 1}, 422, "surprise"),
+        ({"files": {"../escape.py": "x = 1"}}, 422, "files"),
+        ({"files": {"app.py": "x = 1"}, "commit": "HEAD"}, 422, "body"),
+        ({"files": {"app.py": "#" * 20_000}}, 413, "files.app.py"),
     ],
 )
 def test_bad_preview_requests_get_a_clear_4xx(

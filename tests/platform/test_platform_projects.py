@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import LiveServer
+from deploy_helpers import add_cluster
+from platform_server import LiveServer
 
 
 def new_project(live: LiveServer, template: str | None = "hello-stream") -> str:
@@ -127,6 +129,105 @@ def test_templates_are_listed_and_unknown_ones_refused(live: LiveServer) -> None
         assert editor.post("/api/projects", json={"name": taken}).status_code == 409
 
 
+def test_a_project_from_a_template_reads_and_writes_the_topics_picked_for_it(
+    live: LiveServer, bootstrap: str, make_topic: Callable[..., str]
+) -> None:
+    cluster = add_cluster(live, bootstrap)
+    purchases = make_topic("purchases", partitions=2)
+    features = f"features-{uuid.uuid4().hex[:8]}"
+    names = [f"p-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    with live.client("editor") as editor:
+        slots = {t["id"]: t["topics"] for t in editor.get("/api/templates").json()}
+        assert [(s["name"], s["role"]) for s in slots["windowed-features"]] == [
+            ("purchases", "input"),
+            ("features", "output"),
+        ]
+        made = editor.post(
+            "/api/projects",
+            json={
+                "name": names[0],
+                "template": "windowed-features",
+                "cluster": cluster,
+                "topics": {
+                    "purchases": {"name": purchases},
+                    "features": {"name": features, "partitions": 4},
+                },
+            },
+        )
+        assert made.status_code == 201, made.text
+        # The new topic exists with its partitions; the picked names reach code and manifest.
+        created = editor.get(f"/api/topics/{features}", params={"cluster": cluster})
+        assert created.status_code == 200 and created.json()["partitions"] == 4
+        manifest = editor.get(f"/api/projects/{names[0]}/manifest").json()["apps"][0]
+        assert (manifest["name"], manifest["inputs"], manifest["outputs"]) == (
+            names[0],
+            [purchases],
+            [features],
+        )
+        code = editor.get(f"/api/projects/{names[0]}/files/app.py").json()["content"]
+        assert f'app.topic("{purchases}"' in code and f'app.topic("{features}"' in code
+        assert "{{" not in code
+
+        # A second project from the same template: its own app name, group and dead letters.
+        second = editor.post(
+            "/api/projects",
+            json={"name": names[1], "template": "windowed-features", "topics": {}},
+        )
+        assert second.status_code == 201, second.text
+        other = editor.get(f"/api/projects/{names[1]}/files/app.py").json()["content"]
+        assert f'App("{names[0]}")' in code and f'App("{names[1]}")' in other
+        assert editor.get(f"/api/projects/{names[1]}/manifest").json()["apps"][0]["outputs"] == [
+            f"{names[1]}-features"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("topics", "field", "words"),
+    [
+        ({"nope": {"name": "x"}}, "topics.nope", "has no topic 'nope'"),
+        ({"purchases": {"name": "bad name"}}, "topics.purchases.name", "letters, digits"),
+        ({"purchases": {"name": "a"}, "features": {"name": "a"}}, "topics.features", "both"),
+        ({"features": {"name": "f", "partitions": 0}}, "topics.features.partitions", ""),
+    ],
+)
+def test_bad_topic_choices_are_refused_by_field_and_create_nothing(
+    live: LiveServer, topics: dict[str, Any], field: str, words: str
+) -> None:
+    name = f"p-{uuid.uuid4().hex[:8]}"
+    with live.client("editor") as editor:
+        body = {"name": name, "template": "windowed-features", "topics": topics}
+        refused = editor.post("/api/projects", json=body)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+        assert words in refused.text
+        assert editor.get(f"/api/projects/{name}").status_code == 404
+
+
+def test_a_new_topic_that_exists_already_is_refused_before_anything_is_made(
+    live: LiveServer, bootstrap: str, make_topic: Callable[..., str]
+) -> None:
+    cluster = add_cluster(live, bootstrap)
+    taken = make_topic("taken")
+    fresh = f"fresh-{uuid.uuid4().hex[:8]}"
+    name = f"p-{uuid.uuid4().hex[:8]}"
+    with live.client("editor") as editor:
+        body = {
+            "name": name,
+            "template": "hello-stream",
+            "cluster": cluster,
+            "topics": {
+                "events": {"name": fresh, "partitions": 1},
+                "greetings": {"name": taken, "partitions": 2},
+            },
+        }
+        refused = editor.post("/api/projects", json=body)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["errors"][0]["field"] == "topics.greetings"
+        assert "pick it from the list" in refused.json()["detail"]
+        assert editor.get(f"/api/projects/{name}").status_code == 404
+        assert editor.get(f"/api/topics/{fresh}", params={"cluster": cluster}).status_code == 404
+
+
 BAD_WRITES = [
     pytest.param("files/a%2F..%2F..%2Fescape.py", {"content": "x"}, 422, "'..'", id="traversal"),
     pytest.param("files/.git%2Fconfig", {"content": "x"}, 422, ".git", id="dot-git"),
@@ -198,20 +299,21 @@ def test_an_oversized_body_is_refused_before_it_is_read(live: LiveServer) -> Non
     assert state(live, name) == before
 
 
-def test_invalid_manifest_in_a_commit_is_reported_by_field(live: LiveServer) -> None:
+def test_a_manifest_naming_a_missing_entrypoint_is_refused_by_field(live: LiveServer) -> None:
     name = new_project(live)
     with live.client("editor") as editor:
-        editor.put(
+        response = editor.put(
             f"/api/projects/{name}/files/headwater.yaml",
             json={"content": "apps:\n  - name: a\n    entrypoint: missing.py\n    inputs: [x]\n"},
         )
-        response = editor.get(f"/api/projects/{name}/manifest")
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "apps[0].entrypoint"
         assert "create it or fix the path" in response.json()["detail"]
-        # The committed manifest is still the template's, and valid.
+        # Nothing was written: the working tree's and the committed manifest are the template's.
+        workspace = editor.get(f"/api/projects/{name}/manifest")
+        assert workspace.status_code == 200 and workspace.json()["apps"][0]["name"] == name
         head = editor.get(f"/api/projects/{name}/manifest", params={"ref": "HEAD"})
-        assert head.status_code == 200 and head.json()["apps"][0]["name"] == "hello-stream"
+        assert head.status_code == 200 and head.json()["apps"][0]["name"] == name
 
 
 def test_admin_deletes_a_project(live: LiveServer) -> None:

@@ -1,4 +1,5 @@
-"""Clusters and secrets: encrypted at rest, never returned, admins only for changes."""
+"""Clusters and project secrets: encrypted at rest, never returned, changed by admins (clusters)
+and editors (a project's secrets)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import stat
 import uuid
 
 import pytest
-from conftest import LiveServer
+from platform_server import LiveServer
 from sqlalchemy import text
 
 from headwater.errors import ConfigError
@@ -23,25 +24,31 @@ def stored(live: LiveServer, query: str) -> str:
 def test_secrets_are_encrypted_and_never_returned(
     live: LiveServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    project = f"s-{uuid.uuid4().hex[:6]}"
     name = f"db-password-{uuid.uuid4().hex[:6]}"
     value = f"hunter2-{uuid.uuid4().hex}"
-    with live.client("admin") as admin:
-        made = admin.put(f"/api/secrets/{name}", json={"value": value})
+    base = f"/api/projects/{project}/secrets"
+    with live.client("editor") as editor:
+        assert editor.post("/api/projects", json={"name": project}).status_code == 201
+        made = editor.put(f"{base}/{name}", json={"value": value})
         assert made.status_code == 200 and value not in made.text
-        assert admin.put(f"/api/secrets/{name}", json={"value": value + "x"}).status_code == 200
-        listed = admin.get("/api/secrets")
+        assert made.json()["project"] == project
+        assert editor.put(f"{base}/{name}", json={"value": value + "x"}).status_code == 200
+        listed = editor.get(base)
         assert name in [s["name"] for s in listed.json()] and value not in listed.text
     with live.client("viewer") as viewer:
-        assert name in [s["name"] for s in viewer.get("/api/secrets").json()]
-    assert value not in stored(live, "SELECT ciphertext FROM secrets")
+        assert name in [s["name"] for s in viewer.get(base).json()]
+        assert viewer.put(f"{base}/{name}", json={"value": "x"}).status_code == 403
+    assert value not in stored(live, "SELECT ciphertext FROM project_secrets")
     assert value not in capfd.readouterr().err
     key_file = live.context.settings.secret_key_file
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    with live.client("admin") as admin:
-        bad = admin.put("/api/secrets/bad name!", json={"value": "x"})
+    with live.client("editor") as editor:
+        bad = editor.put(f"{base}/bad name!", json={"value": "x"})
         assert bad.status_code == 422
-        assert admin.delete(f"/api/secrets/{name}").status_code == 200
-        assert admin.delete(f"/api/secrets/{name}").status_code == 404
+        assert editor.get("/api/projects/no-such-project/secrets").status_code == 404
+        assert editor.delete(f"{base}/{name}").status_code == 200
+        assert editor.delete(f"{base}/{name}").status_code == 404
 
 
 def test_cluster_secret_options_are_encrypted_and_only_named(live: LiveServer) -> None:

@@ -1,4 +1,5 @@
-"""Each project template is a complete app: its manifest is valid and its pipeline runs."""
+"""Each project template is a complete app for the topics picked for it: its manifest is valid,
+its pipeline runs, and the names it was given are the ones it uses."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 import pytest
 
 from headwater.platform.projects.manifest import parse_manifest
-from headwater.platform.projects.templates import TEMPLATES, template_files
+from headwater.platform.projects.templates import TEMPLATES, template_files, topic_names
 
 SAMPLES: dict[str, tuple[list[dict[str, Any]], str, str, list[Any]]] = {
-    # template: (input records, output topic, column, expected values)
+    # template: (input records, output topic slot, column, expected values)
     "hello-stream": (
         [{"name": "Ada"}, {}],
         "greetings",
@@ -26,7 +27,7 @@ SAMPLES: dict[str, tuple[list[dict[str, Any]], str, str, list[Any]]] = {
             {"user": "bob", "amount": -1.0, "ts": 31_000},
             {"user": "ann", "amount": 5.0, "ts": 61_000},
         ],
-        "user-features",
+        "features",
         "total",
         [30.0, 5.0],  # one result per user and minute, as each window closes
     ),
@@ -42,7 +43,7 @@ SAMPLES: dict[str, tuple[list[dict[str, Any]], str, str, list[Any]]] = {
             {"customer_id": "c1", "price": 5.0, "quantity": 1, "event_time": 2_000},
             {"customer_id": "c1", "price": 1.0, "quantity": 1, "event_time": 6_000},
         ],
-        "demo-features",
+        "features",
         "spend",
         [25.0, 1.0],  # one result per customer and 5-second window
     ),
@@ -51,17 +52,37 @@ SAMPLES: dict[str, tuple[list[dict[str, Any]], str, str, list[Any]]] = {
 
 @pytest.mark.parametrize("template", list(TEMPLATES))
 def test_template_runs(template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for path, data in template_files(template).items():
+    picked = {slot.name: f"picked-{slot.name}" for slot in TEMPLATES[template].topics}
+    files = template_files(template, "my-project", picked)
+    for path, data in files.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes(data)
-    manifest = parse_manifest(
-        (tmp_path / "headwater.yaml").read_text(), set(template_files(template))
-    )
+        assert b"{{" not in data, f"{path} keeps a placeholder"
+    manifest = parse_manifest((tmp_path / "headwater.yaml").read_text(), set(files))
     app_spec = next(app for app in manifest.apps if app.inputs)
-    records, output, column, expected = SAMPLES[template]
+    records, output_slot, column, expected = SAMPLES[template]
+    output = picked[output_slot]
     assert app_spec.outputs == [output]
+    assert app_spec.name.startswith("my-project")
     monkeypatch.syspath_prepend(str(tmp_path))
     namespace = runpy.run_path(str(tmp_path / app_spec.entrypoint), run_name="template")
-    result = namespace["app"].test({app_spec.inputs[0]: records})
+    app = namespace["app"]
+    # Its consumer group and dead-letter topic are the project's own.
+    assert app.name.startswith("my-project")
+    assert app.dead_letter_topic.name == f"{app.name}.dlq"
+    assert app_spec.inputs[0] in [t.name for t in app.input_topics]
+    result = app.test({app_spec.inputs[0]: records})
     assert result.outputs[output][column].tolist() == expected
     assert result.dead_letters.empty
+
+
+def test_topics_not_picked_take_the_templates_defaults_for_the_project() -> None:
+    assert topic_names("demo", "demo") == {
+        "orders": "demo-orders",
+        "features": "demo-features",
+        "scores": "demo-scores",
+    }
+    assert topic_names("hello-stream", "shop", {"events": "clicks"}) == {
+        "events": "clicks",
+        "greetings": "shop-greetings",
+    }

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from conftest import LiveServer
 from fastapi.testclient import TestClient
 from kafka_helpers import wait_until
+from platform_server import LiveServer
 
 from headwater.platform import PlatformSettings, create_app
 

@@ -10,44 +10,26 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import orjson
 import pytest
+from browser_helpers import (
+    START_TIMEOUT_MS,
+    VIEWPORT,
+    Problems,
+    go_to,
+    log_in,
+    open_by_clicking,
+    shot,
+)
 from kafka_helpers import wait_until
 from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, live_server, username
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Locator,
-    Page,
-    expect,
-    sync_playwright,
-)
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import Browser, Page, expect
 
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
 from headwater.platform import PlatformSettings
 from headwater.topic import Topic
-
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps calling home, which this network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Deployed replicas start a Python process each; give them time on a busy machine.
-START_TIMEOUT_MS = 90_000
-# Assertions wait up to 15 s, not Playwright's 5: the suite runs in two processes on two cores,
-# and a page's first request can queue behind the other process's work.
-expect.set_options(timeout=15_000)
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-VIEWPORT = {"width": 1280, "height": 800}
 
 
 @pytest.fixture(scope="module")
@@ -67,36 +49,6 @@ def web(tmp_path_factory: pytest.TempPathFactory, bootstrap: str) -> Iterator[Li
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: run scripts/services.sh (it installs Debian's chromium)"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Problems:
-    """Console errors and uncaught exceptions of a page, except the expected 401 of the
-    session check a logged-out page makes."""
-
-    def __init__(self, page: Page) -> None:
-        self.found: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.found.append(f"uncaught: {error}"))
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        url = message.location.get("url", "")
-        if "status of 401" in message.text and url.endswith("/api/auth/me"):
-            return
-        self.found.append(f"console: {message.text} ({url})")
-
-
 @pytest.fixture
 def open_page(browser: Browser, web: LiveServer) -> Iterator[Callable[[], tuple[Page, Problems]]]:
     contexts = []
@@ -111,40 +63,6 @@ def open_page(browser: Browser, web: LiveServer) -> Iterator[Callable[[], tuple[
     yield make
     for context in contexts:
         context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def log_in(page: Page, user: str, password: str) -> None:
-    page.goto("/")
-    expect(page.get_by_role("heading", name="Headwater")).to_be_visible()
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
-
-
-def open_by_clicking(target: Locator, opened: Locator, timeout: float = 30) -> None:
-    """Click a graph element until ``opened`` shows: a poll that changes the graph can
-    re-lay it out between Playwright's stability check and the click."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            target.click(timeout=5_000)
-            expect(opened).to_be_visible(timeout=2_000)
-            return
-        except (AssertionError, PlaywrightTimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            # Bring the whole graph back into the pane, in case it grew past the last fit.
-            target.page.get_by_role("button", name="Fit View").click()
-
-
-def go_to(page: Page, section: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=section).click()
 
 
 def purchases(user: str, seconds: list[int]) -> list[tuple[bytes, bytes]]:
@@ -195,6 +113,8 @@ def test_edit_commit_diff_and_roll_back_a_project(
     page, problems = open_page()
     topic = make_topic("web-orders", partitions=2)
     project = f"features-{uuid.uuid4().hex[:6]}"
+    features = f"{project}-features"  # the template's output, named after the project
+    TopicAdmin(KafkaSettings(bootstrap)).create([Topic("purchases")], exist_ok=True)
 
     page.goto("/")
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
@@ -209,11 +129,22 @@ def test_edit_commit_diff_and_roll_back_a_project(
     dialog = page.get_by_role("dialog", name="New project")
     dialog.get_by_label("Name").fill(project)
     dialog.get_by_label(re.compile("Windowed features")).check()
+    # Its input is picked from the cluster's topics, its output made anew with the project's name.
+    expect(dialog.get_by_label("Topic for purchases", exact=True)).to_have_value("purchases")
+    expect(dialog.get_by_label("Topic for features", exact=True)).to_have_value("__new__")
+    expect(dialog.get_by_label("New topic for features")).to_have_value(features)
     shot(page, "02-new-project")
     dialog.get_by_role("button", name="Create project").click()
     expect(page).to_have_url(re.compile(f"/projects/{project}"))
     editor = page.get_by_test_id("code-editor")
     expect(editor.locator(".view-lines")).to_contain_text("Windowed features")
+    # How to clone it, with what as the password and where that is made.
+    hint = page.get_by_test_id("clone-hint")
+    expect(hint).to_contain_text(f"git clone {web.url}/git/{project}.git")
+    expect(hint).to_contain_text("an API token as the password")
+    expect(hint.get_by_role("link", name="make a token")).to_have_attribute(
+        "href", "/settings/tokens"
+    )
     shot(page, "03-project-editor")
 
     # Edit in Monaco, save with Ctrl+S, commit.
@@ -235,16 +166,13 @@ def test_edit_commit_diff_and_roll_back_a_project(
     expect(page.get_by_role("button", name="Commit", exact=True)).to_be_visible()
 
     # Preview over the template's input: windows close once later records pass the watermark.
-    TopicAdmin(KafkaSettings(bootstrap)).create(
-        [Topic("purchases"), Topic("user-features")], exist_ok=True
-    )
     buyer = f"ann-{uuid.uuid4().hex[:6]}"
     produce("purchases", purchases(buyer, [0, 20, 40, 75, 130]))
     page.get_by_role("button", name="Preview").click()
     panel = page.get_by_role("region", name="Preview")
     panel.get_by_label("Records").fill("5")
     panel.get_by_role("button", name="Run preview").click()
-    output = panel.get_by_role("table", name="Preview output user-features")
+    output = panel.get_by_role("table", name=f"Preview output {features}")
     expect(output).to_contain_text(buyer, timeout=60_000)
     expect(panel.get_by_test_id("preview-summary")).to_contain_text("Read 5 from purchases")
     output.scroll_into_view_if_needed()
@@ -265,13 +193,13 @@ def test_edit_commit_diff_and_roll_back_a_project(
         shot(page, "04c-deployment")
         # The pipeline: the deployment between its input and output topics, live rates on the
         # edges, drawers with the output's records and the deployment's panel. Purchases keep
-        # coming, 20 s of event time apart, so windows close into user-features while it polls.
+        # coming, 20 s of event time apart, so windows close into the features while it polls.
         go_to(page, "Pipeline")
         node = page.locator(f'[data-node="deployment:{deployment_id}"]')
         expect(node).to_contain_text("2/2 replicas")
         on_node = f"deployment:{deployment_id}"
         edge_into = page.locator(f'[data-topic="purchases"][data-target="{on_node}"]')
-        edge_out = page.locator(f'[data-topic="user-features"][data-source="{on_node}"]')
+        edge_out = page.locator(f'[data-topic="{features}"][data-source="{on_node}"]')
         expect(edge_into).to_be_visible()
         expect(edge_out).to_be_visible()
         feeder = f"dee-{uuid.uuid4().hex[:6]}"
@@ -283,7 +211,7 @@ def test_edit_commit_diff_and_roll_back_a_project(
         flowing = re.compile(r"^purchases · (?!0 msg/s)[\d.]+[kKM]? msg/s$")
         while_producing(feed, lambda: expect(edge_into).to_have_text(flowing, timeout=2_000))
         shot(page, "14-pipeline")
-        drawer = page.get_by_role("complementary", name="Topic user-features")
+        drawer = page.get_by_role("complementary", name=f"Topic {features}")
         open_by_clicking(edge_out, drawer)
         expect(drawer.get_by_test_id("tail-status")).to_contain_text("live")
         records = drawer.get_by_role("table", name="Live records")
@@ -297,7 +225,7 @@ def test_edit_commit_diff_and_roll_back_a_project(
         expect(drawer).to_have_count(0)
         panel = page.get_by_role("complementary", name="Deployment")
         open_by_clicking(node, panel)
-        expect(panel.get_by_role("heading", name="user-features")).to_be_visible()
+        expect(panel.get_by_role("heading", name=project)).to_be_visible()
         expect(panel.get_by_test_id("desired-replicas")).to_have_text("2")
         expect(panel.get_by_role("link", name="Open full page")).to_have_attribute(
             "href", f"/deployments/{deployment_id}"
@@ -307,7 +235,7 @@ def test_edit_commit_diff_and_roll_back_a_project(
         page.get_by_role("button", name="Add deployment").click()
         adding = page.get_by_role("dialog", name="Deploy")
         adding.get_by_label("Project").select_option(project)
-        expect(adding.get_by_label("App")).to_have_value("user-features")
+        expect(adding.get_by_label("App")).to_have_value(project)
         adding.get_by_role("button", name="Cancel").click()
         expect(adding).to_be_hidden()
         panel.get_by_role("link", name="Open full page").click()
@@ -317,6 +245,16 @@ def test_edit_commit_diff_and_roll_back_a_project(
         expect(running).to_have_count(3, timeout=START_TIMEOUT_MS)
         expect(replicas).to_have_count(3)
         shot(page, "04d-deployment-scaled")
+        # Memory changed on the running deployment overrides headwater.yaml, and says so.
+        memory = page.get_by_test_id("resource-memory")
+        expect(memory).to_have_text("512Mi (from headwater.yaml)")
+        page.get_by_role("button", name="Resources…").click()
+        sizing = page.get_by_role("dialog", name="Resources")
+        sizing.get_by_label("Memory from headwater.yaml").uncheck()
+        sizing.get_by_label("Memory per replica").fill("600Mi")
+        sizing.get_by_role("button", name="Apply").click()
+        expect(sizing).to_be_hidden()
+        expect(memory).to_have_text("600Mi (set here; headwater.yaml says 512Mi)")
 
         # Redeploy the template's first commit (a roll back), then stop.
         with web.client("viewer") as viewer:
@@ -326,6 +264,7 @@ def test_edit_commit_diff_and_roll_back_a_project(
         redeploy.get_by_label("Commit").select_option(first)
         redeploy.get_by_role("button", name="Roll back").click()
         expect(page.get_by_test_id("deployment-commit")).to_have_text(first[:8])
+        expect(memory).to_have_text("600Mi (set here; headwater.yaml says 512Mi)")
         on_first = page.locator('tr[data-status="running"]', has_text=first[:8])
         expect(on_first).to_have_count(3, timeout=START_TIMEOUT_MS)
         page.get_by_role("button", name="Stop").click()
@@ -335,7 +274,8 @@ def test_edit_commit_diff_and_roll_back_a_project(
         go_to(page, "Deployments")
         row = page.locator(f'tr[data-deployment="{deployment_id}"]')
         expect(row).to_contain_text(project)
-        expect(row).to_contain_text("3 / 3")
+        # Ready replicas: each has joined the group after the restart.
+        expect(row).to_contain_text("3 / 3", timeout=START_TIMEOUT_MS)
         shot(page, "04e-deployments")
 
         # The input topic live: records produced now arrive in the table.
@@ -418,6 +358,9 @@ def test_edit_commit_diff_and_roll_back_a_project(
     shot(page, "10-settings-secrets")
     page.get_by_role("tab", name="Users and roles").click()
     expect(page.get_by_role("table", name="Users")).to_contain_text(username("viewer"))
+    # Another user's role can be changed here, one's own only by another admin.
+    expect(page.get_by_label(f"Role of {username('viewer')}")).to_be_enabled()
+    expect(page.get_by_label("Role of admin", exact=True)).to_be_disabled()
     shot(page, "11-settings-users")
     page.get_by_role("link", name="Pipeline", exact=True).click()
     shot(page, "12-pipeline")
@@ -491,7 +434,7 @@ def test_a_viewer_sees_no_write_controls(
         assert made.status_code == 201, made.text
         # Stopped, so no process starts: the page is what matters here.
         deployed = editor.post(
-            f"/api/projects/{project}/deployments", json={"app": "hello-stream", "state": "stopped"}
+            f"/api/projects/{project}/deployments", json={"app": project, "state": "stopped"}
         )
         assert deployed.status_code == 201, deployed.text
         deployment_id = deployed.json()["id"]
@@ -518,8 +461,8 @@ def test_a_viewer_sees_no_write_controls(
     shot(page, "21-viewer-settings")
     go_to(page, "Deployments")
     row = page.locator(f'tr[data-deployment="{deployment_id}"]')
-    row.get_by_role("link", name="hello-stream").click()
-    expect(page.get_by_role("heading", name="hello-stream")).to_be_visible()
+    row.locator(f'a[href="/deployments/{deployment_id}"]').click()  # the app's link
+    expect(page.get_by_role("heading", name=project)).to_be_visible()
     expect(page.get_by_test_id("deployment-logs")).to_be_visible()
     for control in ("Add a replica", "Remove a replica", "Stop", "Start", "Redeploy"):
         expect(page.get_by_role("button", name=control)).to_have_count(0)
@@ -531,7 +474,7 @@ def test_a_viewer_sees_no_write_controls(
     expect(page.get_by_role("button", name="Add deployment")).to_have_count(0)
     panel = page.get_by_role("complementary", name="Deployment")
     open_by_clicking(node, panel)
-    expect(panel.get_by_role("heading", name="hello-stream")).to_be_visible()
+    expect(panel.get_by_role("heading", name=project)).to_be_visible()
     expect(panel.get_by_test_id("deployment-logs")).to_be_visible()
     for control in ("Add a replica", "Remove a replica", "Stop", "Start", "Redeploy"):
         expect(panel.get_by_role("button", name=control)).to_have_count(0)
@@ -541,14 +484,56 @@ def test_a_viewer_sees_no_write_controls(
     assert problems.found == []
 
 
+def test_the_deploy_dialog_creates_the_topics_an_app_lacks(
+    open_page: Callable[[], tuple[Page, Problems]],
+    web: LiveServer,
+    make_topic: Callable[..., str],
+    bootstrap: str,
+) -> None:
+    events = make_topic("deploy-events")
+    project = f"lacking-{uuid.uuid4().hex[:6]}"
+    missing = f"{project}-greetings"
+    with web.client("editor") as editor:
+        made = editor.post(
+            "/api/projects",
+            json={
+                "name": project,
+                "template": "hello-stream",
+                "topics": {"events": {"name": events}, "greetings": {"name": missing}},
+            },
+        )
+        assert made.status_code == 201, made.text
+    page, problems = open_page()
+    log_in(page, username("editor"), PASSWORD)
+    page.goto(f"/projects/{project}")
+    page.get_by_role("button", name="Deploy", exact=True).click()
+    deploy = page.get_by_role("dialog", name="Deploy")
+    topics = deploy.get_by_role("table", name="Topics it reads and writes")
+    expect(topics.locator(f'tr[data-topic="{events}"]')).to_contain_text("exists")
+    expect(topics.locator(f'tr[data-topic="{missing}"]')).to_contain_text("new topic")
+    deploy.get_by_label(f"Partitions of {missing}").fill("2")
+    deploy.get_by_role("button", name="Deploy").click()
+    expect(page).to_have_url(re.compile(r"/deployments/\d+$"))
+    deployment = int(page.url.rsplit("/", 1)[1])
+    with web.client("editor") as editor:
+        assert editor.delete(f"/api/deployments/{deployment}").status_code == 200
+    created = TopicAdmin(KafkaSettings(bootstrap)).list_topics()
+    assert created[missing].partitions == 2
+    assert problems.found == []
+
+
 def test_an_admin_adds_a_secret_and_deletes_it_after_confirming(
     open_page: Callable[[], tuple[Page, Problems]], web: LiveServer
 ) -> None:
     name = f"WEB_SECRET_{uuid.uuid4().hex[:6]}"
+    project = f"secrets-{uuid.uuid4().hex[:6]}"
+    with web.client("admin") as admin:
+        assert admin.post("/api/projects", json={"name": project}).status_code == 201
     page, problems = open_page()
     log_in(page, "admin", ADMIN_PASSWORD)
     go_to(page, "Settings")
     page.get_by_role("tab", name="Secrets").click()
+    page.get_by_label("Project").select_option(project)
     page.get_by_role("button", name="Add secret").click()
     dialog = page.get_by_role("dialog", name="Add secret")
     dialog.get_by_label("Name").fill(name)
@@ -568,7 +553,8 @@ def test_an_admin_adds_a_secret_and_deletes_it_after_confirming(
     confirm.get_by_role("button", name="Delete secret").click()
     expect(row).to_have_count(0)
     with web.client("admin") as admin:
-        assert name not in {s["name"] for s in admin.get("/api/secrets").json()}
+        secrets = admin.get(f"/api/projects/{project}/secrets").json()
+        assert name not in {s["name"] for s in secrets}
     assert problems.found == []
 
 

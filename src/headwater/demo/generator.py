@@ -85,7 +85,8 @@ class OrderGenerator:
 
 
 class OrderProducer:
-    """Produces generated orders to ``topic`` at about ``rate`` events per second, in a thread."""
+    """Produces generated orders to ``topic`` at about ``rate`` events per second, in a thread,
+    each with ``headers``."""
 
     def __init__(
         self,
@@ -94,6 +95,7 @@ class OrderProducer:
         rate: float,
         generator: OrderGenerator | None = None,
         on_error: Callable[[str], None] | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be > 0 events per second")
@@ -103,6 +105,7 @@ class OrderProducer:
         self._generator = generator or OrderGenerator()
         self._producer = Producer(settings.client_config(**{"linger.ms": 5}))
         self._on_error = on_error
+        self._headers = list(headers or [])
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="order-producer", daemon=True)
 
@@ -126,7 +129,13 @@ class OrderProducer:
         next_at = time.monotonic()
         while not self._stop.is_set():
             event = self._generator.next_event()
-            self._producer.produce(self.topic, event.value, event.key, on_delivery=self._report)
+            self._producer.produce(
+                self.topic,
+                event.value,
+                event.key,
+                headers=self._headers or None,
+                on_delivery=self._report,
+            )
             self.produced += 1
             self._producer.poll(0)
             next_at += interval

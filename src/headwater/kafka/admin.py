@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,12 +35,16 @@ class TopicInfo:
 
 
 class TopicAdmin:
-    """A thin, typed layer over librdkafka's AdminClient with clear errors."""
+    """A thin, typed layer over librdkafka's AdminClient with clear errors. ``logger`` takes
+    librdkafka's log lines (by default they go to stderr)."""
 
-    def __init__(self, settings: KafkaSettings, timeout: float = 10.0) -> None:
+    def __init__(
+        self, settings: KafkaSettings, timeout: float = 10.0, logger: logging.Logger | None = None
+    ) -> None:
         self.settings = settings
         self.timeout = timeout
-        self._client = AdminClient(settings.client_config())
+        overrides = {} if logger is None else {"logger": logger}
+        self._client = AdminClient(settings.client_config(**overrides))
 
     def list_topics(self, include_internal: bool = False) -> dict[str, TopicInfo]:
         try:
@@ -49,6 +54,8 @@ class TopicAdmin:
                 f"cannot reach the Kafka cluster at {self.settings.bootstrap_servers}: "
                 f"{exc.args[0].str() if exc.args else exc}; is the broker running?"
             ) from exc
+        finally:
+            self._client.poll(0)  # hands librdkafka's log lines to ``logger``, if given
         return {
             name: TopicInfo(name, len(meta.partitions))
             for name, meta in metadata.topics.items()

@@ -13,6 +13,7 @@ skipped here, and :class:`LastRecords` may yield a few more than asked.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -119,6 +120,7 @@ class TopicTail:
         stop_at_end: bool = False,
         timeout: float = 10.0,
         partitions: list[int] | None = None,
+        logger: logging.Logger | None = None,
     ) -> None:
         if isinstance(start, str) and start not in STARTS:
             raise ValueError(f"start={start!r}: use 'latest' or 'beginning'")
@@ -133,6 +135,7 @@ class TopicTail:
         self.stop_at_end = stop_at_end
         self.timeout = timeout
         self.only_partitions = partitions
+        self.logger = logger  # takes librdkafka's log lines; by default they go to stderr
         self._stopping = threading.Event()
         # Set once partitions are assigned at their start: records produced after it are read.
         self.ready = threading.Event()
@@ -180,13 +183,14 @@ class TopicTail:
 
     def _config(self) -> dict[str, Any]:
         return self.settings.client_config(
+            **({} if self.logger is None else {"logger": self.logger}),
             **{
                 # librdkafka wants a group id even for assign(); it is never joined or committed.
                 "group.id": f"headwater-tail-{uuid.uuid4().hex[:8]}",
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
                 "enable.partition.eof": self.stop_at_end,
-            }
+            },
         )
 
     def _partitions(self, consumer: Consumer) -> list[TopicPartition]:
@@ -256,25 +260,31 @@ class TopicTail:
         return kind != TIMESTAMP_NOT_AVAILABLE and ts < self.start.ms
 
     def _decode(self, message: Message) -> TailRecord:
-        errors: list[str] = []
-        key = _decoded(self.key_serde, message.key(), "key", errors)
-        value = _decoded(self.value_serde, message.value(), "value", errors)
-        kind, ts = message.timestamp()
-        headers = None
-        if self.headers:
-            raw = message.headers() or []
-            pairs = raw.items() if isinstance(raw, dict) else raw
-            headers = [(name, _text(data)) for name, data in pairs]
-        return TailRecord(
-            topic=message.topic() or "",
-            partition=message.partition() or 0,
-            offset=message.offset() or 0,
-            timestamp=None if kind == TIMESTAMP_NOT_AVAILABLE else ts,
-            key=key,
-            value=value,
-            headers=headers,
-            error="; ".join(errors) or None,
-        )
+        return decode_message(message, self.key_serde, self.value_serde, self.headers)
+
+
+def decode_message(message: Message, key: Serde, value: Serde, headers: bool) -> TailRecord:
+    """``message`` decoded for people: a key or value that does not decode is kept as text,
+    with ``error`` saying why; headers as text when ``headers``."""
+    errors: list[str] = []
+    decoded_key = _decoded(key, message.key(), "key", errors)
+    decoded_value = _decoded(value, message.value(), "value", errors)
+    kind, ts = message.timestamp()
+    pairs: list[tuple[str, str]] | None = None
+    if headers:
+        raw = message.headers() or []
+        items = raw.items() if isinstance(raw, dict) else raw
+        pairs = [(name, _text(data)) for name, data in items]
+    return TailRecord(
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        timestamp=None if kind == TIMESTAMP_NOT_AVAILABLE else ts,
+        key=decoded_key,
+        value=decoded_value,
+        headers=pairs,
+        error="; ".join(errors) or None,
+    )
 
 
 def _decoded(serde: Serde, data: bytes | None, what: str, errors: list[str]) -> Any:

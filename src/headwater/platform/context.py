@@ -12,6 +12,7 @@ from headwater.platform.db.session import Database
 from headwater.platform.deployments.supervisor import Supervisor
 from headwater.platform.metrics import PlatformMetrics
 from headwater.platform.projects.store import ProjectStore
+from headwater.platform.sandbox import Sandbox, SandboxMode
 from headwater.platform.secrets import SecretBox
 from headwater.platform.settings import PlatformSettings
 from headwater.platform.topics import TopicRates
@@ -24,6 +25,8 @@ class PlatformContext:
     secrets: SecretBox
     projects: ProjectStore
     login_limiter: LoginLimiter
+    # How previews and replicas are confined (see sandbox.py); the supervisor uses the same.
+    sandbox: Sandbox = field(default_factory=lambda: Sandbox(SandboxMode.none))
     # Watermark samples behind the topics' message rates: in memory, per server.
     topic_rates: TopicRates = field(default_factory=TopicRates)
     # The last hour of topic and deployment figures, and /metrics: in memory, per server.

@@ -13,18 +13,16 @@ from headwater.platform.context import PlatformContext
 from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.errors import NotFound
 from headwater.platform.projects.manifest import MANIFEST_FILE, parse_manifest
-from headwater.platform.projects.templates import template_files
+from headwater.platform.projects.templates import template_files, topic_names
 from headwater.topic import Topic
 
 DEMO_PROJECT = "demo"
 DEMO_TEMPLATE = "demo"
-# The topics the template's apps declare, with the same partition counts.
-DEMO_TOPICS = (
-    Topic("demo-orders", partitions=3),
-    Topic("demo-features", partitions=3),
-    Topic("demo-scores", partitions=3),
-)
-SCORES_TOPIC = DEMO_TOPICS[-1].name
+# The topics the template's apps declare (its defaults for this project), with the same
+# partition counts.
+DEMO_TOPIC_NAMES = topic_names(DEMO_TEMPLATE, DEMO_PROJECT)
+DEMO_TOPICS = tuple(Topic(name, partitions=3) for name in DEMO_TOPIC_NAMES.values())
+SCORES_TOPIC = DEMO_TOPIC_NAMES["scores"]
 
 
 def demo_exists(context: PlatformContext) -> bool:
@@ -48,7 +46,7 @@ def create_demo(context: PlatformContext, author: str) -> list[str]:
         DEMO_TEMPLATE,
         author,
     )
-    manifest = parse_manifest(template_files(DEMO_TEMPLATE)[MANIFEST_FILE])
+    manifest = parse_manifest(template_files(DEMO_TEMPLATE, DEMO_PROJECT)[MANIFEST_FILE])
     service = DeploymentService(context)
     for app in manifest.apps:
         service.create(DEMO_PROJECT, app.name, author)

@@ -12,10 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from headwater.platform.deployments.status import DeploymentStatus
 from headwater.platform.topics import is_internal
 
 NodeKind = Literal["deployment", "external_producer", "external_group", "sink"]
-NodeStatus = Literal["running", "pending", "backoff", "stopped", "active", "idle"]
+NodeStatus = DeploymentStatus | Literal["active", "idle"]
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,9 @@ class DeploymentFacts:
     project: str
     app: str
     commit: str
-    desired_state: str  # "running" or "stopped"
+    status: DeploymentStatus  # by the rule of deployments/status.py
     replicas: int  # desired
-    running: int  # replicas running now
-    backoff: int  # replicas waiting to restart after a crash
+    running: int  # replicas ready now
     group: str | None  # the consumer group, once a replica reported it
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
@@ -65,8 +65,8 @@ class GraphNode(BaseModel):
     kind: NodeKind
     label: str
     status: NodeStatus = Field(
-        description="deployments: running, pending (replicas starting), backoff (a replica "
-        "crashed and waits to restart) or stopped; others: active or idle (no traffic)"
+        description="deployments: running, starting, degraded, failing or stopped, as the "
+        "deployments API says; others: active or idle (no traffic)"
     )
     deployment: int | None = None
     project: str | None = None
@@ -130,7 +130,7 @@ class _Builder:
             id=node_id,
             kind="deployment",
             label=f"{facts.project}/{facts.app}",
-            status=_status(facts),
+            status=facts.status,
             deployment=facts.id,
             project=facts.project,
             app=facts.app,
@@ -194,14 +194,6 @@ class _Builder:
             throughput_in=rate if kind == "sink" else None,
         )
         return node_id
-
-
-def _status(facts: DeploymentFacts) -> NodeStatus:
-    if facts.desired_state != "running":
-        return "stopped"
-    if facts.backoff:
-        return "backoff"
-    return "running" if facts.running >= facts.replicas else "pending"
 
 
 def build_graph(

@@ -4,6 +4,12 @@ Filters are JMESPath expressions (https://jmespath.org), evaluated against each 
 ``{topic, partition, offset, timestamp, key, value}``; a record is kept when the result is true in
 JMESPath's sense (not false, null, or an empty string, list or object). JMESPath is a query
 language with its own parser: nothing the client sends is executed as Python.
+
+A filter's work is bounded, since any viewer may send one: its length and nesting are limited,
+and so is how much its multi-selects (``[a, b]``, ``{a: x, b: y}``) can multiply a record (the
+product of their sizes), so no intermediate value grows past a small multiple of the record.
+Each record's evaluation also has a budget of steps and of time; a filter that exceeds it
+ends the tail with an error saying so.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +25,7 @@ from typing import Any
 import jmespath
 import orjson
 from jmespath.exceptions import JMESPathError
+from jmespath.visitor import TreeInterpreter
 
 from headwater.kafka.tail import FromOffset, FromTimestamp, LastRecords, Start, TailRecord
 from headwater.platform.errors import PlatformError
@@ -27,7 +35,13 @@ FILTER_HELP = (
     "value.amount > `100` && key == 'ann' (numbers in backticks, strings in single quotes)"
 )
 START_HELP = "latest, beginning, offset:<n> or timestamp:<epoch ms>"
+MAX_FILTER_CHARS = 500
+MAX_FILTER_DEPTH = 24  # levels of the parsed expression
+MAX_FILTER_FANOUT = 16  # product of the sizes of its multi-select lists and objects
+FILTER_STEPS = 20_000  # expression nodes evaluated per record
+FILTER_SECONDS = 0.2  # per record
 _POSITION = re.compile(r"^(offset|timestamp):(\d{1,19})$")
+MAX_POSITION = 2**63 - 1  # offsets and timestamps are 64-bit in Kafka
 Filter = Callable[[dict[str, Any]], bool]
 
 
@@ -39,7 +53,7 @@ def parse_start(text: str, field: str = "from") -> Start:
         # Explicit end offsets, not OFFSET_END: a record produced once the tail is ready is read.
         return LastRecords(0)
     match = _POSITION.match(text)
-    if match is None:
+    if match is None or int(match[2]) > MAX_POSITION:
         message = f"{field}={text!r} is not a position; use {START_HELP}"
         raise PlatformError(message, [{"field": field, "message": message}])
     number = int(match[2])
@@ -80,19 +94,74 @@ def _true(result: Any) -> bool:
     return not (result is None or result is False or result in ("", [], {}))
 
 
+class FilterTooCostly(PlatformError):
+    """A filter that needed more work on one record than its budget."""
+
+
+class _BudgetedInterpreter(TreeInterpreter):  # type: ignore[misc]
+    """JMESPath's interpreter, counting the nodes it evaluates for one record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._steps = 0
+        self._deadline = time.monotonic() + FILTER_SECONDS
+
+    def visit(self, node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        self._steps += 1
+        if self._steps > FILTER_STEPS or (
+            self._steps % 256 == 0 and time.monotonic() > self._deadline
+        ):
+            message = (
+                f"the filter needed more than {FILTER_STEPS} steps or {FILTER_SECONDS:g} s for "
+                "one record; simplify it (fewer projections and multi-selects)"
+            )
+            raise FilterTooCostly(message, [{"field": "filter", "message": message}])
+        return super().visit(node, *args, **kwargs)
+
+
+def _shape(node: dict[str, Any], depth: int = 1) -> tuple[int, int]:
+    """The depth of a parsed expression and the product of its multi-selects' sizes."""
+    deepest, fanout = depth, 1
+    if node.get("type") in ("multi_select_list", "multi_select_dict"):
+        fanout = max(1, len(node.get("children", [])))
+    for child in node.get("children", []):
+        if isinstance(child, dict):
+            child_depth, child_fanout = _shape(child, depth + 1)
+            deepest, fanout = max(deepest, child_depth), fanout * child_fanout
+    return deepest, fanout
+
+
+def _refuse_filter(reason: str) -> PlatformError:
+    message = f"filter {reason}; write {FILTER_HELP}"
+    return PlatformError(message, [{"field": "filter", "message": message}])
+
+
 def compile_filter(expression: str | None) -> Filter | None:
-    """A predicate over record dicts; a 400 naming ``filter`` if the expression is invalid."""
+    """A predicate over record dicts; a 400 naming ``filter`` if the expression is invalid or
+    could cost more than a filter may."""
     if expression is None or not expression.strip():
         return None
+    if len(expression) > MAX_FILTER_CHARS:
+        raise _refuse_filter(f"is longer than {MAX_FILTER_CHARS} characters")
     try:
         compiled = jmespath.compile(expression)
     except JMESPathError as exc:
-        message = f"filter is not a valid expression ({exc}); write {FILTER_HELP}"
-        raise PlatformError(message, [{"field": "filter", "message": message}]) from None
+        raise _refuse_filter(f"is not a valid expression ({exc})") from None
+    except RecursionError:
+        raise _refuse_filter("nests too deeply") from None
+    depth, fanout = _shape(compiled.parsed)
+    if depth > MAX_FILTER_DEPTH:
+        raise _refuse_filter(f"nests {depth} levels deep, more than {MAX_FILTER_DEPTH}")
+    if fanout > MAX_FILTER_FANOUT:
+        raise _refuse_filter(
+            f"multiplies each record {fanout} times through its multi-selects, more than "
+            f"{MAX_FILTER_FANOUT}"
+        )
+    parsed = compiled.parsed
 
     def keep(record: dict[str, Any]) -> bool:
         try:
-            return _true(compiled.search(record))
+            return _true(_BudgetedInterpreter().visit(parsed, record))
         except JMESPathError:
             return False  # e.g. a function given the wrong type by this record: not a match
 
@@ -139,7 +208,7 @@ def _json(data: Any) -> bytes:
     return orjson.dumps(data, default=str)
 
 
-CSV_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value")
+CSV_COLUMNS = ("topic", "partition", "offset", "timestamp", "key", "value", "headers")
 
 
 def csv_header() -> bytes:
@@ -148,10 +217,8 @@ def csv_header() -> bytes:
 
 def csv_row(record: dict[str, Any]) -> bytes:
     """Keys and values that are not text are written as JSON."""
-    cells = [
-        record[c] if isinstance(record[c], str | int) or record[c] is None else _json(record[c])
-        for c in CSV_COLUMNS
-    ]
+    values = [record.get(c) for c in CSV_COLUMNS]
+    cells = [v if isinstance(v, str | int) or v is None else _json(v) for v in values]
     return _csv_line([c.decode() if isinstance(c, bytes) else c for c in cells])
 
 

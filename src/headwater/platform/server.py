@@ -20,24 +20,34 @@ from headwater.platform.api import (
     metrics,
     preview,
     projects,
+    pushes,
     secrets,
     topics,
     users,
 )
 from headwater.platform.api.body_limit import BodyLimit
 from headwater.platform.api.errors import install as install_errors
+from headwater.platform.api.headers import SecurityHeaders
+from headwater.platform.api.methods import AllowedMethods
 from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
 from headwater.platform.auth.ratelimit import LoginLimiter
 from headwater.platform.context import PlatformContext
+from headwater.platform.data_dir import prepare_data_dir
 from headwater.platform.db.session import Database
 from headwater.platform.deployments.service import DeploymentService
+from headwater.platform.deployments.supervisor import Supervisor
 from headwater.platform.metrics import RequestMetrics, TopicSampler
 from headwater.platform.migrations import upgrade
 from headwater.platform.projects.git_http import GitHTTP
 from headwater.platform.projects.store import ProjectStore
+from headwater.platform.sandbox import Sandbox
 from headwater.platform.secrets import SecretBox
 from headwater.platform.settings import PlatformSettings
 from headwater.platform.spa import install as install_webapp
+
+# The request line and headers of one request, in bytes: room for a page cursor of a topic with
+# a few hundred partitions (see GET /api/topics/{name}/records); a longer request is refused.
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
 
 ROUTERS = (
     health,
@@ -48,6 +58,7 @@ ROUTERS = (
     topics,
     live,
     projects,
+    pushes,
     preview,
     deployments,
     metrics,
@@ -59,7 +70,8 @@ def create_app(settings: PlatformSettings) -> FastAPI:
     """The API over ``settings.data_dir``: migrates the database and creates the first admin."""
     from headwater import __version__
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    prepare_data_dir(settings.data_dir)
+    sandbox = Sandbox.detect(settings.sandbox, hidden=(settings.data_dir,))
     db = Database(settings.url)
     upgrade(db.engine)
     generated = ensure_admin(db, settings.admin_password)
@@ -76,8 +88,16 @@ def create_app(settings: PlatformSettings) -> FastAPI:
         db=db,
         secrets=SecretBox.load(settings.secret_key, settings.secret_key_file),
         projects=ProjectStore(db, settings.projects_dir),
-        login_limiter=LoginLimiter(settings.login_attempts, settings.login_window_seconds),
+        login_limiter=LoginLimiter(
+            settings.login_attempts,
+            settings.login_window_seconds,
+            per_address=settings.login_attempts_per_address,
+            overall=settings.login_failures,
+        ),
+        sandbox=sandbox,
+        supervisor=Supervisor(sandbox=sandbox),
     )
+    prepare_data_dir(settings.data_dir)  # again: the database and key file exist now
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -104,8 +124,10 @@ def create_app(settings: PlatformSettings) -> FastAPI:
     )
     app.state.platform = context
     install_errors(app)
+    app.add_middleware(AllowedMethods, routes=[r for m in ROUTERS for r in m.router.routes])
     app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes)
     app.add_middleware(RequestMetrics, metrics=context.metrics)
+    app.add_middleware(SecurityHeaders)
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/git", WSGIMiddleware(GitHTTP(context)))  # type: ignore[arg-type]
@@ -113,8 +135,23 @@ def create_app(settings: PlatformSettings) -> FastAPI:
     return app
 
 
-def serve(settings: PlatformSettings, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run the server until Ctrl-C or SIGTERM."""
+def serve(
+    settings: PlatformSettings,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    trusted_proxies: str | None = None,
+) -> None:
+    """Run the server until Ctrl-C or SIGTERM. ``X-Forwarded-For`` is believed only from
+    ``trusted_proxies`` (addresses, comma-separated): otherwise any local process could pick
+    the address that login limits count."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=trusted_proxies is not None,
+        forwarded_allow_ips=trusted_proxies or "",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+    )

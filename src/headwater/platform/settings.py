@@ -10,6 +10,7 @@ from headwater.errors import ConfigError
 
 ADMIN_PASSWORD_ENV = "HEADWATER_ADMIN_PASSWORD"
 SECRET_KEY_ENV = "HEADWATER_SECRET_KEY"
+SANDBOX_ENV = "HEADWATER_SANDBOX"
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,9 @@ class PlatformSettings:
     """Settings of one platform server.
 
     ``data_dir`` holds the SQLite database (unless ``database_url`` names another), the Git
-    repositories of projects and the secret key file.
+    repositories of projects and the secret key file. It is made absolute once, here: replicas
+    and previews run in folders of their own, so a path relative to the server's working
+    directory would point elsewhere for them.
     """
 
     data_dir: Path
@@ -29,14 +32,25 @@ class PlatformSettings:
         default_factory=lambda: os.environ.get(SECRET_KEY_ENV) or None, repr=False
     )
     max_file_bytes: int = 1_000_000
+    max_push_bytes: int = 100_000_000  # one git push, packed
     session_hours: float = 12.0
-    login_attempts: int = 5
+    login_attempts: int = 5  # failed logins per user name and address in the window
+    login_attempts_per_address: int = 30  # failed logins per address in the window
+    login_failures: int = 300  # failed logins in all in the window: a distributed flood
     login_window_seconds: float = 60.0
     secure_cookies: bool = False
+    # Where user code runs: auto (bubblewrap when it works here), bubblewrap or none.
+    sandbox: str = field(default_factory=lambda: os.environ.get(SANDBOX_ENV) or "auto")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "data_dir", Path(self.data_dir))
-        for name in ("max_file_bytes", "login_attempts"):
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
+        for name in (
+            "max_file_bytes",
+            "max_push_bytes",
+            "login_attempts",
+            "login_attempts_per_address",
+            "login_failures",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"PlatformSettings.{name} must be an integer >= 1, got {value!r}")

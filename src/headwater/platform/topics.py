@@ -18,6 +18,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 
 from headwater.errors import BrokerError
 from headwater.kafka.settings import KafkaSettings
+from headwater.platform.kafka_log import KAFKA_LOG
 
 # What a partition answers while its leader is still taking it over: just after creation, a
 # one-node Kafka needs about 7 ms a partition (7 s for a topic of 1,000 partitions).
@@ -81,12 +82,16 @@ class GroupLag:
 
 
 class ClusterView:
-    """Read-only questions to one cluster, answered in few broker round trips."""
+    """Read-only questions to one cluster, answered in few broker round trips. librdkafka's
+    log lines go to the platform's log, repeats aggregated (see ``kafka_log``)."""
 
     def __init__(self, settings: KafkaSettings, timeout: float = 5.0) -> None:
         self.settings = settings
         self.timeout = timeout
-        self._client = AdminClient(settings.client_config())
+        self._client = AdminClient(settings.client_config(logger=KAFKA_LOG))
+
+    def _hand_over_logs(self) -> None:
+        self._client.poll(0)  # librdkafka passes its log lines on when polled
 
     def _broker_error(self, what: str, exc: Exception) -> BrokerError:
         detail = exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else str(exc)
@@ -101,6 +106,8 @@ class ClusterView:
             metadata = self._client.list_topics(timeout=self.timeout)
         except KafkaException as exc:
             raise self._broker_error("list topics", exc) from exc
+        finally:
+            self._hand_over_logs()
         return {name: len(meta.partitions) for name, meta in metadata.topics.items()}
 
     def replications(self) -> dict[str, int]:
@@ -108,6 +115,8 @@ class ClusterView:
             topics = self._client.list_topics(timeout=self.timeout).topics
         except KafkaException as exc:
             raise self._broker_error("list topics", exc) from exc
+        finally:
+            self._hand_over_logs()
         return {
             name: max((len(p.replicas) for p in meta.partitions.values()), default=0)
             for name, meta in topics.items()
@@ -119,9 +128,8 @@ class ClusterView:
             return {}
         resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
         out: dict[str, dict[str, str] | None] = {}
-        for resource, future in self._client.describe_configs(
-            resources, request_timeout=self.timeout
-        ).items():
+        futures = self._client.describe_configs(resources, request_timeout=self.timeout)
+        for resource, future in futures.items():
             try:
                 entries = future.result(timeout=self.timeout)
             except KafkaException:
@@ -132,6 +140,7 @@ class ClusterView:
                 for key, entry in entries.items()
                 if key in HIGHLIGHTS and entry.value is not None
             }
+        self._hand_over_logs()
         return out
 
     def offsets(self, partitions: dict[str, int]) -> dict[str, list[PartitionOffsets]]:
@@ -166,6 +175,8 @@ class ClusterView:
                 not_ready = error.retriable() or error.name() in _NOT_READY
                 if not not_ready or time.monotonic() > deadline:
                     raise self._broker_error("read offsets", exc) from exc
+            finally:
+                self._hand_over_logs()
             time.sleep(0.1)
 
     def groups_reading(self, topic: str) -> list[GroupLag]:
@@ -201,6 +212,8 @@ class ClusterView:
                 }
         except KafkaException as exc:
             raise self._broker_error("list consumer groups", exc) from exc
+        finally:
+            self._hand_over_logs()
         return found
 
 

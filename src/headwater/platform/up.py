@@ -21,7 +21,7 @@ from typing import TextIO
 
 from sqlalchemy import select
 
-from headwater.errors import ConfigError
+from headwater.errors import BrokerError, ConfigError
 from headwater.kafka.broker import free_port
 from headwater.kafka.tansu import TansuBroker
 from headwater.platform.api.topics import DEFAULT_CLUSTER, resolve_cluster
@@ -38,7 +38,7 @@ from headwater.platform.demo_project import (
 )
 from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.migrations import upgrade
-from headwater.platform.server import create_app
+from headwater.platform.server import MAX_REQUEST_HEAD_BYTES, create_app
 from headwater.platform.settings import ADMIN_PASSWORD_ENV, PlatformSettings
 from headwater.signals import on_stop_signals
 
@@ -53,11 +53,16 @@ class UpOptions:
     port: int = 8080
     demo: bool = True
 
+    def __post_init__(self) -> None:
+        # Absolute once, here: the broker, the server and each replica run in folders of
+        # their own, and must all find the same data directory.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
+
 
 def run_up(options: UpOptions, out: TextIO | None = None) -> None:
     """Run the platform until Ctrl-C or SIGTERM, then stop everything it started."""
     out = out or sys.stderr
-    _check_port_free(options.host, options.port)
+    listener = listen(options.host, options.port)  # first: a taken port starts nothing
     options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     broker: TansuBroker | None = None
     context: PlatformContext | None = None
@@ -65,8 +70,8 @@ def run_up(options: UpOptions, out: TextIO | None = None) -> None:
     try:
         bootstrap = options.broker
         if bootstrap is None:
-            broker = TansuBroker(_broker_port(), log_path=options.data_dir / "broker.log")
-            bootstrap = broker.start().bootstrap_servers
+            broker = _start_broker(options.data_dir / "broker.log")
+            bootstrap = broker.bootstrap_servers
         settings = PlatformSettings(data_dir=options.data_dir)
         password = _first_admin(settings)
         app = create_app(settings)
@@ -82,10 +87,11 @@ def run_up(options: UpOptions, out: TextIO | None = None) -> None:
         if new_demo:
             demo_apps = create_demo(context, ADMIN_NAME)
         _banner(out, options, bootstrap, broker is not None, password, cluster_note, demo_apps)
-        _serve(app, options.host, options.port)
+        _serve(app, listener)
     except KeyboardInterrupt:
         pass
     finally:
+        listener.close()
         restore()
         # A second Ctrl-C must not cut the clean-up short: each step has its own deadline.
         unquiet = on_stop_signals(lambda _: None)
@@ -103,24 +109,44 @@ def _interrupt(_: signal.Signals) -> None:
     raise KeyboardInterrupt
 
 
-def _check_port_free(host: str, port: int) -> None:
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port"
-            ) from None
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound now and handed to the server later.
+
+    SO_REUSEADDR, as every server sets it: connections of a run stopped seconds ago linger in
+    TIME-WAIT, and without it the port would look taken although the server could bind it.
+    A port another process listens on is still refused.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port"
+        ) from None
+    return sock
 
 
-def _broker_port() -> int:
-    """The usual Kafka port when it is free, else any free port."""
+def _start_broker(log_path: Path) -> TansuBroker:
+    """The local broker on the usual Kafka port when it is free, else on any free port (also
+    when another process takes the usual one between the check and the start)."""
     with socket.socket() as sock:
+        # As the broker itself binds: the last run's connections in TIME-WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", DEFAULT_BROKER_PORT))
+            port = DEFAULT_BROKER_PORT
         except OSError:
-            return free_port()
-    return DEFAULT_BROKER_PORT
+            port = free_port()
+    try:
+        return TansuBroker(port, log_path=log_path).start()
+    except BrokerError:
+        if port != DEFAULT_BROKER_PORT:
+            raise
+        return TansuBroker(free_port(), log_path=log_path).start()
 
 
 def _first_admin(settings: PlatformSettings) -> str | None:
@@ -162,7 +188,7 @@ def _clear_local_state(context: PlatformContext) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _serve(app: object, host: str, port: int) -> None:
+def _serve(app: object, listener: socket.socket) -> None:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -180,7 +206,14 @@ def _serve(app: object, host: str, port: int) -> None:
                 restore()
 
     # Warnings only: request lines would bury the banner.
-    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        log_level="warning",
+        proxy_headers=False,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+    )
+    server = Server(config)
+    server.run(sockets=[listener])
 
 
 def _banner(

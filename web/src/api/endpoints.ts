@@ -42,10 +42,11 @@ export function endpoints(client: ApiClient) {
       remove: (name: string) => client.delete<T.Ok>(`/api/clusters/${segment(name)}`),
     },
     secrets: {
-      list: () => client.get<T.Secret[]>("/api/secrets"),
-      put: (name: string, value: string) =>
-        client.put<T.Secret>(`/api/secrets/${segment(name)}`, { value }),
-      remove: (name: string) => client.delete<T.Ok>(`/api/secrets/${segment(name)}`),
+      list: (projectName: string) => client.get<T.Secret[]>(`${project(projectName)}/secrets`),
+      put: (projectName: string, name: string, value: string) =>
+        client.put<T.Secret>(`${project(projectName)}/secrets/${segment(name)}`, { value }),
+      remove: (projectName: string, name: string) =>
+        client.delete<T.Ok>(`${project(projectName)}/secrets/${segment(name)}`),
     },
     topics: {
       list: (cluster?: string) => client.get<T.Topic[]>("/api/topics", { cluster }),
@@ -62,8 +63,7 @@ export function endpoints(client: ApiClient) {
     projects: {
       list: () => client.get<T.Project[]>("/api/projects"),
       get: (name: string) => client.get<T.Project>(project(name)),
-      create: (body: { name: string; description?: string; template?: string | null }) =>
-        client.post<T.Project>("/api/projects", body),
+      create: (body: T.ProjectIn) => client.post<T.Project>("/api/projects", body),
       remove: (name: string) => client.delete<T.Ok>(project(name)),
       files: (name: string, ref?: string) =>
         client.get<T.Tree>(`${project(name)}/files`, { ref }),
@@ -117,6 +117,13 @@ export function endpoints(client: ApiClient) {
       deployment: (id: number) => client.get<T.DeploymentMetrics>(`/api/metrics/deployments/${id}`),
     },
     live: {
+      /** A page of the topic's history: from `from`, or from a page's `cursor`. */
+      page: (topic: string, options: PageOptions = {}) =>
+        client.get<T.RecordsPage>(`/api/topics/${segment(topic)}/records`, {
+          ...tailQuery(options),
+          cursor: options.cursor,
+          limit: options.limit,
+        }),
       /** For an EventSource: `ready`, `record`, `skipped` and `error` events. */
       tailUrl: (topic: string, options: TailOptions = {}) =>
         withQuery(`/api/topics/${segment(topic)}/tail`, tailQuery(options)),
@@ -142,6 +149,11 @@ export interface TailOptions {
   filter?: string | null;
   rate?: number;
   cluster?: string;
+}
+
+export interface PageOptions extends TailOptions {
+  cursor?: string | null;
+  limit?: number;
 }
 
 export interface ExportOptions extends TailOptions {

@@ -31,10 +31,34 @@ export interface NewApiToken extends ApiToken {
   token: string;
 }
 
+export interface TopicSlot {
+  /** the key to choose this topic with in a new project's `topics` */
+  name: string;
+  role: "input" | "output";
+  /** the topic used when none is chosen; {project} stands for the project's name */
+  default: string;
+  description: string;
+}
+
 export interface Template {
   id: string;
   title: string;
   description: string;
+  topics: TopicSlot[];
+}
+
+/** An existing topic, or one to create (with `partitions`). */
+export interface TopicChoice {
+  name: string;
+  partitions?: number | null;
+}
+
+export interface ProjectIn {
+  name: string;
+  description?: string;
+  template?: string | null;
+  topics?: Record<string, TopicChoice>;
+  cluster?: string | null;
 }
 
 export interface Project {
@@ -153,6 +177,7 @@ export interface ClusterPatch {
 }
 
 export interface Secret {
+  project: string;
   name: string;
   created_at: string;
   updated_at: string;
@@ -181,6 +206,8 @@ export interface PreviewIn {
   records?: number | null;
   seconds?: number | null;
   timeout?: number;
+  /** unsaved editor contents, path -> text: the run uses them instead of the saved files */
+  files?: Record<string, string>;
 }
 
 export interface Frame {
@@ -204,6 +231,8 @@ export type OutputRecord = Record<string, unknown>;
 export interface PreviewResult {
   app: string;
   ref: string;
+  /** files run as the editor had them, not as saved */
+  unsaved: string[];
   inputs: Record<string, number>;
   outputs: Record<string, OutputRecord[]>;
   output_counts: Record<string, number>;
@@ -215,6 +244,9 @@ export interface PreviewResult {
 }
 
 export type DesiredState = "running" | "stopped";
+/** One rule for the list, the page and the graph (see the server's deployments/status.py). */
+export type DeploymentStatus = "running" | "starting" | "degraded" | "failing" | "stopped";
+export type Resource = "replicas" | "cpu" | "memory";
 
 export interface Deployment {
   id: number;
@@ -228,6 +260,12 @@ export interface Deployment {
   env: Record<string, string>;
   secrets: Record<string, string>;
   desired_state: DesiredState;
+  status: DeploymentStatus;
+  ready_replicas: number;
+  /** resources set on the deployment; the others follow headwater.yaml */
+  overrides: Resource[];
+  /** headwater.yaml's values at the deployed commit */
+  manifest: { replicas: number; cpu: number; memory: string } | null;
   enforcement: string;
   limits: string;
   created_by: string;
@@ -241,12 +279,18 @@ export interface DeploymentIn {
   commit?: string | null;
   cluster?: string | null;
   replicas?: number | null;
+  cpu?: number | null;
+  memory?: string | null;
   state?: DesiredState;
 }
 
 export interface DeploymentPatch {
   replicas?: number | null;
+  cpu?: number | null;
+  memory?: string | null;
   commit?: string | null;
+  /** resources to take from headwater.yaml again */
+  reset?: Resource[];
 }
 
 export interface Replica {
@@ -258,6 +302,8 @@ export interface Replica {
   started_at: string | null;
   last_exit_code: number | null;
   partitions: { topic: string; partition: number }[] | null;
+  /** reported its partitions, or runs steadily without */
+  ready: boolean;
   enforcement: string;
 }
 
@@ -286,13 +332,15 @@ export interface TopicMetrics {
   series: Series[];
 }
 
+/** `in` (what its group consumed), `lag` (its group's) and `out` per topic, labelled `topic`. */
 export interface DeploymentMetrics {
-  deployment: string;
+  deployment: number;
+  group: string | null;
   keep_seconds: number;
   series: Series[];
 }
 
-/** One record of a live tail. */
+/** One record of a live tail or a page. */
 export interface TailRecord {
   partition: number;
   offset: number;
@@ -303,8 +351,18 @@ export interface TailRecord {
   error?: string;
 }
 
+/** A page of a topic's history; `next` is the cursor of the page after it. */
+export interface RecordsPage {
+  records: TailRecord[];
+  start: string;
+  next: string;
+  at_end: boolean;
+  total: number;
+  before: number;
+}
+
 export type GraphNodeKind = "deployment" | "external_producer" | "external_group" | "sink";
-export type GraphNodeStatus = "running" | "pending" | "backoff" | "stopped" | "active" | "idle";
+export type GraphNodeStatus = DeploymentStatus | "active" | "idle";
 
 /** A deployment, an outside producer or consumer group, or a sink of the pipeline graph. */
 export interface GraphNode {

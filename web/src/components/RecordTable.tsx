@@ -1,4 +1,5 @@
-/** Records in a table whose rows are virtualised: thousands of records stay smooth. */
+/** Records in a table whose rows are virtualised: thousands of records stay smooth. Times show
+ * as dates and floats rounded; hovering a cell shows its raw value. */
 import {
   type ColumnDef,
   flexRender,
@@ -8,21 +9,26 @@ import {
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useMemo, useRef } from "react";
 
-import { type Row, columnsOf, formatCell } from "../shaping/records";
+import { type Row, columnsOf, formatCell, timeFields } from "../shaping/records";
 
 const ROW_HEIGHT = 28;
 
 export function RecordTable({ rows, label, height = 360 }: { rows: Row[]; label: string; height?: number }) {
   const names = useMemo(() => columnsOf(rows), [rows]);
+  const times = useMemo(() => new Set(timeFields(rows)), [rows]);
   const columns = useMemo<ColumnDef<Row>[]>(
     () =>
       names.map((name) => ({
         id: name,
         header: name,
         accessorFn: (row: Row) => row[name],
-        cell: (c) => formatCell(name, c.getValue<Row[string] | undefined>()),
+        cell: (c) => {
+          const { text, raw } = formatCell(name, c.getValue<Row[string] | undefined>(), times);
+          // The full text on hover too: long cells (a traceback header) are cut to the column.
+          return <span title={raw ?? (text.length > 40 ? text : undefined)}>{text}</span>;
+        },
       })),
-    [names],
+    [names, times],
   );
   const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel() });
   const scroller = useRef<HTMLDivElement>(null);

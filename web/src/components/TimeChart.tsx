@@ -3,6 +3,8 @@ import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
+import { axisWidth, TIME_TICK_SPACE, timeRange, valueTick } from "../shaping/chart";
+
 const COLORS = ["#2f6fed", "#e0631a", "#2a9d5c", "#b23bd1", "#c9a227", "#d13b5a"];
 
 export interface TimeChartProps {
@@ -32,7 +34,15 @@ export function TimeChart({ title, data, labels, height = 200 }: TimeChartProps)
           spanGaps: true,
         })),
       ],
-      axes: [{ stroke: "currentColor" }, { stroke: "currentColor" }],
+      scales: { x: { time: true, range: (_, min, max) => timeRange(min, max) } },
+      axes: [
+        { stroke: "currentColor", space: TIME_TICK_SPACE },
+        {
+          stroke: "currentColor",
+          values: (_, splits) => splits.map(valueTick),
+          size: (_, values) => axisWidth(values ?? []),
+        },
+      ],
     };
     const made = new uPlot(options, data, element);
     chart.current = made;

@@ -1,5 +1,6 @@
-/** One deployment: replicas, scale, stop/start, redeploy at another commit, live logs, charts. */
-import { useQuery, useQueries } from "@tanstack/react-query";
+/** One deployment: status, replicas, resources, scale, stop/start, redeploy at another commit,
+ * live logs, charts. */
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 
@@ -13,7 +14,10 @@ import { useLogStream } from "../live/useLogStream";
 import { useCommits } from "../projects/queries";
 import { formatAgo, shortId } from "../shaping/format";
 import { alignSeries } from "../shaping/metrics";
+import { resourceSource } from "../shaping/resources";
 import { useDeployment, useDeploymentChange, useReplicas } from "./queries";
+import { ResourcesDialog } from "./ResourcesDialog";
+import { StatusBadge } from "./StatusBadge";
 
 export function DeploymentDetail() {
   const id = Number(useParams().id);
@@ -38,6 +42,7 @@ export function DeploymentView({ deployment: d }: { deployment: Deployment }) {
         : api.deployments.update(d.id, body),
   );
   const [redeploying, setRedeploying] = useState(false);
+  const [sizing, setSizing] = useState(false);
   const running = d.desired_state === "running";
   return (
     <>
@@ -50,10 +55,34 @@ export function DeploymentView({ deployment: d }: { deployment: Deployment }) {
           <h1>{d.app}</h1>
         </div>
         <span className="muted">
-          commit <code data-testid="deployment-commit">{shortId(d.commit)}</code> · cluster {d.cluster} · {d.cpu} CPU,{" "}
-          {d.memory} per replica · <span className={`badge state-${d.desired_state}`}>{d.desired_state}</span>
+          <StatusBadge deployment={d} /> {d.ready_replicas} of {d.replicas} ready · commit{" "}
+          <code data-testid="deployment-commit">{shortId(d.commit)}</code> · cluster {d.cluster}
         </span>
       </header>
+      <dl className="resources" aria-label="Resources">
+        <div>
+          <dt>Replicas</dt>
+          <dd data-testid="resource-replicas">
+            {d.replicas} <span className="muted">({resourceSource(d, "replicas")})</span>
+          </dd>
+        </div>
+        <div>
+          <dt>CPU per replica</dt>
+          <dd data-testid="resource-cpu">
+            {d.cpu} <span className="muted">({resourceSource(d, "cpu")})</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Memory per replica</dt>
+          <dd data-testid="resource-memory">
+            {d.memory} <span className="muted">({resourceSource(d, "memory")})</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Enforced by</dt>
+          <dd title={d.limits}>{d.enforcement}</dd>
+        </div>
+      </dl>
       {canEdit && (
         <div className="toolbar deployment-controls">
           <span className="inline" role="group" aria-label="Replicas">
@@ -79,6 +108,9 @@ export function DeploymentView({ deployment: d }: { deployment: Deployment }) {
             <button type="button" disabled={change.isPending} onClick={() => change.mutate(running ? "stop" : "start")}>
               {running ? "Stop" : "Start"}
             </button>
+            <button type="button" onClick={() => setSizing(true)}>
+              Resources…
+            </button>
             <button type="button" onClick={() => setRedeploying(true)}>
               Redeploy at commit…
             </button>
@@ -89,6 +121,15 @@ export function DeploymentView({ deployment: d }: { deployment: Deployment }) {
       <Replicas id={d.id} />
       <Charts deployment={d} />
       <Logs id={d.id} />
+      {canEdit && sizing && (
+        <ResourcesDialog
+          deployment={d}
+          onClose={() => setSizing(false)}
+          onSubmit={(patch) => change.mutate(patch, { onSuccess: () => setSizing(false) })}
+          submitting={change.isPending}
+          error={change.error}
+        />
+      )}
       {canEdit && redeploying && (
         <RedeployDialog
           deployment={d}
@@ -115,7 +156,7 @@ function Replicas({ id }: { id: number }) {
         {(list) => (
           <DataTable
             label="Replicas"
-            columns={["#", "Status", "PID", "Restarts", "Commit", "Started", "Last exit", "Partitions"]}
+            columns={["#", "Status", "Ready", "PID", "Restarts", "Commit", "Started", "Last exit", "Partitions"]}
           >
             {list.map((r) => (
               <tr key={`${r.index}-${r.pid ?? r.status}`} data-replica={r.index} data-status={r.status}>
@@ -123,6 +164,7 @@ function Replicas({ id }: { id: number }) {
                 <td>
                   <span className={`badge replica-${r.status}`}>{r.status}</span>
                 </td>
+                <td>{r.ready ? "yes" : "no"}</td>
                 <td>{r.pid ?? "—"}</td>
                 <td>{r.restarts}</td>
                 <td>
@@ -144,49 +186,32 @@ function Replicas({ id }: { id: number }) {
   );
 }
 
-/** Throughput and lag: what the deployment reported, and the rates and lag of its topics. */
+/** Throughput and lag of the deployment itself: "in" is what its own consumer group consumed,
+ * "out" what it wrote, lag its group's alone (never another app's on the same topic). */
 function Charts({ deployment: d }: { deployment: Deployment }) {
-  const manifest = useQuery({
-    queryKey: ["project", d.project, "manifest", d.commit],
-    queryFn: () => api.projects.manifest(d.project, d.commit),
-    staleTime: Infinity,
-  });
-  const spec = manifest.data?.apps.find((a) => a.name === d.app);
-  const own = useQuery({
+  const metrics = useQuery({
     queryKey: ["metrics", "deployment", d.id],
     queryFn: () => api.metrics.deployment(d.id),
     refetchInterval: 5_000,
   });
-  const topics = [...(spec?.inputs ?? []).map((t) => ["in", t] as const), ...(spec?.outputs ?? []).map((t) => ["out", t] as const)];
-  const topicMetrics = useQueries({
-    queries: topics.map(([, topic]) => ({
-      queryKey: ["metrics", "topic", d.cluster, topic],
-      queryFn: () => api.metrics.topic(topic, d.cluster),
-      refetchInterval: 5_000,
-    })),
-  });
-  // Cheap to rebuild (an hour of points every few seconds); the chart only swaps its data.
-  const rates: Series[] = [];
-  const lags: Series[] = [];
-  topicMetrics.forEach((q, i) => {
-    const [direction, topic] = topics[i] ?? ["in", ""];
-    for (const s of q.data?.series ?? []) {
-      if (s.name === "rate") rates.push({ ...s, name: `${direction} ${topic}` });
-      if (s.name === "lag" && direction === "in") lags.push({ ...s, name: `lag ${topic}` });
-    }
-  });
-  for (const s of own.data?.series ?? []) (s.name.includes("lag") ? lags : rates).push(s);
-  const throughput = alignSeries(rates);
-  const lag = alignSeries(lags);
+  const named = (s: Series): Series => ({ ...s, name: s.labels.topic ? `${s.name} ${s.labels.topic}` : s.name, labels: {} });
+  const series = (metrics.data?.series ?? []).map(named);
+  const throughput = alignSeries(series.filter((s) => !s.name.startsWith("lag")));
+  const lag = alignSeries(series.filter((s) => s.name.startsWith("lag")));
+  const group = metrics.data?.group;
   return (
     <section aria-label="Metrics" className="charts">
       {throughput.labels.length > 0 && throughput.data[0].length > 1 ? (
         <TimeChart title="Throughput (records/s)" data={throughput.data} labels={throughput.labels} />
       ) : (
-        <Empty title="No throughput yet">Rates show once the topics have been sampled (every few seconds).</Empty>
+        <Empty title="No throughput yet">
+          {group === null
+            ? "“In” shows once a replica has joined its consumer group."
+            : "Rates show once the topics have been sampled (every few seconds)."}
+        </Empty>
       )}
       {lag.labels.length > 0 && lag.data[0].length > 1 ? (
-        <TimeChart title="Consumer lag (records)" data={lag.data} labels={lag.labels} />
+        <TimeChart title={`Consumer lag of ${group ?? "its group"} (records)`} data={lag.data} labels={lag.labels} />
       ) : (
         <Empty title="No lag measured yet" />
       )}

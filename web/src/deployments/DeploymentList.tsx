@@ -1,4 +1,4 @@
-/** Every deployment of every project, with how many replicas run now. */
+/** Every deployment of every project, with its status and how many replicas are ready. */
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 
@@ -7,6 +7,7 @@ import { DataTable } from "../components/DataTable";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { shortId } from "../shaping/format";
 import { deploymentKeys, REFRESH_MS } from "./queries";
+import { StatusBadge } from "./StatusBadge";
 
 export function DeploymentList() {
   const projects = useQuery({ queryKey: ["projects"], queryFn: api.projects.list });
@@ -15,7 +16,7 @@ export function DeploymentList() {
     queries: names.map((name) => ({
       queryKey: deploymentKeys.project(name),
       queryFn: () => api.deployments.list(name),
-      refetchInterval: REFRESH_MS * 2,
+      refetchInterval: REFRESH_MS,
     })),
   });
   const deployments: Deployment[] = perProject.flatMap((q) => q.data ?? []).sort((a, b) => a.id - b.id);
@@ -44,14 +45,8 @@ export function DeploymentList() {
 }
 
 function DeploymentRow({ deployment: d }: { deployment: Deployment }) {
-  const replicas = useQuery({
-    queryKey: deploymentKeys.replicas(d.id),
-    queryFn: () => api.deployments.replicas(d.id),
-    refetchInterval: REFRESH_MS * 2,
-  });
-  const running = replicas.data?.filter((r) => r.status === "running").length;
   return (
-    <tr data-deployment={d.id}>
+    <tr data-deployment={d.id} data-status={d.status}>
       <td>
         <Link to={`/projects/${encodeURIComponent(d.project)}`}>{d.project}</Link>
       </td>
@@ -63,11 +58,11 @@ function DeploymentRow({ deployment: d }: { deployment: Deployment }) {
       <td>
         <code>{shortId(d.commit)}</code>
       </td>
-      <td>
-        {running ?? "…"} / {d.replicas}
+      <td title="replicas ready / desired">
+        {d.ready_replicas} / {d.replicas}
       </td>
       <td>
-        <span className={`badge state-${d.desired_state}`}>{d.desired_state}</span>
+        <StatusBadge deployment={d} />
       </td>
     </tr>
   );

@@ -12,7 +12,8 @@ export interface CodeEditorProps {
   /** What to show on mount when it differs from the server's: the unsaved draft. */
   draft?: string | undefined;
   onChange?: (value: string) => void;
-  onSave?: () => void;
+  /** Ctrl/Cmd+S, with the editor's current text. */
+  onSave?: (text: string) => void;
   readOnly?: boolean;
   dark: boolean;
   /** A line to mark as failing (1-based), e.g. where a preview run raised, with the error. */
@@ -65,7 +66,8 @@ export default function CodeEditor(props: CodeEditorProps) {
         const wanted = draft ?? value;
         if (editor.getValue() !== wanted) editor.setValue(wanted);
         // Ctrl/Cmd+S saves the file instead of the browser's "save page".
-        editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => saveRef.current?.());
+        // It saves the editor's text as it is now: the draft in React state can lag a paste.
+        editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => saveRef.current?.(editor.getValue()));
         setEditor(editor);
       }}
       options={{

@@ -28,14 +28,10 @@ type DeploymentFlowNode = Node<PipelineNodeData, "deployment">;
 type ExternalFlowNode = Node<PipelineNodeData, "external">;
 type TopicFlowEdge = Edge<PipelineEdgeData, "topic">;
 
-const HEALTH_TEXT: Record<PipelineNodeData["health"], string> = {
-  ok: "",
-  idle: "idle",
-  stopped: "",
-  pending: "starting",
-  lagging: "lagging",
-  failing: "failing",
-};
+// The status badge already says running, starting, degraded, failing or stopped; lag is extra.
+const HEALTH_TEXT: Partial<Record<PipelineNodeData["health"], string>> = { lagging: "lagging", idle: "idle" };
+/** The least zoom of the first fit: below it node text gets too small to read; the user pans. */
+export const MIN_FIT_ZOOM = 0.8;
 const KIND_TEXT = { external_producer: "producer", external_group: "consumer group", sink: "not read", deployment: "" };
 
 /** Opens a topic's drawer; edge labels are HTML buttons outside React Flow's edge click. */
@@ -51,11 +47,13 @@ function DeploymentNode({ data }: NodeProps<DeploymentFlowNode>) {
       title={`${node.project}/${node.app}: open its panel`}
     >
       <Handle type="target" position={Position.Left} />
+      <strong className="node-title" title={node.app ?? undefined}>
+        {node.app}
+      </strong>
       <div className="node-head">
-        <strong className="node-title">{node.app}</strong>
+        <span className="muted node-sub">{node.project}</span>
         <span className={`badge node-status status-${node.status}`}>{node.status}</span>
       </div>
-      <div className="muted node-sub">{node.project}</div>
       <div className="node-figures">
         <span data-testid="node-replicas">
           {node.running_replicas ?? 0}/{node.replicas ?? 0} replicas
@@ -77,7 +75,9 @@ function ExternalNode({ data }: NodeProps<ExternalFlowNode>) {
     <div className={`pipeline-node external kind-${node.kind} health-${health}`} data-node={node.id} data-health={health}>
       {node.kind !== "external_producer" && <Handle type="target" position={Position.Left} />}
       <div className="node-kind muted">{KIND_TEXT[node.kind]}</div>
-      <div className="node-title">{node.label}</div>
+      <div className="node-title" title={node.label}>
+        {node.label}
+      </div>
       <div className="node-figures muted">
         {formatRate(rate, "msg")}
         {node.lag !== null && ` · lag ${formatCount(Math.round(node.lag))}`}
@@ -91,6 +91,7 @@ function TopicEdge(props: EdgeProps<TopicFlowEdge>) {
   const open = useContext(OpenTopic);
   const [path, x, y] = getBezierPath(props);
   const edge = props.data?.edge;
+  // Topic over rate keeps the label narrow; the hidden separator keeps "topic · rate" as its text.
   return (
     <>
       <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} />
@@ -107,7 +108,9 @@ function TopicEdge(props: EdgeProps<TopicFlowEdge>) {
             title={`Live records of ${edge.topic}`}
             onClick={() => open(edge.topic)}
           >
-            {props.label}
+            <span className="edge-topic">{edge.topic}</span>
+            <span className="edge-sep"> · </span>
+            <span className="edge-rate">{formatRate(edge.rate, "msg")}</span>
           </button>
         </EdgeLabelRenderer>
       )}
@@ -118,14 +121,16 @@ function TopicEdge(props: EdgeProps<TopicFlowEdge>) {
 const NODE_TYPES = { deployment: DeploymentNode, external: ExternalNode };
 const EDGE_TYPES = { topic: TopicEdge };
 
-/** Fits the view on the first draw and when the layout or the canvas width changes (not on
- * each poll); a moment later, once React Flow has measured the resized canvas. */
+/** Fits the view on the first draw and when the layout changes (not on each poll, nor when a
+ * drawer opens over it): a moment later, once React Flow has measured the nodes. Never below
+ * MIN_FIT_ZOOM: a wide pipeline is panned rather than shrunk past reading. */
 function FitView({ fitKey }: { fitKey: string }) {
   const flow = useReactFlow();
   const measured = useNodesInitialized();
   useEffect(() => {
     if (!measured) return;
-    const timer = window.setTimeout(() => void flow.fitView({ padding: 0.15, maxZoom: 1.2 }), 60);
+    const fit = () => void flow.fitView({ padding: 0.04, minZoom: MIN_FIT_ZOOM, maxZoom: 1.2 });
+    const timer = window.setTimeout(fit, 60);
     return () => window.clearTimeout(timer);
   }, [flow, fitKey, measured]);
   return null;
@@ -134,7 +139,7 @@ function FitView({ fitKey }: { fitKey: string }) {
 export function PipelineFlow(props: {
   nodes: FlowNode[];
   edges: FlowEdge[];
-  /** Changes when the view should fit again: a new layout, a drawer opened or closed. */
+  /** Changes when the view should fit again: a new layout. */
   fitKey: string;
   onOpenTopic: (topic: string) => void;
   onOpenDeployment: (id: number) => void;

@@ -135,7 +135,7 @@ function Pipeline(props: { cluster: string; clusters: string[]; onCluster: (name
             <PipelineFlow
               nodes={flow.nodes}
               edges={flow.edges}
-              fitKey={`${current.key}:${topic !== null || deployment !== null}`}
+              fitKey={current.key}
               onOpenTopic={openTopic}
               onOpenDeployment={openDeployment}
             />

@@ -1,6 +1,7 @@
-/** Preview: run an app of the project over the last records of its inputs; see what it writes. */
+/** Preview: run an app of the project over the last records of its inputs; see what it writes.
+ * It runs what the editor holds, unsaved changes included, and opens in view. */
 import { useMutation, useQuery } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 
 import { api, type AppSpec, type PreviewResult } from "../api";
 import { Empty, ErrorBox, Loading } from "../components/States";
@@ -19,6 +20,8 @@ export function useManifest(project: string, enabled = true) {
 
 export function PreviewPanel(props: {
   project: string;
+  /** The editor's unsaved files, path -> text: the run uses them instead of the saved ones. */
+  unsaved: Record<string, string>;
   result: PreviewResult | null;
   onResult: (result: PreviewResult | null) => void;
   onOpenFile: (path: string) => void;
@@ -29,16 +32,28 @@ export function PreviewPanel(props: {
   const [app, setApp] = useState("");
   const [records, setRecords] = useState(10);
   const chosen = app || apps[0]?.name || "";
+  const unsavedPaths = Object.keys(props.unsaved).sort();
   const run = useMutation({
-    mutationFn: () => api.projects.preview(props.project, { app: chosen || null, records }),
+    mutationFn: () =>
+      api.projects.preview(props.project, { app: chosen || null, records, files: props.unsaved }),
     onMutate: () => props.onResult(null),
     onSuccess: props.onResult,
   });
+  // Opened below the editor, the panel would sit under the fold: bring it into view, and its
+  // outcome when one arrives.
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    panel.current?.scrollIntoView({ block: "start", behavior: "smooth" });
+  }, [props.result]);
   return (
-    <section className="preview-panel" aria-label="Preview">
+    <section className="preview-panel" aria-label="Preview" ref={panel}>
       <div className="toolbar">
         <strong>Preview</strong>
-        <span className="muted">runs the saved files over the last records of each input; nothing is produced</span>
+        <span className="muted" data-testid="preview-source">
+          runs the editor's files
+          {unsavedPaths.length > 0 ? `, unsaved changes included (${unsavedPaths.join(", ")})` : " (all saved)"}, over the
+          last records of each input; nothing is produced
+        </span>
         <span className="toolbar-actions">
           <button type="button" className="link" onClick={props.onClose}>
             Close
@@ -107,7 +122,12 @@ function PreviewOutcome({ result, onOpenFile }: { result: PreviewResult; onOpenF
         {Object.entries(result.output_counts)
           .map(([t, n]) => `${n} to ${t}`)
           .join(", ") || "nothing"}{" "}
-        · {result.duration_ms} ms · at {result.ref === "workspace" ? "the saved files" : result.ref.slice(0, 8)}
+        · {result.duration_ms} ms · at{" "}
+        {result.ref !== "workspace"
+          ? result.ref.slice(0, 8)
+          : result.unsaved.length > 0
+            ? `the editor's files, unsaved ${result.unsaved.join(", ")} included`
+            : "the saved files"}
         {result.timed_out && <span className="badge">timed out</span>}
       </div>
       {result.error && (

@@ -1,6 +1,6 @@
 /** One project: files and editor, or its history; editors save, commit and roll back. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type ReactNode, Suspense, useMemo, useState } from "react";
+import { type Dispatch, type ReactNode, type SetStateAction, Suspense, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 
 import { api, type FileContent, type PreviewError, type PreviewResult } from "../api";
@@ -20,6 +20,11 @@ import { keys, useChanges, useFile, useFiles } from "./queries";
 
 export function Workspace() {
   const name = useParams().name ?? "";
+  // Another project starts afresh: no drafts or preview carried over.
+  return <ProjectWorkspace key={name} name={name} />;
+}
+
+function ProjectWorkspace({ name }: { name: string }) {
   const [search, setSearch] = useSearchParams();
   const tab = search.get("tab") === "history" ? "history" : "code";
   const project = useQuery({ queryKey: keys.project(name), queryFn: () => api.projects.get(name) });
@@ -27,6 +32,8 @@ export function Workspace() {
   const [previewing, setPreviewing] = useState(false);
   const [preview, setPreview] = useState<PreviewResult | null>(null);
   const [deploying, setDeploying] = useState(false);
+  // The editor's unsaved contents, path -> text: kept here so a preview runs them too.
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
   const setTab = (next: "code" | "history") => {
     const params = new URLSearchParams(search);
     if (next === "code") params.delete("tab");
@@ -43,9 +50,10 @@ export function Workspace() {
           <h1>{name}</h1>
         </div>
         {project.data && (
-          <span className="muted">
+          <span className="muted clone-hint" data-testid="clone-hint">
             main at <code>{shortId(project.data.head)}</code> · clone:{" "}
-            <code>git clone {window.location.origin + project.data.git_path}</code>
+            <code>git clone {window.location.origin + project.data.git_path}</code> — log in with your user name
+            and an API token as the password (<Link to="/settings/tokens">make a token</Link>)
           </span>
         )}
         {canEdit && (
@@ -86,10 +94,11 @@ export function Workspace() {
           </div>
           {tab === "code" ? (
             <>
-              <CodeTab project={name} previewError={preview?.error ?? null} />
+              <CodeTab project={name} previewError={preview?.error ?? null} drafts={drafts} setDrafts={setDrafts} />
               {previewing && (
                 <PreviewPanel
                   project={name}
+                  unsaved={drafts}
                   result={preview}
                   onResult={setPreview}
                   onOpenFile={(path) => {
@@ -113,11 +122,16 @@ export function Workspace() {
   );
 }
 
-function CodeTab({ project, previewError }: { project: string; previewError: PreviewError | null }) {
+function CodeTab(props: {
+  project: string;
+  previewError: PreviewError | null;
+  drafts: Record<string, string>;
+  setDrafts: Dispatch<SetStateAction<Record<string, string>>>;
+}) {
+  const { project, previewError, drafts, setDrafts } = props;
   const files = useFiles(project);
   const changes = useChanges(project);
   const [search, setSearch] = useSearchParams();
-  const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [committing, setCommitting] = useState(false);
   const canEdit = useCan("editor");
   const paths = useMemo(() => files.data?.files.map((f) => f.path) ?? [], [files.data]);
@@ -159,8 +173,10 @@ function CodeTab({ project, previewError }: { project: string; previewError: Pre
                 errorLine={errorLine(previewError, selected)}
                 previewError={previewError}
                 onDraft={(text) => setDrafts((d) => ({ ...d, [selected]: text }))}
-                onSaved={() =>
+                onSaved={(content) =>
                   setDrafts((d) => {
+                    // Typed on since the save was sent: that is still unsaved.
+                    if (d[selected] !== undefined && d[selected] !== content) return d;
                     const { [selected]: _saved, ...rest } = d;
                     return rest;
                   })
@@ -201,7 +217,7 @@ function FileEditor(props: {
   errorLine: { line: number } | undefined;
   previewError: PreviewError | null;
   onDraft: (text: string) => void;
-  onSaved: () => void;
+  onSaved: (content: string) => void;
   toolbarEnd: ReactNode;
 }) {
   const { project, path, draft } = props;
@@ -214,12 +230,12 @@ function FileEditor(props: {
         old ? { ...old, content, size: content.length } : old,
       );
       void queryClient.invalidateQueries({ queryKey: keys.changes(project) });
-      props.onSaved();
+      props.onSaved(content);
     },
   });
   const dirty = draft !== undefined && draft !== file.data?.content;
-  const doSave = () => {
-    if (draft !== undefined && props.canEdit) save.mutate(draft);
+  const doSave = (text: string | undefined = draft) => {
+    if (text !== undefined && text !== file.data?.content && props.canEdit) save.mutate(text);
   };
   if (file.isPending) return <Loading what={path} />;
   if (file.error) return <ErrorBox error={file.error} retry={() => void file.refetch()} />;
@@ -233,7 +249,7 @@ function FileEditor(props: {
         </span>
         <span className="toolbar-actions">
           {props.canEdit && (
-            <button type="button" onClick={doSave} disabled={!dirty || save.isPending} title="Ctrl+S">
+            <button type="button" onClick={() => doSave()} disabled={!dirty || save.isPending} title="Ctrl+S">
               {save.isPending ? "Saving…" : "Save"}
             </button>
           )}

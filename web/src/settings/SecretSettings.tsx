@@ -1,4 +1,7 @@
-/** Named secrets for deployments: admins set them; nobody reads them back. */
+/**
+ * A project's named secrets, for its deployments: editors set them; nobody reads them back.
+ * Each secret belongs to one project, and only that project's deployments can use it.
+ */
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
@@ -14,20 +17,46 @@ import { useConfirmedRemoval } from "../components/useConfirmedRemoval";
 import { useInvalidate } from "../components/useInvalidate";
 import { formatAgo } from "../shaping/format";
 
-const KEY = ["secrets"];
 const NAME = /^[A-Za-z0-9._-]+$/;
 
 export function SecretSettings() {
-  const secrets = useQuery({ queryKey: KEY, queryFn: api.secrets.list });
-  const [editing, setEditing] = useState<string | "new" | null>(null);
-  const { pending: deleting, ask, cancel, confirm, removal } = useConfirmedRemoval(KEY, (name: string) =>
-    api.secrets.remove(name),
-  );
+  const projects = useQuery({ queryKey: ["projects"], queryFn: api.projects.list });
+  const [chosen, setChosen] = useState<string | null>(null);
+  const project = chosen ?? projects.data?.[0]?.name ?? null;
   return (
     <section>
-      <SectionHeader role="admin" addLabel="Add secret" onAdd={() => setEditing("new")}>
-        Apps read secrets by name (see <code>headwater.yaml</code>). Values are encrypted and never shown
-        again after saving.
+      <QueryView query={projects} what="projects" empty={<Empty title="No projects yet" />}>
+        {(list) => (
+          <label className="inline-field">
+            Project
+            <select value={project ?? ""} onChange={(e) => setChosen(e.target.value)}>
+              {list.map((p) => (
+                <option key={p.name} value={p.name}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+      </QueryView>
+      {project && <ProjectSecrets key={project} project={project} />}
+    </section>
+  );
+}
+
+function ProjectSecrets({ project }: { project: string }) {
+  const key = ["secrets", project];
+  const secrets = useQuery({ queryKey: key, queryFn: () => api.secrets.list(project) });
+  const [editing, setEditing] = useState<string | "new" | null>(null);
+  const { pending: deleting, ask, cancel, confirm, removal } = useConfirmedRemoval(key, (name: string) =>
+    api.secrets.remove(project, name),
+  );
+  return (
+    <>
+      <SectionHeader role="editor" addLabel="Add secret" onAdd={() => setEditing("new")}>
+        The apps of <code>{project}</code> read these by name (<code>secrets:</code> in{" "}
+        <code>headwater.yaml</code>); other projects cannot. Values are encrypted and never shown again after
+        saving.
       </SectionHeader>
       <QueryView query={secrets} what="secrets" empty={<Empty title="No secrets" />}>
         {(list) => (
@@ -40,7 +69,7 @@ export function SecretSettings() {
                 <td className="muted">•••••• (write-only)</td>
                 <td className="muted">{formatAgo(s.updated_at)}</td>
                 <td className="row-actions">
-                  <Can role="admin">
+                  <Can role="editor">
                     <button type="button" className="small" onClick={() => setEditing(s.name)}>
                       Replace
                     </button>
@@ -54,7 +83,13 @@ export function SecretSettings() {
           </DataTable>
         )}
       </QueryView>
-      {editing && <SecretDialog existing={editing === "new" ? null : editing} onClose={() => setEditing(null)} />}
+      {editing && (
+        <SecretDialog
+          project={project}
+          existing={editing === "new" ? null : editing}
+          onClose={() => setEditing(null)}
+        />
+      )}
       <ConfirmDialog
         title={`Delete secret ${deleting ?? ""}?`}
         open={deleting !== null}
@@ -65,16 +100,24 @@ export function SecretSettings() {
       >
         <p>Deployments that use it fail to start until it is set again.</p>
       </ConfirmDialog>
-    </section>
+    </>
   );
 }
 
-function SecretDialog({ existing, onClose }: { existing: string | null; onClose: () => void }) {
+function SecretDialog({
+  project,
+  existing,
+  onClose,
+}: {
+  project: string;
+  existing: string | null;
+  onClose: () => void;
+}) {
   const [name, setName] = useState(existing ?? "");
   const [value, setValue] = useState("");
-  const refresh = useInvalidate(KEY);
+  const refresh = useInvalidate(["secrets", project]);
   const save = useMutation({
-    mutationFn: () => api.secrets.put(name, value),
+    mutationFn: () => api.secrets.put(project, name, value),
     onSuccess: () => {
       setValue("");
       refresh();

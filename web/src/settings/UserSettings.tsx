@@ -46,7 +46,9 @@ export function UserSettings() {
                   <select
                     aria-label={`Role of ${u.username}`}
                     value={u.role}
-                    disabled={update.isPending}
+                    // One's own role is changed by another admin: a demotion could not be undone.
+                    disabled={update.isPending || u.id === me.id}
+                    title={u.id === me.id ? "Another admin can change your role" : undefined}
                     onChange={(e) => update.mutate({ id: u.id, role: e.target.value as Role })}
                   >
                     {ROLES.map((r) => (

@@ -106,11 +106,12 @@ describe("pipeline graph shaping", () => {
   });
 
   it("classifies failing, lagging and plain nodes", () => {
-    expect(nodeHealth(node("deployment:1", { status: "backoff", lag: 5_000 }))).toBe("failing");
+    expect(nodeHealth(node("deployment:1", { status: "failing", lag: 5_000 }))).toBe("failing");
+    expect(nodeHealth(node("deployment:1", { status: "degraded", lag: 5_000 }))).toBe("degraded");
     expect(nodeHealth(node("deployment:1", { lag: 5_000 }))).toBe("lagging");
     expect(nodeHealth(node("deployment:1", { lag: 10 }), [2, 5, 10])).toBe("lagging");
     expect(nodeHealth(node("deployment:1", { lag: 10 }), [10, 5, 10])).toBe("ok");
-    expect(nodeHealth(node("deployment:1", { status: "pending" }))).toBe("pending");
+    expect(nodeHealth(node("deployment:1", { status: "starting" }))).toBe("starting");
     expect(nodeHealth(node("deployment:1", { status: "stopped", lag: 5_000 }))).toBe("stopped");
     expect(nodeHealth(node("producer:t", { status: "idle" }))).toBe("idle");
   });

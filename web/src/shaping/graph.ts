@@ -7,16 +7,20 @@ import dagre from "@dagrejs/dagre";
 import type { GraphEdge, GraphNode, PipelineGraph } from "../api/types";
 import { formatRate } from "./format";
 
+// Compact nodes and ranks, so a pipeline of four or five steps fits a 1440-px screen at a zoom
+// where the nodes' text stays readable (see PipelineFlow's fit).
 export const NODE_SIZE = {
-  deployment: { width: 230, height: 104 },
-  other: { width: 190, height: 72 },
+  deployment: { width: 210, height: 112 },
+  other: { width: 170, height: 76 },
 } as const;
+/** Room between ranks: an edge's label (topic over rate) sits between them. */
+export const RANK_GAP = 150;
 /** A lag above this many records marks a node as lagging. */
 export const LAG_THRESHOLD = 1_000;
 /** Lag samples kept per node to tell whether it grows. */
 export const LAG_SAMPLES = 4;
 
-export type Health = "ok" | "idle" | "stopped" | "pending" | "lagging" | "failing";
+export type Health = "ok" | "idle" | "stopped" | "starting" | "degraded" | "lagging" | "failing";
 
 export interface Position {
   x: number;
@@ -76,7 +80,7 @@ function sizeOf(node: GraphNode): { width: number; height: number } {
 /** Top-left corner of each node, laid out left to right (writers before readers). */
 export function layoutGraph(graph: PipelineGraph): Map<string, Position> {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 220, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: RANK_GAP, marginx: 10, marginy: 10 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const node of graph.nodes) g.setNode(node.id, { ...sizeOf(node) });
   for (const edge of graph.edges)
@@ -123,13 +127,13 @@ export function lagGrowing(history: readonly number[] | undefined): boolean {
   return history.every((lag, i) => i === 0 || lag > (history[i - 1] ?? lag));
 }
 
-/** How a node looks: failing (a replica crashed) over lagging over its plain state. */
+/** How a node looks: its status as the deployments API gives it (failing, stopped, degraded)
+ * over lagging over the rest. */
 export function nodeHealth(node: GraphNode, history?: readonly number[]): Health {
-  if (node.status === "backoff") return "failing";
-  if (node.status === "stopped") return "stopped";
+  if (node.status === "failing" || node.status === "stopped" || node.status === "degraded")
+    return node.status;
   if ((node.lag ?? 0) > LAG_THRESHOLD || lagGrowing(history)) return "lagging";
-  if (node.status === "pending") return "pending";
-  if (node.status === "idle") return "idle";
+  if (node.status === "starting" || node.status === "idle") return node.status;
   return "ok";
 }
 

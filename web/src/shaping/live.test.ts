@@ -139,10 +139,51 @@ describe("records", () => {
     expect(startPosition("time", "", "")).toBeNull();
   });
 
-  it("formats cells", () => {
-    expect(formatCell("timestamp", 0)).toBe("1970-01-01 00:00:00.000");
-    expect(formatCell("amount", null)).toBe("—");
-    expect(formatCell("ok", true)).toBe("true");
+  it("formats cells: dates for times (raw on hover), rounded floats", () => {
+    expect(formatCell("timestamp", 0)).toEqual({ text: "1970-01-01 00:00:00.000", raw: "0" });
+    expect(formatCell("window_end", 1_767_225_600_000, new Set(["window_end"]))).toEqual({
+      text: "2026-01-01 00:00:00.000",
+      raw: "1767225600000",
+    });
+    expect(formatCell("window_end", 5)).toEqual({ text: "5" });
+    expect(formatCell("score", 0.123456789)).toEqual({ text: "0.1235", raw: "0.123456789" });
+    expect(formatCell("spend", 1234.5678)).toEqual({ text: "1,234.57", raw: "1234.5678" });
+    expect(formatCell("orders", 3)).toEqual({ text: "3" });
+    expect(formatCell("amount", null)).toEqual({ text: "—" });
+    expect(formatCell("ok", true)).toEqual({ text: "true" });
+  });
+
+  it("shows each header as a column, after the key", () => {
+    const row = tailRow({
+      partition: 0,
+      offset: 1,
+      timestamp: 5,
+      key: "k",
+      value: { n: 1 },
+      headers: [
+        ["headwater.error.reason", "price is not a number"],
+        ["trace", "a"],
+        ["trace", "b"],
+      ],
+    });
+    expect(Object.keys(row)).toEqual([
+      "partition",
+      "offset",
+      "timestamp",
+      "key",
+      "headers.headwater.error.reason",
+      "headers.trace",
+      "n",
+    ]);
+    expect(row["headers.trace"]).toBe("b");
+  });
+
+  it("never offers an epoch-millisecond field as the default chart field", () => {
+    const rows: Row[] = [
+      { partition: 0, offset: 1, timestamp: 5, window_start: 1_767_225_600_000, orders: 3 },
+      { partition: 0, offset: 2, timestamp: 6, window_start: 1_767_225_605_000, orders: 4 },
+    ];
+    expect(numericFields(rows)).toEqual(["orders"]);
   });
 });
 

@@ -21,7 +21,8 @@ export function flatten(value: unknown, prefix = "", into: Row = {}): Row {
   return into;
 }
 
-/** A tail record as a row: position, time and key first, then the value's fields. */
+/** A tail record as a row: position, time and key first, then each header (`headers.NAME`, the
+ * last one of a name), then the value's fields. */
 export function tailRow(record: TailRecord): Row {
   const row: Row = {
     partition: record.partition,
@@ -29,6 +30,7 @@ export function tailRow(record: TailRecord): Row {
     timestamp: record.timestamp,
     key: record.key === null || record.key === undefined ? null : cellText(record.key),
   };
+  for (const [name, text] of record.headers ?? []) row[`headers.${name}`] = text;
   const value = isPlainObject(record.value) ? flatten(record.value) : { value: cellOf(record.value) };
   for (const [name, cell] of Object.entries(value)) row[name in row ? `value.${name}` : name] = cell;
   if (record.error) row.error = record.error;
@@ -59,12 +61,14 @@ export function columnsOf(rows: readonly Row[]): string[] {
 
 const POSITION_COLUMNS = new Set(["partition", "offset", "timestamp", "_timestamp"]);
 
-/** Columns that hold a number in some row (positions and times left out): what can be charted. */
+/** Columns that hold a number in some row, positions and times (epoch milliseconds, such as
+ * window bounds) left out: what can be charted. */
 export function numericFields(rows: readonly Row[]): string[] {
+  const times = new Set(timeFields(rows));
   const found = new Set<string>();
   for (const row of rows)
     for (const [key, value] of Object.entries(row))
-      if (typeof value === "number" && Number.isFinite(value) && !POSITION_COLUMNS.has(key))
+      if (typeof value === "number" && Number.isFinite(value) && !POSITION_COLUMNS.has(key) && !times.has(key))
         found.add(key);
   return [...found].sort();
 }
@@ -120,10 +124,34 @@ export function startPosition(kind: StartKind, offset: string, time: string): st
   return Number.isNaN(ms) || ms < 0 ? null : `timestamp:${ms}`;
 }
 
-/** A cell as text: times as ISO dates for timestamp columns, null as an em dash. */
-export function formatCell(column: string, value: Cell | undefined): string {
-  if (value === null || value === undefined) return "—";
-  if ((column === "timestamp" || column === "_timestamp") && typeof value === "number")
-    return new Date(value).toISOString().replace("T", " ").replace("Z", "");
-  return String(value);
+const SMALL = new Intl.NumberFormat("en", { maximumSignificantDigits: 4 });
+const LARGE = new Intl.NumberFormat("en", { maximumFractionDigits: 2 });
+
+/** A date (UTC, to the millisecond) for epoch milliseconds. */
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+}
+
+/** Floats rounded for reading (two decimals, or four significant digits below 1); whole numbers
+ * as they are. */
+export function formatNumber(value: number): string {
+  if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+  return Math.abs(value) >= 1 ? LARGE.format(value) : SMALL.format(value);
+}
+
+/** A cell as shown, and its raw value for a tooltip when they differ: times (the record's
+ * timestamp and the `times` columns, such as window bounds) as dates, floats rounded, null as an
+ * em dash. */
+export function formatCell(
+  column: string,
+  value: Cell | undefined,
+  times: ReadonlySet<string> = new Set(),
+): { text: string; raw?: string } {
+  if (value === null || value === undefined) return { text: "—" };
+  if (typeof value === "number") {
+    const isTime = column === "timestamp" || column === "_timestamp" || times.has(column);
+    const text = isTime ? formatTime(value) : formatNumber(value);
+    return text === String(value) ? { text } : { text, raw: String(value) };
+  }
+  return { text: String(value) };
 }

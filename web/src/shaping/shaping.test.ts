@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { Topic } from "../api/types";
 import { allows } from "../auth/roles";
+import { axisWidth, TIME_TICK_SPACE, timeRange, valueTick } from "./chart";
 import { buildFileTree, defaultFile, languageFor, pathProblem } from "./fileTree";
 import { formatAgo, formatCount, formatRate, formatRetention } from "./format";
 import { shapeTopics, topicNameProblem } from "./topics";
@@ -48,6 +49,24 @@ describe("formatting", () => {
     expect(formatRetention("604800000")).toBe("7 d");
     expect(formatRetention("-1")).toBe("forever");
     expect(formatRetention(undefined)).toBe("—");
+  });
+
+  it("labels chart axes so large numbers fit", () => {
+    expect(valueTick(12_500)).toBe("12.5K");
+    expect(valueTick(1_250_000)).toBe("1.3M");
+    expect(valueTick(0.125)).toBe("0.13");
+    expect(valueTick(250)).toBe("250");
+    // Wide enough for the longest label: "1,234,567" would need 83 px, "1.2M" fits in 48.
+    expect(axisWidth(["0", "1.2M"])).toBe(48);
+    expect(axisWidth(["12,345.67"])).toBeGreaterThanOrEqual(9 * 7);
+    expect(axisWidth([])).toBe(40);
+  });
+
+  it("keeps time ticks apart and a time axis of one instant short", () => {
+    // uPlot's longest time label at seconds' resolution, on one line of its two.
+    expect(TIME_TICK_SPACE).toBeGreaterThanOrEqual(axisWidth(["12:59:59pm"]));
+    expect(timeRange(1_700_000_000, 1_700_000_000)).toEqual([1_699_999_999, 1_700_000_001]);
+    expect(timeRange(10, 20)).toEqual([10, 20]);
   });
 
   it("says how long ago", () => {

@@ -1,22 +1,18 @@
-/** A topic's live records: start position, partition, filter, pause, table or JSON, export, a field chart. */
+/** A topic's records: "Live" follows new records as they arrive (capped in rate, and it says
+ * so), "Pages" reads its history a page at a time; both export what they show. */
 import { useMemo, useState } from "react";
 
 import { api } from "../api";
 import { Empty, ErrorBox } from "../components/States";
 import { RecordTable } from "../components/RecordTable";
-import { TimeChart } from "../components/TimeChart";
 import { useTail, type TailStatus } from "../live/useTail";
-import {
-  fieldSeries,
-  numericFields,
-  startPosition,
-  type StartKind,
-  tailRow,
-  timeFields,
-} from "../shaping/records";
+import { formatCount } from "../shaping/format";
+import { tailRow } from "../shaping/records";
+import { FieldChart } from "./FieldChart";
+import { type PageChoice, RecordPages } from "./RecordPages";
 
 const FILTER_HINT =
-  "JMESPath over {topic, partition, offset, timestamp, key, value}, e.g. value.amount > `100` && key == 'ann'";
+  "JMESPath over {topic, partition, offset, timestamp, key, value, headers}, e.g. value.amount > `100` && key == 'ann'";
 const STATUS_TEXT: Record<TailStatus, string> = {
   idle: "not started",
   connecting: "connecting…",
@@ -25,54 +21,82 @@ const STATUS_TEXT: Record<TailStatus, string> = {
   ended: "ended",
   failed: "stopped",
 };
+/** Records a second the live view is sent at most (the server's default cap). */
+const LIVE_RATE = 200;
 
 export interface TopicTailProps {
   name: string;
   cluster?: string | undefined;
   /** The topic's partition count, for the partition choice (0 while unknown). */
   partitions: number;
-  /** Where the tail starts before the user picks: "latest" (new records only) or "beginning". */
-  start?: "latest" | "beginning";
   /** Height of the record table in pixels. */
   tableHeight?: number;
 }
 
-export function TopicTail({ name, cluster, partitions, start = "latest", tableHeight }: TopicTailProps) {
-  const [startKind, setStartKind] = useState<StartKind>(start);
-  const [offset, setOffset] = useState("0");
-  const [time, setTime] = useState("");
+export function TopicTail(props: TopicTailProps) {
+  const [mode, setMode] = useState<"live" | "pages">("live");
+  const [range, setRange] = useState<{ from: string; partition: number | null; filter: string }>({
+    from: "beginning",
+    partition: null,
+    filter: "",
+  });
+  const exportOptions = { ...range, ...(props.cluster ? { cluster: props.cluster } : {}) };
+  return (
+    <>
+      <div className="toolbar mode-bar">
+        <div className="segmented" role="group" aria-label="Records">
+          <button type="button" aria-pressed={mode === "live"} onClick={() => setMode("live")}>
+            Live
+          </button>
+          <button type="button" aria-pressed={mode === "pages"} onClick={() => setMode("pages")}>
+            Pages
+          </button>
+        </div>
+        <span className="muted">
+          {mode === "live" ? "new records as they arrive" : "the topic's history, page by page, every record"}
+        </span>
+        <span className="toolbar-actions">
+          <a className="button" href={api.live.exportUrl(props.name, "csv", exportOptions)} download>
+            Export CSV
+          </a>
+          <a className="button" href={api.live.exportUrl(props.name, "jsonl", exportOptions)} download>
+            Export JSON lines
+          </a>
+        </span>
+      </div>
+      {mode === "live" ? (
+        <LiveTail {...props} onChoice={(partition, filter) => setRange({ from: "beginning", partition, filter })} />
+      ) : (
+        <RecordPages
+          name={props.name}
+          cluster={props.cluster}
+          partitions={props.partitions}
+          tableHeight={props.tableHeight}
+          filterHint={FILTER_HINT}
+          onChoice={(choice: PageChoice) => setRange(choice)}
+        />
+      )}
+    </>
+  );
+}
+
+function LiveTail(props: TopicTailProps & { onChoice: (partition: number | null, filter: string) => void }) {
+  const { name, cluster, partitions, tableHeight } = props;
   const [partition, setPartition] = useState<number | null>(null);
   const [filter, setFilter] = useState("");
   // What the running tail uses: changed by "Apply", not by each keystroke.
-  const [applied, setApplied] = useState({ from: start as string, partition: null as number | null, filter: "" });
+  const [applied, setApplied] = useState({ partition: null as number | null, filter: "" });
   const [generation, setGeneration] = useState(0);
   const [paused, setPaused] = useState(false);
   const [view, setView] = useState<"table" | "json">("table");
-  const [field, setField] = useState("");
-  const [timeField, setTimeField] = useState("timestamp");
-  const from = startPosition(startKind, offset, time);
-  const url = api.live.tailUrl(name, { ...applied, ...(cluster ? { cluster } : {}) });
+  const url = api.live.tailUrl(name, { from: "latest", ...applied, rate: LIVE_RATE, ...(cluster ? { cluster } : {}) });
   const tail = useTail(url, paused, generation);
   const rows = useMemo(() => tail.records.map(tailRow), [tail.records]);
-  const times = useMemo(() => timeFields(rows), [rows]);
-  const axis = times.includes(timeField) ? timeField : "timestamp";
-  const fields = useMemo(() => numericFields(rows).filter((f) => f !== axis), [rows, axis]);
-  const charted = fields.includes(field) ? field : fields[0];
-  const chart = useMemo(
-    () => (charted ? fieldSeries(rows, charted, axis) : null),
-    [rows, charted, axis],
-  );
   const apply = () => {
-    if (from === null) return;
-    setApplied({ from, partition, filter });
+    setApplied({ partition, filter });
+    props.onChoice(partition, filter);
     setGeneration((g) => g + 1);
     setPaused(false);
-  };
-  const exportOptions = {
-    from: applied.from === "latest" ? "beginning" : applied.from,
-    partition: applied.partition,
-    filter: applied.filter,
-    ...(cluster ? { cluster } : {}),
   };
   return (
     <>
@@ -83,21 +107,6 @@ export function TopicTail({ name, cluster, partitions, start = "latest", tableHe
           apply();
         }}
       >
-        <label className="inline">
-          Start
-          <select name="start" value={startKind} onChange={(e) => setStartKind(e.target.value as StartKind)}>
-            <option value="latest">latest</option>
-            <option value="beginning">beginning</option>
-            <option value="offset">offset</option>
-            <option value="time">time</option>
-          </select>
-        </label>
-        {startKind === "offset" && (
-          <input aria-label="Start offset" type="number" min={0} value={offset} onChange={(e) => setOffset(e.target.value)} />
-        )}
-        {startKind === "time" && (
-          <input aria-label="Start time" type="datetime-local" step={1} value={time} onChange={(e) => setTime(e.target.value)} />
-        )}
         <label className="inline">
           Partition
           <select
@@ -123,7 +132,7 @@ export function TopicTail({ name, cluster, partitions, start = "latest", tableHe
             onChange={(e) => setFilter(e.target.value)}
           />
         </label>
-        <button type="submit" className="primary" disabled={from === null}>
+        <button type="submit" className="primary">
           Apply
         </button>
       </form>
@@ -133,7 +142,8 @@ export function TopicTail({ name, cluster, partitions, start = "latest", tableHe
           <span className={`dot dot-${tail.status}`} aria-hidden="true" /> {STATUS_TEXT[tail.status]} ·{" "}
           <span data-testid="tail-count">{tail.records.length}</span> records
           {tail.held > 0 && ` · ${tail.held} held`}
-          {tail.skipped > 0 && ` · ${tail.skipped} skipped (rate cap)`}
+          {tail.skipped > 0 &&
+            ` · ${formatCount(tail.skipped)} skipped: the live view shows at most ${LIVE_RATE} a second; Pages shows every record`}
         </span>
         <span className="toolbar-actions">
           <button type="button" onClick={() => setPaused(!paused)} disabled={tail.status === "failed"}>
@@ -147,19 +157,11 @@ export function TopicTail({ name, cluster, partitions, start = "latest", tableHe
               JSON
             </button>
           </div>
-          <a className="button" href={api.live.exportUrl(name, "csv", exportOptions)} download>
-            Export CSV
-          </a>
-          <a className="button" href={api.live.exportUrl(name, "jsonl", exportOptions)} download>
-            Export JSON lines
-          </a>
         </span>
       </div>
       {tail.error && <ErrorBox error={tail.error} retry={tail.status === "failed" ? apply : undefined} />}
       {rows.length === 0 ? (
-        <Empty title="No records yet">
-          {applied.from === "latest" ? "New records show up here as they arrive." : "Waiting for records."}
-        </Empty>
+        <Empty title="No records yet">New records show up here as they arrive; Pages shows those already there.</Empty>
       ) : view === "table" ? (
         <RecordTable rows={rows} label="Live records" height={tableHeight} />
       ) : (
@@ -170,31 +172,7 @@ export function TopicTail({ name, cluster, partitions, start = "latest", tableHe
             .join("\n")}
         </pre>
       )}
-      {fields.length > 0 && chart && charted && (
-        <div className="chart-block">
-          <div className="chart-controls">
-            <label className="inline">
-              Chart field
-              <select name="chart-field" aria-label="Chart field" value={charted} onChange={(e) => setField(e.target.value)}>
-                {fields.map((f) => (
-                  <option key={f}>{f}</option>
-                ))}
-              </select>
-            </label>
-            <label className="inline">
-              over
-              <select name="time-field" aria-label="Time axis" value={axis} onChange={(e) => setTimeField(e.target.value)}>
-                {times.map((f) => (
-                  <option key={f} value={f}>
-                    {f === "timestamp" ? "record time" : `${f} (event time)`}
-                  </option>
-                ))}
-              </select>
-            </label>
-          </div>
-          <TimeChart title={`${charted} over ${axis === "timestamp" ? "record time" : axis}`} data={chart} labels={[charted]} />
-        </div>
-      )}
+      <FieldChart rows={rows} />
     </>
   );
 }

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.schemas import NAME, ClusterPath, OkOut, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.clusters import (
@@ -23,10 +23,14 @@ from headwater.platform.clusters import (
 from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Cluster
 from headwater.platform.errors import Conflict, NotFound
-from headwater.platform.projects.paths import NAME_PATTERN
 
 router = APIRouter(prefix="/api/clusters", tags=["clusters"], responses=ERROR_RESPONSES)
 OptionValue = str | int | float | bool
+# HOST:PORT[,HOST:PORT...]; the port's range (1-65535) is checked by the validator below.
+BOOTSTRAP = described_pattern(
+    r"^[^,\s\x00]+:[0-9]{1,5}(,\s*[^,\s\x00]+:[0-9]{1,5})*$",
+    "not HOST:PORT[,HOST:PORT...] (without spaces or NUL characters), e.g. localhost:9092",
+)
 
 
 def _check_bootstrap(value: str) -> str:
@@ -47,8 +51,8 @@ def _check_options(value: dict[str, OptionValue]) -> dict[str, OptionValue]:
 
 
 class ClusterIn(BaseModel):
-    name: str = Field(pattern=NAME_PATTERN.pattern, description="lowercase letters, digits, -")
-    bootstrap_servers: str = Field(examples=["localhost:9092"])
+    name: str = Field(pattern=NAME, description="lowercase letters, digits, -")
+    bootstrap_servers: str = Field(pattern=BOOTSTRAP, examples=["localhost:9092"])
     options: dict[str, OptionValue] = Field(
         default_factory=dict, description="librdkafka options, e.g. security.protocol"
     )
@@ -68,7 +72,7 @@ class ClusterIn(BaseModel):
 
 
 class ClusterPatch(BaseModel):
-    bootstrap_servers: str | None = None
+    bootstrap_servers: str | None = Field(default=None, pattern=BOOTSTRAP)
     options: dict[str, OptionValue] | None = Field(default=None, description="replaces all options")
     secret_options: dict[str, str | None] | None = Field(
         default=None, description="sets these credentials; null removes one; others are kept"
@@ -121,7 +125,7 @@ def list_clusters(context: Context) -> list[ClusterOut]:
 
 
 @router.get("/{name}", response_model=ClusterOut, **secured(Role.viewer))
-def get_cluster(name: str, context: Context) -> ClusterOut:
+def get_cluster(name: ClusterPath, context: Context) -> ClusterOut:
     with context.db.session() as session:
         return _out(_cluster(session, name), context)
 
@@ -143,7 +147,7 @@ def create_cluster(body: ClusterIn, context: Context) -> ClusterOut:
 
 
 @router.patch("/{name}", response_model=ClusterOut, **secured(Role.admin))
-def update_cluster(name: str, body: ClusterPatch, context: Context) -> ClusterOut:
+def update_cluster(name: ClusterPath, body: ClusterPatch, context: Context) -> ClusterOut:
     with context.db.session() as session:
         cluster = _cluster(session, name)
         if body.bootstrap_servers is not None:
@@ -163,7 +167,7 @@ def update_cluster(name: str, body: ClusterPatch, context: Context) -> ClusterOu
 
 
 @router.delete("/{name}", response_model=OkOut, **secured(Role.admin))
-def delete_cluster(name: str, context: Context) -> OkOut:
+def delete_cluster(name: ClusterPath, context: Context) -> OkOut:
     with context.db.session() as session:
         session.delete(_cluster(session, name))
     return OkOut()

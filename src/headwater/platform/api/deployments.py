@@ -13,15 +13,41 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut, RowId
+from headwater.platform.api.schemas import (
+    NAME,
+    REF_PATTERN,
+    Integer,
+    Number,
+    OkOut,
+    ProjectName,
+    RowId,
+    described_pattern,
+)
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Deployment
+from headwater.platform.deployments import resources
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.deployments.logs import LogLine
-from headwater.platform.deployments.service import Changes, DeploymentService, memory_bytes
-from headwater.platform.projects.manifest import MEMORY, check_env_names, check_secret_refs
+from headwater.platform.deployments.resources import Resource
+from headwater.platform.deployments.service import Changes, DeploymentService
+from headwater.platform.deployments.status import (
+    DeploymentStatus,
+    deployment_status,
+    ready_replicas,
+)
+from headwater.platform.errors import PlatformError
+from headwater.platform.projects.manifest import (
+    MAX_CPU,
+    MAX_REPLICAS,
+    MEMORY,
+    MEMORY_HELP,
+    MIN_CPU,
+    check_env_names,
+    check_secret_refs,
+    memory_size,
+)
 
 router = APIRouter(prefix="/api", tags=["deployments"], responses=ERROR_RESPONSES)
 STREAM_WAIT_SECONDS = 1.0
@@ -30,10 +56,16 @@ STREAM_WAIT_SECONDS = 1.0
 class SettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    replicas: int | None = Field(default=None, ge=1, le=64, description="processes of the app")
-    cpu: float | None = Field(default=None, gt=0, le=64, description="cores per replica")
+    replicas: Integer | None = Field(
+        default=None, ge=1, le=MAX_REPLICAS, description="processes of the app"
+    )
+    cpu: Number | None = Field(
+        default=None, ge=MIN_CPU, le=MAX_CPU, description="cores per replica"
+    )
     memory: str | None = Field(
-        default=None, pattern=MEMORY.pattern, description="memory per replica, e.g. 256Mi or 2Gi"
+        default=None,
+        pattern=described_pattern(MEMORY.pattern, f"not a memory size: write {MEMORY_HELP}"),
+        description=f"memory per replica: {MEMORY_HELP}",
     )
     env: dict[str, str] | None = Field(default=None, description="environment variables")
     secrets: dict[str, str] | None = Field(
@@ -46,9 +78,12 @@ class SettingsIn(BaseModel):
 
 class DeploymentIn(SettingsIn):
     app: str = Field(description="the app's name in headwater.yaml")
-    commit: str | None = Field(default=None, description="a commit id or prefix; default HEAD")
+    commit: str | None = Field(
+        default=None, pattern=REF_PATTERN, description="a commit id or prefix; default HEAD"
+    )
     cluster: str | None = Field(
         default=None,
+        pattern=NAME,
         description="the cluster to run against; by default `default`, else the only one",
     )
     state: Literal["running", "stopped"] = "running"
@@ -56,8 +91,20 @@ class DeploymentIn(SettingsIn):
 
 class DeploymentPatch(SettingsIn):
     commit: str | None = Field(
-        default=None, description="redeploy another commit (an older one rolls back)"
+        default=None,
+        pattern=REF_PATTERN,
+        description="redeploy another commit (an older one rolls back)",
     )
+    reset: list[Resource] = Field(
+        default_factory=list,
+        description="resources to take from headwater.yaml again instead of a value set here",
+    )
+
+
+class ManifestResourcesOut(BaseModel):
+    replicas: int
+    cpu: float
+    memory: str
 
 
 class DeploymentOut(BaseModel):
@@ -72,6 +119,18 @@ class DeploymentOut(BaseModel):
     env: dict[str, str]
     secrets: dict[str, str] = Field(description="environment variable -> secret name (no values)")
     desired_state: Literal["running", "stopped"]
+    status: DeploymentStatus = Field(
+        description="running (every replica ready), starting, degraded (some ready), failing "
+        "(none ready, one crashed) or stopped: the rule the graph uses too"
+    )
+    ready_replicas: int = Field(description="replicas that joined their group (or run steadily)")
+    overrides: list[Resource] = Field(
+        description="resources set on the deployment; the others follow headwater.yaml, also "
+        "when another commit is deployed"
+    )
+    manifest: ManifestResourcesOut | None = Field(
+        description="headwater.yaml's values at the deployed commit; null if it cannot be read"
+    )
     enforcement: str = Field(description="how CPU and memory limits are enforced on this host")
     limits: str = Field(description="the limits as applied, e.g. cgroup files or rlimits")
     created_by: str
@@ -96,6 +155,7 @@ class ReplicaOut(BaseModel):
     partitions: list[PartitionOut] | None = Field(
         description="partitions the replica consumes; null until it has reported them"
     )
+    ready: bool = Field(description="reported its partitions, or runs steadily without")
     enforcement: str
 
 
@@ -108,7 +168,15 @@ class LogLineOut(BaseModel):
 
 def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
     enforcer = context.supervisor.enforcer
-    limits = Limits(deployment.cpu, memory_bytes(deployment.memory))
+    # A row stored before sizes were bounded may hold one out of bounds: shown, never applied.
+    size = memory_size(deployment.memory)
+    limits = Limits(deployment.cpu, size) if size is not None else None
+    replicas = context.supervisor.replicas(deployment.id)
+    try:
+        entry = DeploymentService(context).manifest_entry(deployment)
+        manifest = ManifestResourcesOut(replicas=entry.replicas, cpu=entry.cpu, memory=entry.memory)
+    except PlatformError:  # the project is gone, its history was rewritten or its manifest is bad
+        manifest = None
     return DeploymentOut(
         id=deployment.id,
         project=deployment.project,
@@ -121,8 +189,12 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
         env=json.loads(deployment.env_json or "{}"),
         secrets=json.loads(deployment.secrets_json or "{}"),
         desired_state="running" if deployment.desired_state == "running" else "stopped",
+        status=deployment_status(deployment.desired_state, deployment.replicas, replicas),
+        ready_replicas=ready_replicas(replicas),
+        overrides=resources.overrides(deployment),
+        manifest=manifest,
         enforcement=enforcer.mode.value,
-        limits=enforcer.describe(limits),
+        limits=enforcer.describe(limits) if limits else f"invalid memory {deployment.memory!r}",
         created_by=deployment.created_by,
         updated_by=deployment.updated_by,
         created_at=deployment.created_at,
@@ -130,9 +202,12 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
     )
 
 
-def _changes(body: SettingsIn, commit: str | None = None) -> Changes:
+def _changes(
+    body: SettingsIn, commit: str | None = None, reset: list[Resource] | None = None
+) -> Changes:
     return Changes(
         commit=commit,
+        reset=tuple(reset or ()),
         replicas=body.replicas,
         cpu=body.cpu,
         memory=body.memory,
@@ -146,7 +221,7 @@ def _changes(body: SettingsIn, commit: str | None = None) -> Changes:
     response_model=list[DeploymentOut],
     **secured(Role.viewer),
 )
-def list_deployments(project: str, context: Context) -> list[DeploymentOut]:
+def list_deployments(project: ProjectName, context: Context) -> list[DeploymentOut]:
     return [_out(context, d) for d in DeploymentService(context).list(project)]
 
 
@@ -157,7 +232,7 @@ def list_deployments(project: str, context: Context) -> list[DeploymentOut]:
     **secured(Role.editor),
 )
 def create_deployment(
-    project: str, body: DeploymentIn, principal: Editor, context: Context
+    project: ProjectName, body: DeploymentIn, principal: Editor, context: Context
 ) -> DeploymentOut:
     """Deploy an app at a commit; unset fields come from its entry in headwater.yaml."""
     deployment = DeploymentService(context).create(
@@ -181,9 +256,13 @@ def get_deployment(deployment_id: RowId, context: Context) -> DeploymentOut:
 def update_deployment(
     deployment_id: RowId, body: DeploymentPatch, principal: Editor, context: Context
 ) -> DeploymentOut:
-    """Scale, change limits or environment, or redeploy another commit (roll back)."""
+    """Scale, change limits or environment, or redeploy another commit (roll back).
+
+    Replicas, cpu and memory given here override headwater.yaml until `reset` hands them back;
+    the others take the values of the deployed commit's headwater.yaml."""
     service = DeploymentService(context)
-    deployment = service.update(deployment_id, principal.username, _changes(body, body.commit))
+    changes = _changes(body, body.commit, body.reset)
+    deployment = service.update(deployment_id, principal.username, changes)
     return _out(context, deployment)
 
 
@@ -231,6 +310,7 @@ def list_replicas(deployment_id: RowId, context: Context) -> list[ReplicaOut]:
             partitions=None
             if r.partitions is None
             else [PartitionOut(topic=t, partition=p) for t, p in r.partitions],
+            ready=r.ready,
             enforcement=mode,
         )
         for r in context.supervisor.replicas(deployment_id)

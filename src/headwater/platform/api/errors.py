@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 
+from headwater.platform.api.schemas import PATTERN_MESSAGES
 from headwater.platform.errors import PlatformError
 
 
@@ -58,15 +59,18 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
             {"detail": message, "errors": [{"field": "body", "message": message}]}, status_code=400
         )
-    fields = [
-        {
-            "field": _field(tuple(e.get("loc", ()))),
-            "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
-        }
-        for e in errors
-    ]
+    fields = [{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in errors]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return JSONResponse({"detail": detail, "errors": fields}, status_code=422)
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, or for a pattern the API describes, what is expected in words."""
+    if error.get("type") == "string_pattern_mismatch":
+        described = PATTERN_MESSAGES.get(str(error.get("ctx", {}).get("pattern")))
+        if described is not None:
+            return described
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:

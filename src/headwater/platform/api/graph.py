@@ -13,8 +13,8 @@ from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Deployment
-from headwater.platform.deployments.service import DeploymentService
-from headwater.platform.errors import PlatformError
+from headwater.platform.deployments.status import deployment_status, ready_replicas
+from headwater.platform.deployments.topology import deployment_topics
 from headwater.platform.graph import DeploymentFacts, Graph, GroupTopic, TopicFacts, build_graph
 from headwater.platform.metrics import SAMPLE_SECONDS
 
@@ -24,34 +24,25 @@ FRESH_SECONDS = max(60.0, 6 * SAMPLE_SECONDS)
 
 
 def _deployments(context: PlatformContext, cluster: str) -> list[DeploymentFacts]:
-    service = DeploymentService(context)
     with context.db.session() as session:
         rows = list(session.scalars(select(Deployment).where(Deployment.cluster == cluster)))
     found = []
     for row in rows:
+        # replicas() first: it records the latest report that deployment_topics reads.
         replicas = context.supervisor.replicas(row.id)
-        reported = context.supervisor.last_reported(row.id)
-        try:
-            entry = service.manifest_entry(row)
-            inputs, outputs = set(entry.inputs), set(entry.outputs)
-        except PlatformError:  # the project or its manifest changed under the deployment
-            inputs, outputs = set(), set()
-        if reported is not None:  # the running topology also names repartition and DLQ topics
-            inputs.update(reported.inputs)
-            outputs.update(reported.outputs)
+        topics = deployment_topics(context, row)
         found.append(
             DeploymentFacts(
                 id=row.id,
                 project=row.project,
                 app=row.app,
                 commit=row.commit,
-                desired_state=row.desired_state,
+                status=deployment_status(row.desired_state, row.replicas, replicas),
                 replicas=row.replicas,
-                running=sum(r.status == "running" for r in replicas),
-                backoff=sum(r.status == "backoff" for r in replicas),
-                group=reported.group if reported else None,
-                inputs=tuple(sorted(inputs)),
-                outputs=tuple(sorted(outputs)),
+                running=ready_replicas(replicas),
+                group=topics.group,
+                inputs=topics.inputs,
+                outputs=topics.outputs,
             )
         )
     return found

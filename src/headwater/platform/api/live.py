@@ -1,7 +1,8 @@
-"""Live data: tail a topic as Server-Sent Events, or export a range as CSV or JSON lines.
+"""Live data: tail a topic as Server-Sent Events, page through its history, or export a range
+as CSV or JSON lines.
 
 Reading is a viewer's right. Each tail runs its own consumer (no group, nothing committed) in a
-thread, stopped when the client goes away.
+thread, stopped when the client goes away; each page, its own consumer for the request.
 """
 
 from __future__ import annotations
@@ -14,18 +15,29 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from headwater.errors import BrokerError
+from headwater.kafka.browse import Positions, TopicPages, format_cursor, parse_cursor
 from headwater.kafka.settings import KafkaSettings
-from headwater.kafka.tail import Start, TailRecord, TopicTail
+from headwater.kafka.tail import (
+    FromOffset,
+    FromTimestamp,
+    Start,
+    TailRecord,
+    TopicTail,
+)
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
-from headwater.platform.api.topics import ClusterName, resolve_cluster
+from headwater.platform.api.schemas import described_pattern
+from headwater.platform.api.topics import ClusterName, TopicPath, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
-from headwater.platform.errors import NotFound, Unavailable
+from headwater.platform.errors import NotFound, PlatformError, Unavailable
+from headwater.platform.kafka_log import KAFKA_LOG
 from headwater.platform.live import (
     FILTER_HELP,
+    MAX_FILTER_CHARS,
     START_HELP,
     Filter,
     RateCap,
@@ -52,7 +64,7 @@ BUFFER = 1000  # decoded records waiting for a slow client before the consumer p
 _END = object()
 
 FromQuery = Annotated[str, Query(alias="from", description=START_HELP)]
-FilterQuery = Annotated[str | None, Query(description=FILTER_HELP)]
+FilterQuery = Annotated[str | None, Query(max_length=MAX_FILTER_CHARS, description=FILTER_HELP)]
 PartitionQuery = Annotated[
     int | None, Query(ge=0, description="only this partition; all when omitted")
 ]
@@ -86,8 +98,10 @@ def _tail(
         settings,
         [topic],
         start=position,
+        headers=True,  # a dead letter's reason, operator and origin travel in its headers
         stop_at_end=stop_at_end,
         partitions=None if partition is None else [partition],
+        logger=KAFKA_LOG,
     )
 
 
@@ -170,7 +184,7 @@ async def _events(tail: TopicTail, keep: Filter | None, rate: int) -> AsyncItera
     **secured(Role.viewer),
 )
 def tail_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     start: FromQuery = "latest",
     filter: FilterQuery = None,
@@ -181,14 +195,90 @@ def tail_topic(
     cluster: ClusterName = None,
 ) -> StreamingResponse:
     """Records as they arrive, one `record` event each: {partition, offset, timestamp, key,
-    value}. A `ready` event says the tail is reading; records over the rate are counted in
-    `skipped` events; comments keep the connection alive."""
+    value, headers}. A `ready` event says the tail is reading; records over the rate are counted
+    in `skipped` events; comments keep the connection alive. To read history without a cap,
+    page through it with GET /api/topics/{name}/records."""
     keep = compile_filter(filter)
     tail = _tail(context, name, start, cluster, partition)
     return StreamingResponse(
         _events(tail, keep, rate),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+class PageOut(BaseModel):
+    records: list[dict[str, Any]] = Field(
+        description="{partition, offset, timestamp, key, value, headers}, oldest first"
+    )
+    start: str = Field(description="the cursor of this page")
+    next: str = Field(description="the cursor of the following page (pass it as `cursor`)")
+    at_end: bool = Field(description="every partition was read to its end: no next page yet")
+    total: int = Field(description="records the chosen partitions store now")
+    before: int = Field(description="records stored before this page")
+
+
+# A page's cursor: what format_cursor writes. Its length keeps a request within the server's
+# MAX_REQUEST_HEAD_BYTES even percent-encoded: enough for a few hundred partitions.
+MAX_CURSOR_CHARS = 4_000
+CURSOR_PATTERN = described_pattern(
+    r"^[0-9]+:[0-9]+(,[0-9]+:[0-9]+)*$", "PARTITION:OFFSET pairs joined by commas, e.g. 0:120,1:98"
+)
+
+
+@router.get("/{name}/records", response_model=PageOut, **secured(Role.viewer))
+def page_topic(
+    name: TopicPath,
+    context: Context,
+    start: Annotated[
+        str, Query(alias="from", description="beginning, offset:<n> or timestamp:<epoch ms>")
+    ] = "beginning",
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="PARTITION:OFFSET,... from a page's `next` or `start`; replaces `from`",
+            max_length=MAX_CURSOR_CHARS,
+            pattern=CURSOR_PATTERN,
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="records per page")] = 50,
+    filter: FilterQuery = None,
+    partition: PartitionQuery = None,
+    cluster: ClusterName = None,
+) -> PageOut:
+    """A page of the topic's history, by offset or time; `next` continues exactly after it."""
+    keep = compile_filter(filter)
+    position: Positions | FromOffset | FromTimestamp | None
+    if cursor is not None:
+        try:
+            position = parse_cursor(cursor)
+        except ValueError as exc:
+            message = f"cursor {exc}; pass a page's `next` unchanged"
+            raise PlatformError(message, [{"field": "cursor", "message": message}]) from None
+    else:
+        parsed = parse_start(start)
+        if isinstance(parsed, FromOffset | FromTimestamp):
+            position = parsed
+        elif parsed == "beginning":
+            position = None
+        else:  # latest
+            message = "pages start at beginning, offset:<n> or timestamp:<epoch ms>; follow new "
+            message += "records with GET /api/topics/{name}/tail"
+            raise PlatformError(message, [{"field": "from", "message": message}])
+    cluster_name, settings = resolve_cluster(context, cluster)
+    _check_topic(settings, cluster_name, name, partition)
+    pages = TopicPages(settings, name, partitions=None if partition is None else [partition])
+    try:
+        page = pages.page(position, limit, keep)
+    except BrokerError as exc:
+        raise Unavailable(str(exc)) from exc
+    return PageOut(
+        records=[_as_dict(r) for r in page.records],
+        start=format_cursor(page.start),
+        next=format_cursor(page.next),
+        at_end=page.at_end,
+        total=page.total,
+        before=page.before,
     )
 
 
@@ -230,7 +320,7 @@ def _export_lines(
     **secured(Role.viewer),
 )
 def export_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     format: Annotated[
         Literal["csv", "jsonl"], Query(description="csv or jsonl (one JSON object per line)")

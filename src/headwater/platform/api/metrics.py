@@ -11,11 +11,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.topics import ClusterName, resolve_cluster
+from headwater.platform.api.schemas import RowId
+from headwater.platform.api.topics import ClusterName, TopicPath, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
+from headwater.platform.deployments.service import DeploymentService
+from headwater.platform.deployments.topology import deployment_topics
 from headwater.platform.metrics import KEEP_SECONDS, SAMPLE_SECONDS
+from headwater.platform.metrics.deployment import deployment_series
 from headwater.platform.metrics.store import Point, SeriesKey
 
 router = APIRouter(tags=["metrics"], responses=ERROR_RESPONSES)
@@ -38,9 +42,13 @@ class TopicMetricsOut(BaseModel):
 
 
 class DeploymentMetricsOut(BaseModel):
-    deployment: str
+    deployment: int
+    group: str | None = Field(description="the consumer group the figures are of; null until known")
     keep_seconds: float
-    series: list[SeriesOut]
+    series: list[SeriesOut] = Field(
+        description="in (records/s its group consumed), lag (its group's) and out (records/s "
+        "written) per topic, labelled with it; and figures the deployment reported itself"
+    )
 
 
 def _series(found: dict[SeriesKey, list[Point]]) -> list[SeriesOut]:
@@ -51,7 +59,9 @@ def _series(found: dict[SeriesKey, list[Point]]) -> list[SeriesOut]:
 
 
 @router.get("/api/metrics/topics/{name}", response_model=TopicMetricsOut, **secured(Role.viewer))
-def topic_metrics(name: str, context: Context, cluster: ClusterName = None) -> TopicMetricsOut:
+def topic_metrics(
+    name: TopicPath, context: Context, cluster: ClusterName = None
+) -> TopicMetricsOut:
     """Empty series until the topic has been sampled (every few seconds)."""
     cluster_name, _ = resolve_cluster(context, cluster)
     return TopicMetricsOut(
@@ -68,12 +78,18 @@ def topic_metrics(name: str, context: Context, cluster: ClusterName = None) -> T
     response_model=DeploymentMetricsOut,
     **secured(Role.viewer),
 )
-def deployment_metrics(deployment_id: str, context: Context) -> DeploymentMetricsOut:
-    """What the deployment reported in the last hour; empty if it reported nothing."""
+def deployment_metrics(deployment_id: RowId, context: Context) -> DeploymentMetricsOut:
+    """The deployment's last hour: empty until its topics have been sampled and, for in and
+    lag, until a replica has named its consumer group."""
+    row = DeploymentService(context).get(deployment_id)
+    context.supervisor.replicas(row.id)  # records the latest report: the group and topics
+    topics = deployment_topics(context, row)
+    found = deployment_series(
+        context.metrics.store, row.cluster, topics.group, topics.consumed, topics.produced
+    )
+    found.update(context.metrics.store.deployment(row.id))
     return DeploymentMetricsOut(
-        deployment=deployment_id,
-        keep_seconds=KEEP_SECONDS,
-        series=_series(context.metrics.store.deployment(deployment_id)),
+        deployment=row.id, group=topics.group, keep_seconds=KEEP_SECONDS, series=_series(found)
     )
 
 

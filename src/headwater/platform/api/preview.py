@@ -11,13 +11,16 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
+from headwater.platform.api.schemas import REF_PATTERN, ProjectName
 from headwater.platform.api.topics import ClusterName, resolve_cluster
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
-from headwater.platform.errors import NotFound, PlatformError, Unavailable
+from headwater.platform.deployments.limits import Limits
+from headwater.platform.errors import Invalid, NotFound, PlatformError, TooLarge, Unavailable
 from headwater.platform.preview import PreviewRequest, run_preview
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, parse_manifest
+from headwater.platform.projects.paths import check_path
 
 router = APIRouter(
     prefix="/api/projects",
@@ -28,6 +31,7 @@ router = APIRouter(
     },
 )
 DEFAULT_RECORDS = 10
+MAX_UNSAVED_FILES = 100
 
 
 class PreviewIn(BaseModel):
@@ -37,7 +41,9 @@ class PreviewIn(BaseModel):
         default=None, description="the app's name in headwater.yaml; optional if there is one"
     )
     commit: str | None = Field(
-        default=None, description="a commit id (or prefix), HEAD or main; null: the working tree"
+        default=None,
+        pattern=REF_PATTERN,
+        description="a commit id (or prefix), HEAD or main; null: the working tree",
     )
     records: int | None = Field(
         default=None,
@@ -49,6 +55,12 @@ class PreviewIn(BaseModel):
         default=None, gt=0, le=60, description="instead of records: what arrives in T seconds"
     )
     timeout: float = Field(default=30, gt=0, le=300, description="seconds before it is stopped")
+    files: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=MAX_UNSAVED_FILES,
+        description="unsaved editor contents, path -> text: this run uses them instead of the "
+        "saved files (nothing is written)",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> PreviewIn:
@@ -56,6 +68,8 @@ class PreviewIn(BaseModel):
             raise ValueError("give records (the last N) or seconds (live data), not both")
         if self.seconds is not None and self.seconds >= self.timeout:
             raise ValueError(f"seconds ({self.seconds:g}) must be below timeout ({self.timeout:g})")
+        if self.files and self.commit is not None:
+            raise ValueError("unsaved files apply to the working tree: leave commit out")
         return self
 
 
@@ -76,6 +90,9 @@ class PreviewErrorOut(BaseModel):
 class PreviewOut(BaseModel):
     app: str
     ref: str = Field(description="the commit run, or `workspace`")
+    unsaved: list[str] = Field(
+        default_factory=list, description="files run as the editor had them, not as saved"
+    )
     inputs: dict[str, int] = Field(description="records read per input topic")
     outputs: dict[str, list[dict[str, Any]]] = Field(
         description="records per output topic: value fields plus _key and _timestamp"
@@ -96,6 +113,26 @@ def _project_files(
             return "workspace", {f.path: repo.read(f.path) for f in repo.files()}
         at = repo.resolve(commit)
         return at, {path: repo.read_blob(blob) for path, (blob, _) in repo.snapshot(at).items()}
+
+
+def _with_unsaved(
+    files: dict[str, bytes], unsaved: dict[str, str], max_bytes: int
+) -> tuple[dict[str, bytes], list[str]]:
+    """``files`` with the editor's unsaved contents in place of the saved ones; and their paths."""
+    merged = dict(files)
+    cleaned: list[str] = []
+    for path, text in unsaved.items():
+        try:
+            clean = check_path(path)
+        except Invalid as exc:
+            raise Invalid(exc.message, [{"field": "files", "message": exc.message}]) from None
+        data = text.encode("utf-8")
+        if len(data) > max_bytes:
+            message = f"unsaved file {clean} is over {max_bytes} bytes; save a smaller one"
+            raise TooLarge(message, [{"field": f"files.{clean}", "message": message}])
+        merged[clean] = data
+        cleaned.append(clean)
+    return merged, sorted(cleaned)
 
 
 def _app_spec(files: dict[str, bytes], ref: str, name: str | None) -> AppSpec:
@@ -121,13 +158,15 @@ def _app_spec(files: dict[str, bytes], ref: str, name: str | None) -> AppSpec:
 
 @router.post("/{name}/preview", response_model=PreviewOut, **secured(Role.editor))
 def preview(
-    name: str, body: PreviewIn, context: Context, cluster: ClusterName = None
+    name: ProjectName, body: PreviewIn, context: Context, cluster: ClusterName = None
 ) -> PreviewOut:
-    """Run an app over the last records (or a few seconds of live data) of its inputs.
+    """Run an app over the last records (or a few seconds of live data) of its inputs, as saved
+    or with the editor's unsaved `files`.
 
     A failure of the app's own code is a result (200 with `error`), not a failed request.
     """
     ref, files = _project_files(context, name, body.commit)
+    files, unsaved = _with_unsaved(files, body.files, context.settings.max_file_bytes)
     spec = _app_spec(files, ref, body.app)
     _, settings = resolve_cluster(context, cluster)
     result = run_preview(
@@ -139,6 +178,9 @@ def preview(
             records=None if body.seconds is not None else body.records or DEFAULT_RECORDS,
             seconds=body.seconds,
             timeout=body.timeout,
+            sandbox=context.sandbox,
+            limits=Limits(spec.cpu, spec.memory_bytes),
+            enforcer=context.supervisor.enforcer,
         )
     )
     error = result.get("error")
@@ -147,4 +189,4 @@ def preview(
         if error["type"] == "MissingTopicError":
             raise NotFound(error["message"])
         raise Unavailable(error["message"])
-    return PreviewOut(app=spec.name, ref=ref, **result)
+    return PreviewOut(app=spec.name, ref=ref, unsaved=unsaved, **result)

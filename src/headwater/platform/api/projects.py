@@ -8,39 +8,94 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import Path as FastAPIPath
+from pydantic import BaseModel, ConfigDict, Field
 
+from headwater.errors import BrokerError, ConfigError, TopicExistsError
+from headwater.kafka.admin import TopicAdmin
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.schemas import (
+    NO_NUL,
+    REF_PATTERN,
+    OkOut,
+    ProjectName,
+    described_pattern,
+)
+from headwater.platform.api.topics import TOPIC_NAME, resolve_cluster
 from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
 from headwater.platform.db.models import Project
 from headwater.platform.deployments.service import DeploymentService
-from headwater.platform.errors import Conflict, Invalid, NotFound, TooLarge
+from headwater.platform.errors import Conflict, Invalid, NotFound, TooLarge, Unavailable
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, parse_manifest
-from headwater.platform.projects.paths import check_path
+from headwater.platform.projects.paths import check_path, check_project_name
 from headwater.platform.projects.repository import CommitInfo, FileChange
-from headwater.platform.projects.templates import TEMPLATES
+from headwater.platform.projects.templates import TEMPLATES, topic_names
+from headwater.topic import Topic
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=ERROR_RESPONSES)
 WORKSPACE = "workspace"
 RefQuery = Annotated[
     str | None,
-    Query(description="a commit id (or prefix), HEAD or main; omitted: the working tree"),
+    Query(
+        pattern=REF_PATTERN,
+        description="a commit id (or prefix), HEAD or main; omitted: the working tree",
+    ),
 ]
+TARGET_PATTERN = described_pattern(
+    r"^(HEAD|main|workspace|[0-9a-fA-F]{4,40})$",
+    "not a commit id: give 4-40 hex digits, HEAD, main or workspace",
+)
+RefPath = Annotated[str, FastAPIPath(pattern=REF_PATTERN, description="a commit id, HEAD or main")]
+
+
+class TopicSlotOut(BaseModel):
+    name: str = Field(description="the key to choose this topic with in a new project's `topics`")
+    role: Literal["input", "output"]
+    default: str = Field(description="the topic used when none is chosen; {project}: its name")
+    description: str
 
 
 class TemplateOut(BaseModel):
     id: str
     title: str
     description: str
+    topics: list[TopicSlotOut] = Field(description="topics its apps read and write")
+
+
+class TopicChoiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=TOPIC_NAME, description="an existing topic, or one to create")
+    partitions: int | None = Field(
+        default=None, ge=1, le=1_000, description="set: create the topic with this many"
+    )
 
 
 class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(description="lowercase letters, digits and '-', starting with a letter")
-    description: str = Field(default="", max_length=500)
+    description: str = Field(default="", max_length=500, pattern=NO_NUL)
     template: str | None = Field(default=None, description="a template id; none: an empty project")
+    topics: dict[str, TopicChoiceIn] = Field(
+        default_factory=dict,
+        description="the template's topics by name (see GET /api/templates); the template's "
+        "default for those not given",
+    )
+    cluster: str | None = Field(
+        default=None, description="where topics given with partitions are created"
+    )
+
+
+class ProjectPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    protect_main: bool | None = Field(
+        default=None,
+        description="refuse pushes that rewrite or delete main (admins only may turn it off)",
+    )
 
 
 class ProjectOut(BaseModel):
@@ -49,6 +104,7 @@ class ProjectOut(BaseModel):
     template: str | None
     created_by: str
     created_at: datetime
+    protect_main: bool = Field(description="force-pushes and deletions of main are refused")
     head: str | None = Field(description="the commit main points at")
     git_path: str = Field(description="path of the Git remote on this server, for git clone")
 
@@ -101,7 +157,9 @@ class CommitIn(BaseModel):
 
 
 class RollbackIn(BaseModel):
-    commit: str = Field(description="the commit whose files become the new main")
+    commit: str = Field(
+        pattern=REF_PATTERN, description="the commit whose files become the new main"
+    )
 
 
 class CommitOut(BaseModel):
@@ -138,6 +196,7 @@ def _project_out(project: Project, head: str | None) -> ProjectOut:
         template=project.template,
         created_by=project.created_by,
         created_at=project.created_at,
+        protect_main=project.protect_main,
         head=head,
         git_path=f"/git/{project.name}.git",
     )
@@ -146,7 +205,16 @@ def _project_out(project: Project, head: str | None) -> ProjectOut:
 @router.get("/templates", response_model=list[TemplateOut], **secured(Role.viewer))
 def list_templates() -> list[TemplateOut]:
     return [
-        TemplateOut(id=t.id, title=t.title, description=t.description) for t in TEMPLATES.values()
+        TemplateOut(
+            id=t.id,
+            title=t.title,
+            description=t.description,
+            topics=[
+                TopicSlotOut(name=s.name, role=s.role, default=s.default, description=s.description)
+                for s in t.topics
+            ],
+        )
+        for t in TEMPLATES.values()
     ]
 
 
@@ -165,23 +233,86 @@ def create_project(
     principal: Editor,
     context: Context,
 ) -> ProjectOut:
-    """A new project with one commit: the template's files, or none."""
+    """A new project with one commit: the template's files with the chosen topics, or none.
+
+    Topics chosen with `partitions` are created first; nothing is created if the request is
+    refused."""
+    chosen = {slot: choice.name for slot, choice in body.topics.items()}
+    if chosen and body.template is None:
+        message = "topics are chosen for a template's apps: give a template too"
+        raise Invalid(message, [{"field": "topics", "message": message}])
+    check_project_name(body.name)
+    if any(p.name == body.name for p in context.projects.list()):
+        raise Conflict(
+            f"a project named {body.name!r} exists already; pick another name",
+            [{"field": "name", "message": "exists already"}],
+        )
+    if body.template is not None:
+        _check_topic_choices(body.template, body.name, chosen)
+    new = {slot: c for slot, c in body.topics.items() if c.partitions is not None}
+    if new:
+        _create_topics(context, body.cluster, new)
     project = context.projects.create(
-        body.name, body.description, body.template, principal.username
+        body.name, body.description, body.template, principal.username, chosen
     )
     with context.projects.open(project.name) as repo:
         return _project_out(project, repo.head())
 
 
+def _check_topic_choices(template: str, project: str, chosen: dict[str, str]) -> None:
+    names = topic_names(template, project, chosen)  # unknown slots and bad names refused
+    seen: dict[str, str] = {}
+    for slot, topic in names.items():
+        if topic in seen:
+            message = f"{seen[topic]} and {slot} are both {topic!r}: pick a topic for each"
+            raise Invalid(message, [{"field": f"topics.{slot}", "message": message}])
+        seen[topic] = slot
+
+
+def _create_topics(context: Context, cluster: str | None, new: dict[str, TopicChoiceIn]) -> None:
+    name, settings = resolve_cluster(context, cluster)
+    admin = TopicAdmin(settings)
+    try:
+        existing = set(admin.list_topics())
+    except BrokerError as exc:
+        raise Unavailable(f"cluster {name!r} did not answer: {exc}") from exc
+    for slot, choice in new.items():
+        if choice.name in existing:
+            message = f"topic {choice.name!r} exists on cluster {name!r}: pick it from the list"
+            raise Conflict(message, [{"field": f"topics.{slot}", "message": message}])
+    topics = [Topic(c.name, partitions=c.partitions or 1) for c in new.values()]
+    try:
+        admin.create(topics, exist_ok=False)
+    except TopicExistsError as exc:
+        message = f"{exc}; pick it from the list"
+        raise Conflict(message, [{"field": "topics", "message": message}]) from exc
+    except ConfigError as exc:  # the cluster refused the settings
+        raise Invalid(str(exc), [{"field": "topics", "message": str(exc)}]) from exc
+    except BrokerError as exc:
+        raise Unavailable(f"cluster {name!r} did not answer: {exc}") from exc
+    for topic in topics:
+        context.topic_rates.forget(name, topic.name)
+
+
 @router.get("/projects/{name}", response_model=ProjectOut, **secured(Role.viewer))
-def get_project(name: str, context: Context) -> ProjectOut:
+def get_project(name: ProjectName, context: Context) -> ProjectOut:
     project = context.projects.get(name)
     with context.projects.open(name) as repo:
         return _project_out(project, repo.head())
 
 
+@router.patch("/projects/{name}", response_model=ProjectOut, **secured(Role.admin))
+def update_project(name: ProjectName, body: ProjectPatch, context: Context) -> ProjectOut:
+    """Change a project's settings: `protect_main` (on by default)."""
+    project = context.projects.get(name)
+    if body.protect_main is not None:
+        project = context.projects.set_protect_main(name, body.protect_main)
+    with context.projects.open(name) as repo:
+        return _project_out(project, repo.head())
+
+
 @router.delete("/projects/{name}", response_model=OkOut, **secured(Role.admin))
-def delete_project(name: str, context: Context) -> OkOut:
+def delete_project(name: ProjectName, context: Context) -> OkOut:
     """Delete a project and its repository with all its history (once nothing is deployed)."""
     deployed = DeploymentService(context).list(name)
     if deployed:
@@ -195,7 +326,7 @@ def delete_project(name: str, context: Context) -> OkOut:
 
 
 @router.get("/projects/{name}/files", response_model=TreeOut, **secured(Role.viewer))
-def list_files(name: str, context: Context, ref: RefQuery = None) -> TreeOut:
+def list_files(name: ProjectName, context: Context, ref: RefQuery = None) -> TreeOut:
     with context.projects.open(name) as repo:
         if ref is None:
             return TreeOut(
@@ -213,7 +344,7 @@ def list_files(name: str, context: Context, ref: RefQuery = None) -> TreeOut:
     "/projects/{name}/files/{path:path}", response_model=FileContentOut, **secured(Role.viewer)
 )
 def read_file(
-    name: str,
+    name: ProjectName,
     path: str,
     context: Context,
     ref: RefQuery = None,
@@ -241,7 +372,7 @@ def read_file(
 
 
 @router.put("/projects/{name}/files/{path:path}", response_model=FileOut, **secured(Role.editor))
-def write_file(name: str, path: str, body: FileIn, context: Context) -> FileOut:
+def write_file(name: ProjectName, path: str, body: FileIn, context: Context) -> FileOut:
     """Create or replace a file of the working tree (commit to keep it in the history)."""
     clean = check_path(path)
     data = _decode(body)
@@ -252,9 +383,10 @@ def write_file(name: str, path: str, body: FileIn, context: Context) -> FileOut:
             "the project (in a topic or object store)",
             [{"field": "content", "message": f"at most {limit} bytes"}],
         )
-    if clean == MANIFEST_FILE:
-        parse_manifest(data)  # refuse an invalid manifest before it is written
     with context.projects.open(name) as repo:
+        if clean == MANIFEST_FILE:
+            # Refuse an invalid manifest, or one naming a missing entrypoint, before writing it.
+            parse_manifest(data, {f.path for f in repo.files()})
         repo.write(clean, data)
     return FileOut(path=clean, size=len(data))
 
@@ -272,14 +404,14 @@ def _decode(body: FileIn) -> bytes:
 
 
 @router.delete("/projects/{name}/files/{path:path}", response_model=OkOut, **secured(Role.editor))
-def delete_file(name: str, path: str, context: Context) -> OkOut:
+def delete_file(name: ProjectName, path: str, context: Context) -> OkOut:
     with context.projects.open(name) as repo:
         repo.remove(path)
     return OkOut()
 
 
 @router.post("/projects/{name}/renames", response_model=FileOut, **secured(Role.editor))
-def rename_file(name: str, body: RenameIn, context: Context) -> FileOut:
+def rename_file(name: ProjectName, body: RenameIn, context: Context) -> FileOut:
     """Move a file of the working tree to another path."""
     target = check_path(body.target)
     with context.projects.open(name) as repo:
@@ -288,7 +420,7 @@ def rename_file(name: str, body: RenameIn, context: Context) -> FileOut:
 
 
 @router.get("/projects/{name}/changes", response_model=list[ChangeOut], **secured(Role.viewer))
-def list_changes(name: str, context: Context) -> list[ChangeOut]:
+def list_changes(name: ProjectName, context: Context) -> list[ChangeOut]:
     """Uncommitted changes of the working tree; their patches: diff from HEAD to workspace."""
     with context.projects.open(name) as repo:
         repo.sync()
@@ -296,7 +428,7 @@ def list_changes(name: str, context: Context) -> list[ChangeOut]:
 
 
 @router.post("/projects/{name}/changes/discard", response_model=OkOut, **secured(Role.editor))
-def discard_changes(name: str, context: Context) -> OkOut:
+def discard_changes(name: ProjectName, context: Context) -> OkOut:
     """Reset the working tree to main."""
     with context.projects.open(name) as repo:
         repo.discard()
@@ -305,7 +437,7 @@ def discard_changes(name: str, context: Context) -> OkOut:
 
 @router.get("/projects/{name}/commits", response_model=list[CommitOut], **secured(Role.viewer))
 def list_commits(
-    name: str,
+    name: ProjectName,
     context: Context,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[CommitOut]:
@@ -318,7 +450,7 @@ def list_commits(
     "/projects/{name}/commits", response_model=CommitOut, status_code=201, **secured(Role.editor)
 )
 def commit(
-    name: str,
+    name: ProjectName,
     body: CommitIn,
     principal: Editor,
     context: Context,
@@ -330,18 +462,22 @@ def commit(
 
 
 @router.get("/projects/{name}/commits/{ref}", response_model=CommitOut, **secured(Role.viewer))
-def get_commit(name: str, ref: str, context: Context) -> CommitOut:
+def get_commit(name: ProjectName, ref: RefPath, context: Context) -> CommitOut:
     with context.projects.open(name) as repo:
         return _commit_out(repo.commit_info(ref))
 
 
 @router.get("/projects/{name}/diff", response_model=DiffOut, **secured(Role.viewer))
 def diff(
-    name: str,
+    name: ProjectName,
     context: Context,
-    base: Annotated[str, Query(description="the older commit")],
+    base: Annotated[str, Query(pattern=REF_PATTERN, description="the older commit")],
     target: Annotated[
-        str, Query(description="the newer commit, or 'workspace' for uncommitted changes")
+        str,
+        Query(
+            pattern=TARGET_PATTERN,
+            description="the newer commit, or 'workspace' for uncommitted changes",
+        ),
     ] = "HEAD",
 ) -> DiffOut:
     """The changes between two commits (or a commit and the working tree), per file."""
@@ -358,7 +494,7 @@ def diff(
     "/projects/{name}/rollback", response_model=CommitOut, status_code=201, **secured(Role.editor)
 )
 def rollback(
-    name: str,
+    name: ProjectName,
     body: RollbackIn,
     principal: Editor,
     context: Context,
@@ -370,7 +506,7 @@ def rollback(
 
 
 @router.get("/projects/{name}/manifest", response_model=ManifestOut, **secured(Role.viewer))
-def manifest(name: str, context: Context, ref: RefQuery = None) -> ManifestOut:
+def manifest(name: ProjectName, context: Context, ref: RefQuery = None) -> ManifestOut:
     """The project's headwater.yaml, validated (422 lists each wrong field and its fix)."""
     with context.projects.open(name) as repo:
         if ref is None:

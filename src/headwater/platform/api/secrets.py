@@ -1,4 +1,8 @@
-"""Named secrets for deployments: written by admins, never returned in clear."""
+"""A project's named secrets, for its deployments: set by editors, never returned in clear.
+
+A secret belongs to one project: only that project's deployments can name it, so code of one
+project never receives another's credentials.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.schemas import NO_NUL, OkOut, ProjectName, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import Context
@@ -18,46 +22,62 @@ from headwater.platform.db.models import Secret
 from headwater.platform.errors import NotFound
 from headwater.platform.projects.manifest import SECRET_NAME
 
-router = APIRouter(prefix="/api/secrets", tags=["secrets"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/projects", tags=["secrets"], responses=ERROR_RESPONSES)
 SecretName = Annotated[
-    str, Path(pattern=SECRET_NAME.pattern, description="letters, digits and . _ -")
+    str,
+    Path(
+        pattern=described_pattern(
+            SECRET_NAME.pattern, "letters, digits and . _ -, starting with a letter or digit"
+        ),
+        max_length=64,
+        description="letters, digits and . _ -",
+    ),
 ]
 
 
 class SecretIn(BaseModel):
-    value: str = Field(min_length=1, max_length=65536)
+    value: str = Field(min_length=1, max_length=65536, pattern=NO_NUL)
 
 
 class SecretOut(BaseModel):
     """A secret's name and dates; its value is never returned."""
 
+    project: str
     name: str
     created_at: datetime
     updated_at: datetime
 
 
 def _out(secret: Secret) -> SecretOut:
-    return SecretOut(name=secret.name, created_at=secret.created_at, updated_at=secret.updated_at)
+    return SecretOut(
+        project=secret.project,
+        name=secret.name,
+        created_at=secret.created_at,
+        updated_at=secret.updated_at,
+    )
 
 
-@router.get("", response_model=list[SecretOut], **secured(Role.viewer))
-def list_secrets(context: Context) -> list[SecretOut]:
+@router.get("/{project}/secrets", response_model=list[SecretOut], **secured(Role.viewer))
+def list_secrets(project: ProjectName, context: Context) -> list[SecretOut]:
+    context.projects.get(project)
     with context.db.session() as session:
-        return [_out(s) for s in session.scalars(select(Secret).order_by(Secret.name))]
+        query = select(Secret).where(Secret.project == project).order_by(Secret.name)
+        return [_out(s) for s in session.scalars(query)]
 
 
-@router.put("/{name}", response_model=SecretOut, **secured(Role.admin))
+@router.put("/{project}/secrets/{name}", response_model=SecretOut, **secured(Role.editor))
 def put_secret(
-    body: SecretIn,
-    name: SecretName,
-    context: Context,
+    project: ProjectName, name: SecretName, body: SecretIn, context: Context
 ) -> SecretOut:
-    """Create or replace a secret; it is encrypted before it is stored."""
+    """Create or replace a secret of the project; it is encrypted before it is stored."""
+    context.projects.get(project)
     ciphertext = context.secrets.encrypt(body.value)
     with context.db.session() as session:
-        secret = session.scalar(select(Secret).where(Secret.name == name))
+        secret = session.scalar(
+            select(Secret).where(Secret.project == project, Secret.name == name)
+        )
         if secret is None:
-            secret = Secret(name=name, ciphertext=ciphertext)
+            secret = Secret(project=project, name=name, ciphertext=ciphertext)
             session.add(secret)
         else:
             secret.ciphertext = ciphertext
@@ -66,11 +86,14 @@ def put_secret(
         return _out(secret)
 
 
-@router.delete("/{name}", response_model=OkOut, **secured(Role.admin))
-def delete_secret(name: SecretName, context: Context) -> OkOut:
+@router.delete("/{project}/secrets/{name}", response_model=OkOut, **secured(Role.editor))
+def delete_secret(project: ProjectName, name: SecretName, context: Context) -> OkOut:
+    context.projects.get(project)
     with context.db.session() as session:
-        secret = session.scalar(select(Secret).where(Secret.name == name))
+        secret = session.scalar(
+            select(Secret).where(Secret.project == project, Secret.name == name)
+        )
         if secret is None:
-            raise NotFound(f"no secret {name!r}")
+            raise NotFound(f"project {project!r} has no secret {name!r}")
         session.delete(secret)
     return OkOut()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
@@ -12,13 +12,14 @@ from headwater.errors import BrokerError, ConfigError, TopicExistsError
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
-from headwater.platform.api.schemas import OkOut
+from headwater.platform.api.schemas import NAME, Integer, OkOut, described_pattern
 from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
 from headwater.platform.clusters import kafka_settings
 from headwater.platform.context import Context, PlatformContext
 from headwater.platform.db.models import Cluster
 from headwater.platform.errors import Conflict, Invalid, NotFound, PlatformError, Unavailable
+from headwater.platform.kafka_log import KAFKA_LOG
 from headwater.platform.topics import RATE_WINDOW_SECONDS, ClusterView, summary
 from headwater.topic import Topic
 
@@ -31,13 +32,15 @@ router = APIRouter(
     },
 )
 DEFAULT_CLUSTER = "default"
-TOPIC_NAME = r"^[A-Za-z0-9._-]{1,249}$"
+TOPIC_NAME = described_pattern(r"^[A-Za-z0-9._-]{1,249}$", "letters, digits and . _ -, at most 249")
+TopicPath = Annotated[str, Path(pattern=TOPIC_NAME, description="the topic's name")]
 ClusterName = Annotated[
     str | None,
     Query(
+        pattern=NAME,
         description=(
             "the cluster to use; by default the one named `default`, else the only one configured"
-        )
+        ),
     ),
 ]
 
@@ -48,10 +51,13 @@ class TopicIn(BaseModel):
     name: str = Field(pattern=TOPIC_NAME, description="letters, digits and . _ -, at most 249")
     # A partition costs the cluster files and memory on every replica; a single request for
     # thousands is a typo more often than a plan (and takes a one-node cluster minutes).
-    partitions: int = Field(default=1, ge=1, le=1_000)
-    replication: int = Field(default=1, ge=1, le=32)
-    retention_ms: int | None = Field(
-        default=None, ge=-1, description="how long records are kept; -1 keeps them forever"
+    partitions: Integer = Field(default=1, ge=1, le=1_000)
+    replication: Integer = Field(default=1, ge=1, le=32)
+    retention_ms: Integer | None = Field(
+        default=None,
+        ge=-1,
+        le=2**63 - 1,
+        description="how long records are kept; -1 keeps them forever",
     )
     compacted: bool = Field(default=False, description="keep the latest record per key")
 
@@ -150,7 +156,7 @@ def list_topics(context: Context, cluster: ClusterName = None) -> list[TopicOut]
 
 
 @router.get("/{name}", response_model=TopicDetailOut, **secured(Role.viewer))
-def get_topic(name: str, context: Context, cluster: ClusterName = None) -> TopicDetailOut:
+def get_topic(name: TopicPath, context: Context, cluster: ClusterName = None) -> TopicDetailOut:
     cluster_name, settings = resolve_cluster(context, cluster)
     view = ClusterView(settings)
     try:
@@ -199,7 +205,7 @@ def create_topic(body: TopicIn, context: Context, cluster: ClusterName = None) -
         body.name, partitions=body.partitions, replication=body.replication, config=config
     )
     try:
-        TopicAdmin(settings).create([topic], exist_ok=False)
+        TopicAdmin(settings, logger=KAFKA_LOG).create([topic], exist_ok=False)
     except TopicExistsError as exc:
         raise Conflict(f"topic {body.name!r} exists already on cluster {cluster_name!r}") from exc
     except ConfigError as exc:  # the cluster refused the settings (partitions, replication...)
@@ -212,7 +218,7 @@ def create_topic(body: TopicIn, context: Context, cluster: ClusterName = None) -
 
 @router.delete("/{name}", response_model=OkOut, **secured(Role.admin))
 def delete_topic(
-    name: str,
+    name: TopicPath,
     context: Context,
     confirm: Annotated[
         str | None, Query(description="the topic's name again, to confirm the deletion")
@@ -225,7 +231,7 @@ def delete_topic(
             [{"field": "confirm", "message": f"must equal the topic name {name!r}"}],
         )
     cluster_name, settings = resolve_cluster(context, cluster)
-    admin = TopicAdmin(settings)
+    admin = TopicAdmin(settings, logger=KAFKA_LOG)
     try:
         admin.delete([name])
     except ConfigError as exc:

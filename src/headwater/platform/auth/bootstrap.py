@@ -6,7 +6,7 @@ import secrets
 
 from sqlalchemy import func, select
 
-from headwater.platform.auth.passwords import MIN_LENGTH, hash_password
+from headwater.platform.auth.passwords import hash_password, password_problem
 from headwater.platform.auth.roles import Role
 from headwater.platform.db.models import User
 from headwater.platform.db.session import Database
@@ -23,10 +23,10 @@ def ensure_admin(db: Database, password: str | None) -> str | None:
         generated = None
         if password is None:
             password = generated = secrets.token_urlsafe(12)
-        elif len(password) < MIN_LENGTH:
+        elif (problem := password_problem(password, ADMIN_NAME)) is not None:
             from headwater.errors import ConfigError
 
-            raise ConfigError(f"{ADMIN_PASSWORD_ENV} must be at least {MIN_LENGTH} characters")
+            raise ConfigError(f"{ADMIN_PASSWORD_ENV} {problem}")
         session.add(
             User(username=ADMIN_NAME, password_hash=hash_password(password), role=Role.admin)
         )

@@ -39,6 +39,7 @@ class Principal:
     role: Role
     via: Literal["session", "token"]
     session_id: int | None = None
+    token_prefix: str | None = None  # the API token's listed prefix, when via a token
 
 
 def unauthorized(message: str) -> HTTPException:
@@ -60,7 +61,9 @@ def authenticate_token(context: PlatformContext, token: str) -> Principal | None
         # Recorded at most once a minute: a write per request would serialize SQLite.
         if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_PRECISION:
             api_token.last_used_at = now
-        return Principal(user.id, user.username, Role(user.role), "token")
+        return Principal(
+            user.id, user.username, Role(user.role), "token", token_prefix=api_token.prefix
+        )
 
 
 def _authenticate_session(request: Request, context: PlatformContext, cookie: str) -> Principal:

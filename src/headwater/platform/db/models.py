@@ -6,14 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -52,6 +55,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# User names are unique ignoring case: "Ann" and "ann" cannot both exist.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class LoginSession(Base):
@@ -96,12 +103,14 @@ class Cluster(Base):
 
 
 class Secret(Base):
-    """A named secret for deployments; only its ciphertext is stored."""
+    """A named secret of one project, for its deployments; only its ciphertext is stored."""
 
-    __tablename__ = "secrets"
+    __tablename__ = "project_secrets"
+    __table_args__ = (UniqueConstraint("project", "name", name="uq_project_secrets_project_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    project: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
     ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -118,6 +127,8 @@ class Project(Base):
     template: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # No force-push to main and no deleting it while set; only an admin clears it.
+    protect_main: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Deployment(Base):
@@ -134,6 +145,9 @@ class Deployment(Base):
     replicas: Mapped[int] = mapped_column(Integer)
     cpu: Mapped[float] = mapped_column(Float)
     memory: Mapped[str] = mapped_column(String(16))
+    # Which of replicas, cpu and memory were set on the deployment (a JSON list); the others
+    # follow headwater.yaml at the deployed commit.
+    overrides_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     env_json: Mapped[str] = mapped_column(Text, default="{}")
     # Environment variable -> secret name; values are decrypted only when a replica starts.
     secrets_json: Mapped[str] = mapped_column(Text, default="{}")
@@ -142,3 +156,26 @@ class Deployment(Base):
     updated_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GitPush(Base):
+    """A ref moved by ``git push``: who pushed (the API token's user), when, and what.
+
+    Authors and committers written in commits are whatever the pusher chose; this row is what
+    the platform itself saw. ``authors`` lists the author lines of the commits the push
+    brought, so a commit claiming someone else's name shows next to who really pushed it.
+    """
+
+    __tablename__ = "git_pushes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project: Mapped[str] = mapped_column(String(64), index=True)
+    ref: Mapped[str] = mapped_column(String(255))
+    old_commit: Mapped[str] = mapped_column(String(40))  # 40 zeros: the ref was created
+    new_commit: Mapped[str] = mapped_column(String(40))  # 40 zeros: the ref was deleted
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    commits: Mapped[int] = mapped_column(Integer, default=0)
+    authors_json: Mapped[str] = mapped_column(Text, default="[]")
+    username: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(16))  # the API token's prefix, as listed
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

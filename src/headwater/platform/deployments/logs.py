@@ -13,6 +13,7 @@ from pathlib import Path
 MAX_BYTES = 5_000_000
 BACKUPS = 3
 RING_LINES = 5_000
+MAX_LINE = 8_192  # characters of one line kept; the rest is cut (the ring stays bounded)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class DeploymentLog:
         self._changed = threading.Condition()
 
     def write(self, replica: int | None, text: str) -> None:
+        if len(text) > MAX_LINE:
+            text = f"{text[:MAX_LINE]} [... {len(text) - MAX_LINE} more characters cut]"
         now = datetime.now(UTC)
         source = "supervisor" if replica is None else f"replica-{replica}"
         record = logging.makeLogRecord({"msg": f"{now.isoformat()} [{source}] {text}"})

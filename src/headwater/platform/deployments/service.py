@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,19 +20,18 @@ from sqlalchemy.orm import Session
 from headwater.kafka.settings import OPTIONS_ENV
 from headwater.platform.context import PlatformContext
 from headwater.platform.db.models import Deployment, Secret
+from headwater.platform.deployments import resources
 from headwater.platform.deployments.checkout import checkout, prune
 from headwater.platform.deployments.limits import Limits
+from headwater.platform.deployments.resources import Resource
 from headwater.platform.deployments.supervisor import DeploymentSpec
 from headwater.platform.errors import Conflict, Invalid, NotFound
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, memory_size, parse_manifest
 from headwater.platform.projects.repository import ProjectRepository
-from headwater.platform.settings import ADMIN_PASSWORD_ENV, SECRET_KEY_ENV
 
 log = logging.getLogger("headwater.platform.deployments")
 
 State = Literal["running", "stopped"]
-# The server's own secrets never reach an app's environment.
-SERVER_ONLY_ENV = (ADMIN_PASSWORD_ENV, SECRET_KEY_ENV)
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,7 @@ class Changes:
     memory: str | None = None
     env: dict[str, str] | None = None
     secrets: dict[str, str] | None = None
+    reset: tuple[Resource, ...] = ()  # hand these back to headwater.yaml's values
 
 
 def memory_bytes(memory: str) -> int:
@@ -103,9 +102,6 @@ class DeploymentService:
             app=app,
             cluster=cluster_name,
             commit=full,
-            replicas=changes.replicas if changes.replicas is not None else spec_app.replicas,
-            cpu=changes.cpu if changes.cpu is not None else spec_app.cpu,
-            memory=changes.memory if changes.memory is not None else spec_app.memory,
             env_json=json.dumps({**spec_app.env, **(changes.env or {})}),
             secrets_json=json.dumps({**spec_app.secrets, **(changes.secrets or {})}),
             desired_state=state,
@@ -114,9 +110,10 @@ class DeploymentService:
             created_at=now,
             updated_at=now,
         )
+        resources.apply(deployment, spec_app, _resource_values(changes))
         try:
             with self.context.db.session() as session:
-                self._secret_values(session, json.loads(deployment.secrets_json))
+                self._secret_values(session, project, json.loads(deployment.secrets_json))
                 session.add(deployment)
                 session.flush()
                 spec = self._spec(session, deployment) if state == "running" else None
@@ -131,21 +128,18 @@ class DeploymentService:
         return deployment
 
     def update(self, deployment_id: int, author: str, changes: Changes) -> Deployment:
-        """Scale, change limits or environment, or redeploy another commit (a rollback)."""
+        """Scale, change limits or environment, or redeploy another commit (a rollback); the
+        resources not set on the deployment follow the headwater.yaml of its commit."""
         with self.context.db.session() as session:
             deployment = self._row(session, deployment_id)
-            if changes.commit is not None:
-                deployment.commit = self._app_at(
-                    deployment.project, deployment.app, changes.commit
-                )[0]
-            for name in ("replicas", "cpu", "memory"):
-                value = getattr(changes, name)
-                if value is not None:
-                    setattr(deployment, name, value)
+            ref = changes.commit if changes.commit is not None else deployment.commit
+            deployment.commit, manifest = self._app_at(deployment.project, deployment.app, ref)
+            resources.apply(deployment, manifest, _resource_values(changes), list(changes.reset))
             if changes.env is not None:
                 deployment.env_json = json.dumps(changes.env)
             if changes.secrets is not None:
-                self._secret_values(session, changes.secrets)  # each one must exist
+                # Each one must exist, in this deployment's project.
+                self._secret_values(session, deployment.project, changes.secrets)
                 deployment.secrets_json = json.dumps(changes.secrets)
             deployment.updated_by = author
             deployment.updated_at = datetime.now(UTC)
@@ -221,19 +215,24 @@ class DeploymentService:
 
         return resolve_cluster(self.context, name)
 
-    def _secret_values(self, session: Session, refs: dict[str, str]) -> dict[str, str]:
+    def _secret_values(
+        self, session: Session, project: str, refs: dict[str, str]
+    ) -> dict[str, str]:
+        """The values of the secrets ``refs`` names, all of them secrets of ``project``."""
         values: dict[str, str] = {}
         missing: list[str] = []
         for env, name in refs.items():
-            secret = session.scalar(select(Secret).where(Secret.name == name))
+            secret = session.scalar(
+                select(Secret).where(Secret.project == project, Secret.name == name)
+            )
             if secret is None:
                 missing.append(f"{env} -> {name}")
                 continue
             values[env] = self.context.secrets.decrypt(secret.ciphertext)
         if missing:
             message = (
-                f"secret(s) {', '.join(missing)} do not exist: an admin adds them with "
-                "PUT /api/secrets/NAME"
+                f"secret(s) {', '.join(missing)} do not exist in project {project!r}: add them "
+                f"with PUT /api/projects/{project}/secrets/NAME"
             )
             raise Invalid(message, [{"field": "secrets", "message": message}])
         return values
@@ -242,16 +241,15 @@ class DeploymentService:
         """What the supervisor runs for ``deployment``: checkout, environment, cluster, limits."""
         env: dict[str, str] = json.loads(deployment.env_json or "{}")
         refs: dict[str, str] = json.loads(deployment.secrets_json or "{}")
-        secrets = self._secret_values(session, refs)
+        secrets = self._secret_values(session, deployment.project, refs)
         _, settings = self._cluster(deployment.cluster)
         root = self.folder(deployment)
         with self.context.projects.open(deployment.project) as repo:
             app = _manifest_app(repo, deployment.commit, deployment.app)
             checkout(repo, root, deployment.commit)
-        inherited = {k: v for k, v in os.environ.items() if k not in SERVER_ONLY_ENV}
         # The cluster's client options (SASL, SSL, credentials) reach the app like its secrets.
+        # Nothing of the server's own environment does: the sandbox adds a few safe variables.
         cluster_env = {OPTIONS_ENV: json.dumps(settings.options)} if settings.options else {}
-        inherited.pop(OPTIONS_ENV, None)
         return DeploymentSpec(
             id=deployment.id,
             name=f"{deployment.project}/{deployment.app}",
@@ -261,8 +259,13 @@ class DeploymentService:
             bootstrap=settings.bootstrap_servers,
             replicas=deployment.replicas,
             limits=Limits(deployment.cpu, memory_bytes(deployment.memory)),
-            env={**inherited, **env, **secrets, **cluster_env},
+            env={**env, **secrets, **cluster_env},
+            secret_values=frozenset(value for value in secrets.values() if value),
         )
+
+
+def _resource_values(changes: Changes) -> dict[Resource, Any]:
+    return {name: getattr(changes, name) for name in resources.RESOURCES}
 
 
 def _manifest_app(repo: ProjectRepository, commit: str, app: str) -> AppSpec:

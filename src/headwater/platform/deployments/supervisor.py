@@ -3,7 +3,9 @@
 A single monitor thread reconciles what runs with what is desired a few times a second, so API
 calls only record the wish and return. Each replica is its own session (process group): stopping
 or killing it reaches every process it started. Stopping sends SIGTERM to the group, then SIGKILL
-after the grace period.
+after the grace period. Replicas run in the server's sandbox (see ``sandbox.py``), under their
+limits from the first instruction on; a process that left the group still ends with its replica
+(its PID namespace, or its cgroup, goes). One deployment that cannot start never holds up others.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import IO, Any, Literal
 
 from headwater.platform.deployments.checkout import replica_dir
 from headwater.platform.deployments.limits import Enforcer, Limits
-from headwater.platform.deployments.logs import DeploymentLog
+from headwater.platform.deployments.logs import MAX_LINE, DeploymentLog
+from headwater.platform.sandbox import Jail, Sandbox, SandboxMode
 from headwater.runtime.status import STATUS_FILE_ENV
 
 log = logging.getLogger("headwater.platform.supervisor")
@@ -34,6 +37,7 @@ FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
 HEALTHY_AFTER = 30.0  # a replica that ran this long restarts quickly again after a crash
 READY_AFTER = 30.0  # a replica that never reports its partitions counts as ready after this
+MIN_MASKED = 4  # shorter secret values are not masked in logs: they would mask ordinary text
 
 ReplicaStatus = Literal["running", "backoff", "stopping"]
 
@@ -51,6 +55,8 @@ class DeploymentSpec:
     replicas: int
     limits: Limits
     env: dict[str, str] = field(repr=False)
+    # Secret values among ``env``: masked in the deployment's log, as CI systems do.
+    secret_values: frozenset[str] = field(default=frozenset(), repr=False)
 
     def same_processes(self, other: DeploymentSpec) -> bool:
         """True if a replica of ``other`` may keep running for this spec (only the count moved)."""
@@ -73,6 +79,8 @@ class ReplicaInfo:
     started_at: datetime | None
     last_exit_code: int | None
     partitions: list[tuple[str, int]] | None  # None: the replica has not reported yet
+    # Reported its partitions, or up READY_AFTER seconds without reporting (see status.py).
+    ready: bool = False
     # From the same report: the app's consumer group and the topics its topology reads / writes.
     group: str | None = None
     inputs: tuple[str, ...] = ()
@@ -98,7 +106,8 @@ class _Replica:
 
     @property
     def status_file(self) -> Path:
-        return self.spec.root / "status" / f"replica-{self.index}.json"
+        # A folder per replica: the only one of the deployment's folders its sandbox may write.
+        return self.spec.root / "status" / f"replica-{self.index}" / "status.json"
 
 
 class Supervisor:
@@ -109,8 +118,10 @@ class Supervisor:
         enforcer: Enforcer | None = None,
         grace_seconds: float = 10.0,
         python: str = sys.executable,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.enforcer = enforcer if enforcer is not None else Enforcer.detect()
+        self.sandbox = sandbox if sandbox is not None else Sandbox(SandboxMode.none)
         self._grace = grace_seconds
         self._python = python
         self._lock = threading.RLock()
@@ -208,6 +219,7 @@ class Supervisor:
             for found in self._logs.values():
                 found.close()
             self._logs.clear()
+        self.enforcer.close()
 
     # Reconciliation
     def _monitor(self) -> None:
@@ -220,35 +232,48 @@ class Supervisor:
 
     def _reconcile(self) -> None:
         self._reap()
-        now = time.monotonic()
         for deployment_id in list(self._replicas):
-            spec = self._desired.get(deployment_id)
-            current = self._replicas[deployment_id]
-            for index in list(current):
-                replica = current[index]
-                if spec is None or index >= spec.replicas:
-                    self._retire(current, replica)
-                elif not spec.same_processes(replica.spec) and not replica.alive:
-                    self._retire(current, replica)  # nothing runs: replace it at once
-            if spec is not None:
-                # A rolling replacement: one replica at a time, the next once the new one is
-                # ready, so the group always keeps members (and a failing commit stops there).
-                changed = [r for r in current.values() if not spec.same_processes(r.spec)]
-                if changed and not self._rolling(spec, current):
-                    self._retire(current, min(changed, key=lambda r: r.index))
-            if not current and spec is None:
-                del self._replicas[deployment_id]
-        for spec in self._desired.values():
-            current = self._replicas.setdefault(spec.id, {})
-            for index in range(spec.replicas):
-                if index not in current:
-                    current[index] = _Replica(index, spec)
-                replica = current[index]
-                if spec.same_processes(replica.spec):
-                    replica.spec = spec  # only the count moved: the process keeps running
-                due = replica.process is None and now >= replica.next_start
-                if due and not self._index_busy(spec.id, index):
-                    self._launch(replica)
+            try:
+                self._retire_unwanted(deployment_id)
+            except Exception:  # one deployment's failure must not hold up the others
+                log.exception("cannot reconcile deployment %s", deployment_id)
+        for spec in list(self._desired.values()):
+            try:
+                self._start_wanted(spec)
+            except Exception as exc:
+                log.exception("cannot start replicas of deployment %s", spec.id)
+                self.log(spec.id, spec.root).write(None, f"cannot start replicas: {exc}")
+
+    def _retire_unwanted(self, deployment_id: int) -> None:
+        spec = self._desired.get(deployment_id)
+        current = self._replicas[deployment_id]
+        for index in list(current):
+            replica = current[index]
+            if spec is None or index >= spec.replicas:
+                self._retire(current, replica)
+            elif not spec.same_processes(replica.spec) and not replica.alive:
+                self._retire(current, replica)  # nothing runs: replace it at once
+        if spec is not None:
+            # A rolling replacement: one replica at a time, the next once the new one is
+            # ready, so the group always keeps members (and a failing commit stops there).
+            changed = [r for r in current.values() if not spec.same_processes(r.spec)]
+            if changed and not self._rolling(spec, current):
+                self._retire(current, min(changed, key=lambda r: r.index))
+        if not current and spec is None:
+            del self._replicas[deployment_id]
+
+    def _start_wanted(self, spec: DeploymentSpec) -> None:
+        now = time.monotonic()
+        current = self._replicas.setdefault(spec.id, {})
+        for index in range(spec.replicas):
+            if index not in current:
+                current[index] = _Replica(index, spec)
+            replica = current[index]
+            if spec.same_processes(replica.spec):
+                replica.spec = spec  # only the count moved: the process keeps running
+            due = replica.process is None and now >= replica.next_start
+            if due and not self._index_busy(spec.id, index):
+                self._launch(replica)
 
     def _retire(self, current: dict[int, _Replica], replica: _Replica) -> None:
         del current[replica.index]
@@ -263,14 +288,13 @@ class Supervisor:
         ready (joined its group, or alive for ``READY_AFTER`` seconds if it never reports)."""
         if any(r.spec.id == spec.id for r in self._retiring):
             return True
-        now = time.monotonic()
         for replica in current.values():
             if not spec.same_processes(replica.spec) or replica.index >= spec.replicas:
                 continue
             if replica.process is None or not replica.alive:
                 return True
-            reported = _report(replica.status_file, replica.process.pid) is not None
-            if not reported and now - replica.started_mono < READY_AFTER:
+            reported = _report(replica.status_file, replica.started_at) is not None
+            if not _ready(replica, reported):
                 return True
         return False
 
@@ -323,27 +347,52 @@ class Supervisor:
             found.write(replica.index, text)
 
     def _launch(self, replica: _Replica) -> None:
+        """Start the replica's process, or note why it cannot start and retry after a backoff:
+        whatever fails here (a checkout, a limit, a bad environment value), nothing is left
+        running that the supervisor does not track."""
         spec = replica.spec
         output = self.log(spec.id, spec.root)
         try:
-            cwd = replica_dir(spec.root, spec.commit, replica.index)
-        except OSError as exc:
-            output.write(replica.index, f"cannot prepare the checkout: {exc}")
+            process = self._start_process(replica)
+        except Exception as exc:
+            output.write(replica.index, f"cannot start: {exc}")
             replica.next_start = time.monotonic() + replica.backoff
             replica.backoff = min(MAX_BACKOFF, replica.backoff * 2)
             return
+        replica.process = process
+        replica.started_at = datetime.now(UTC)
+        replica.started_mono = time.monotonic()
+        replica.kill_at = None
+        output.write(replica.index, f"started pid {process.pid} at {spec.commit[:12]}")
+        assert process.stdout is not None
+        threading.Thread(
+            target=_copy_lines,
+            args=(process.stdout, output, replica.index, spec.secret_values),
+            name=f"replica-{spec.id}-{replica.index}-output",
+            daemon=True,
+        ).start()
+
+    def _start_process(self, replica: _Replica) -> subprocess.Popen[bytes]:
+        spec = replica.spec
+        cwd = replica_dir(spec.root, spec.commit, replica.index)
         status = replica.status_file
         status.parent.mkdir(parents=True, exist_ok=True)
-        _kill_leftover(status, spec.root)
+        if self.sandbox.mode is SandboxMode.none:
+            # A sandboxed replica dies with the server (bubblewrap's --die-with-parent).
+            _kill_leftover(status, spec.root)
         status.unlink(missing_ok=True)
-        env = {
-            **spec.env,
-            "HEADWATER_BROKER": spec.bootstrap,
-            "HEADWATER_REPLICA": str(replica.index),
-            STATUS_FILE_ENV: str(status),
-            "PYTHONUNBUFFERED": "1",
-            "MALLOC_ARENA_MAX": spec.env.get("MALLOC_ARENA_MAX", "2"),
-        }
+        jail = Jail(workdir=cwd, writable=(status.parent,))
+        env = self.sandbox.environment(
+            {
+                **spec.env,
+                "HEADWATER_BROKER": spec.bootstrap,
+                "HEADWATER_REPLICA": str(replica.index),
+                STATUS_FILE_ENV: str(status),
+                "PYTHONUNBUFFERED": "1",
+                "MALLOC_ARENA_MAX": spec.env.get("MALLOC_ARENA_MAX", "2"),
+            },
+            jail,
+        )
         command = [
             self._python,
             "-m",
@@ -354,38 +403,18 @@ class Supervisor:
             "--broker",
             spec.bootstrap,
         ]
-        try:
-            process = subprocess.Popen(
-                command,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: signals reach its children
-            )
-        except OSError as exc:
-            output.write(replica.index, f"cannot start: {exc}")
-            replica.next_start = time.monotonic() + replica.backoff
-            replica.backoff = min(MAX_BACKOFF, replica.backoff * 2)
-            return
-        try:
-            self.enforcer.apply(process.pid, _cgroup_key(replica), spec.limits, replica.index)
-        except OSError as exc:
-            output.write(replica.index, f"cannot apply the limits ({exc}); stopping the replica")
-            _kill_group(process.pid)
-        replica.process = process
-        replica.started_at = datetime.now(UTC)
-        replica.started_mono = time.monotonic()
-        replica.kill_at = None
-        output.write(replica.index, f"started pid {process.pid} at {spec.commit[:12]}")
-        assert process.stdout is not None
-        threading.Thread(
-            target=_copy_lines,
-            args=(process.stdout, output, replica.index),
-            name=f"replica-{spec.id}-{replica.index}-output",
-            daemon=True,
-        ).start()
+        command = self.sandbox.command(command, jail)
+        # Limits apply before the app's first instruction: a failure means it never starts.
+        command = self.enforcer.command(command, _cgroup_key(replica), spec.limits, replica.index)
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: signals reach its children
+        )
 
     def _terminate(self, replica: _Replica) -> None:
         assert replica.process is not None
@@ -399,7 +428,7 @@ class Supervisor:
         if replica in self._retiring:
             status = "stopping"
         pid = replica.process.pid if replica.process is not None and alive else None
-        report = _report(replica.status_file, pid) if pid is not None else None
+        report = _report(replica.status_file, replica.started_at) if pid is not None else None
         return ReplicaInfo(
             index=replica.index,
             status=status,
@@ -411,10 +440,16 @@ class Supervisor:
             partitions=None
             if report is None
             else [(str(topic), int(partition)) for topic, partition in report.get("assigned", [])],
+            ready=alive and status != "stopping" and _ready(replica, report is not None),
             group=None if report is None else report.get("group"),
             inputs=tuple(report.get("inputs", ())) if report else (),
             outputs=tuple(report.get("outputs", ())) if report else (),
         )
+
+
+def _ready(replica: _Replica, reported: bool) -> bool:
+    """An alive replica is ready once it reported, or after READY_AFTER seconds without."""
+    return reported or time.monotonic() - replica.started_mono >= READY_AFTER
 
 
 def _cgroup_key(replica: _Replica) -> str:
@@ -438,18 +473,38 @@ def _kill_leftover(status: Path, root: Path) -> None:
         _kill_group(pid)
 
 
-def _copy_lines(stream: IO[bytes], output: DeploymentLog, index: int) -> None:
+def _copy_lines(
+    stream: IO[bytes], output: DeploymentLog, index: int, secrets: frozenset[str]
+) -> None:
     with stream:
-        for raw in stream:
-            output.write(index, raw.decode("utf-8", "replace").rstrip("\n"))
+        while raw := stream.readline(MAX_LINE):
+            text = raw.decode("utf-8", "replace").rstrip("\n")
+            if not raw.endswith(b"\n"):  # an overlong line: the rest is dropped, not buffered
+                cut = 0
+                while (more := stream.readline(MAX_LINE)) and not more.endswith(b"\n"):
+                    cut += len(more)
+                cut += len(more)
+                text += f" [... {cut} more bytes cut]"
+            output.write(index, mask(text, secrets))
 
 
-def _report(path: Path, pid: int) -> dict[str, Any] | None:
-    """The status file the replica ``pid`` last wrote, or None if it has not yet."""
+def mask(text: str, secrets: frozenset[str]) -> str:
+    """``text`` with every secret value replaced by ``***`` (longest first, so a secret that
+    contains another is masked whole)."""
+    for value in sorted(secrets, key=len, reverse=True):
+        if len(value) >= MIN_MASKED and value in text:
+            text = text.replace(value, "***")
+    return text
+
+
+def _report(path: Path, started_at: datetime | None) -> dict[str, Any] | None:
+    """The status file the replica started at ``started_at`` wrote, or None if it has not yet.
+    (The file is removed before each start, and only that replica's sandbox can write it; its
+    time guards against a process of an unsandboxed replica's earlier run.)"""
     try:
+        if started_at is None or path.stat().st_mtime < started_at.timestamp() - 1:
+            return None
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("pid") != pid:
-        return None  # written by an earlier process of this replica
-    return data
+    return data if isinstance(data, dict) else None

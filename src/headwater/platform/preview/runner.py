@@ -1,4 +1,8 @@
-"""Runs a preview child for one app of a project and returns what it reported."""
+"""Runs a preview child for one app of a project and returns what it reported.
+
+The child runs in the server's sandbox, under the app's limits, with only the app's own
+environment: no variable of the server's, no secret.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from headwater.kafka.settings import KafkaSettings
+from headwater.platform.deployments.limits import Enforcement, Enforcer, Limits
+from headwater.platform.projects.paths import inside
+from headwater.platform.sandbox import Jail, Sandbox, SandboxMode
 
-# Environment variables the child inherits: none of the server's own (database URL, keys).
-INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
 MAX_LOG_BYTES = 64 * 1024
+MAX_RESULT_BYTES = 64 << 20
+RESULT_KEYS = ("inputs", "outputs", "output_counts", "dead_letters", "error", "duration_ms")
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,9 @@ class PreviewRequest:
     seconds: float | None  # ... or what is produced during the next T seconds
     timeout: float
     max_outputs: int = 1000
+    sandbox: Sandbox = field(default_factory=lambda: Sandbox(SandboxMode.none))
+    limits: Limits | None = None
+    enforcer: Enforcer = field(default_factory=lambda: Enforcer(Enforcement.none))
 
 
 def _logs(data: bytes) -> str:
@@ -39,14 +50,28 @@ def _logs(data: bytes) -> str:
     return data.decode("utf-8", "backslashreplace")
 
 
+def _read_result(path: Path) -> dict[str, Any] | None:
+    """What the child reported, or None: it runs user code, so its file is checked."""
+    try:
+        if path.stat().st_size > MAX_RESULT_BYTES:
+            return None
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {key: data[key] for key in RESULT_KEYS if key in data}
+
+
 def run_preview(request: PreviewRequest) -> dict[str, Any]:
     """The child's JSON result plus ``logs`` and ``timed_out``; kills the child at the timeout."""
     with tempfile.TemporaryDirectory(prefix="headwater-preview-") as folder:
         project = Path(folder) / "project"
+        project.mkdir()
+        targets = {path: inside(project, path) for path in request.files}  # all checked first
         for path, data in request.files.items():
-            target = project / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            targets[path].parent.mkdir(parents=True, exist_ok=True)
+            targets[path].write_bytes(data)
         result_path = Path(folder) / "result.json"
         payload = orjson.dumps(
             {
@@ -60,12 +85,17 @@ def run_preview(request: PreviewRequest) -> dict[str, Any]:
                 "result": str(result_path),
             }
         )
-        env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
-        env.update(request.env)
-        env["PYTHONUNBUFFERED"] = "1"
+        jail = Jail(workdir=project, writable=(Path(folder),))
+        env = request.sandbox.environment({**request.env, "PYTHONUNBUFFERED": "1"}, jail)
+        command = request.sandbox.command(
+            [sys.executable, "-m", "headwater.platform.preview.child"], jail
+        )
+        key = f"preview-{uuid.uuid4().hex[:12]}"
+        if request.limits is not None:
+            command = request.enforcer.command(command, key, request.limits)
         started = time.monotonic()
         child = subprocess.Popen(
-            [sys.executable, "-m", "headwater.platform.preview.child"],
+            command,
             cwd=project,
             env=env,
             stdin=subprocess.PIPE,
@@ -80,6 +110,8 @@ def run_preview(request: PreviewRequest) -> dict[str, Any]:
             timed_out = True
             os.killpg(child.pid, signal.SIGKILL)
             output, _ = child.communicate()
+        finally:
+            request.enforcer.release(key)
         result: dict[str, Any] = {
             "inputs": {},
             "outputs": {},
@@ -87,8 +119,9 @@ def run_preview(request: PreviewRequest) -> dict[str, Any]:
             "dead_letters": [],
             "error": None,
         }
-        if result_path.exists():
-            result.update(orjson.loads(result_path.read_bytes()))
+        reported = _read_result(result_path)
+        if reported is not None:
+            result.update(reported)
         elif timed_out:
             result["error"] = {
                 "stage": "timeout",

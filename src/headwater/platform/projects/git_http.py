@@ -2,32 +2,38 @@
 
 ``git clone http://TOKEN@HOST:PORT/git/NAME.git`` (any user name, the token as password) reads
 with the viewer role; ``git push`` needs editor. Requests without a valid token get 401 and
-Git asks for credentials.
+Git asks for credentials. Pushes are checked by ``git_push`` and run under the project's lock;
+clones and fetches stream without it. Request bodies are bounded, also once decompressed.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
 from dulwich.errors import NotGitRepository
 from dulwich.repo import Repo
 from dulwich.server import Backend, BackendRepo
-from dulwich.web import make_wsgi_chain
+from dulwich.web import GunzipFilter, HTTPGitApplication, LimitedInputFilter
 
-from headwater.platform.auth.dependencies import authenticate_token
+from headwater.platform.auth.dependencies import Principal, authenticate_token
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import PlatformContext
 from headwater.platform.errors import NotFound
+from headwater.platform.projects import push_log
+from headwater.platform.projects.git_push import PushedRef, PushPolicy, Recorder, handlers
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 _PATH = re.compile(r"^/([a-z][a-z0-9-]{0,62})\.git(/.*)?$")
 PUSH_SERVICE = "git-receive-pack"
+log = logging.getLogger(__name__)
 
 
 class ProjectBackend(Backend):
@@ -51,7 +57,6 @@ class GitHTTP:
 
     def __init__(self, context: PlatformContext) -> None:
         self._context = context
-        self._git = make_wsgi_chain(ProjectBackend(context))
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -76,11 +81,47 @@ class GitHTTP:
                 start_response, 403, f"{'push' if push else 'fetch'} needs the {needed} role"
             )
         try:
-            with self._context.projects.open(name):
-                # Served under the project's lock, so a push never races an API commit.
-                return list(self._git(environ, start_response))
+            project = self._context.projects.get(name)
         except NotFound as exc:
             return _reply(start_response, 404, exc.message)
+        settings = self._context.settings
+        git = _git_app(
+            self._context,
+            PushPolicy(
+                name, project.protect_main, settings.max_file_bytes, settings.max_push_bytes
+            ),
+            partial(self._record, name, principal),
+        )
+        # The ASGI server has decoded a chunked body already: dulwich must not decode it again.
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        if not push:
+            return git(environ, start_response)  # streamed as it is packed
+        try:
+            with self._context.projects.open(name):
+                # Under the project's lock, so a push never races an API commit. The answer is
+                # a short status report: dulwich writes it as it goes.
+                return list(git(environ, start_response))
+        except NotFound as exc:
+            return _reply(start_response, 404, exc.message)
+
+    def _record(self, project: str, principal: Principal, pushed: list[PushedRef]) -> None:
+        """Log who pushed what. The refs have moved already: a failure here is logged, and the
+        push still succeeds."""
+        try:
+            push_log.record(
+                self._context.db, project, principal.username, principal.token_prefix or "", pushed
+            )
+        except Exception:
+            log.exception("git: could not log a push to %s by %s", project, principal.username)
+
+
+def _git_app(
+    context: PlatformContext, policy: PushPolicy, record: Recorder
+) -> Callable[..., Iterable[bytes]]:
+    """Dulwich's Git server for one request; bodies bounded before and after decompression."""
+    app = HTTPGitApplication(ProjectBackend(context), handlers=handlers(policy, record))
+    limit = policy.max_push_bytes
+    return LimitedInputFilter(GunzipFilter(LimitedInputFilter(app, limit)), limit)
 
 
 def _token(header: str) -> str | None:

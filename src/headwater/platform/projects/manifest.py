@@ -6,8 +6,8 @@ apps:
     inputs: [purchases]          # topics it reads; [] for a source that only produces
     outputs: [user-features]     # topics it writes
     replicas: 2                  # default number of processes (consumers of one group)
-    cpu: 1                       # CPU cores per replica (0.5 = half a core)
-    memory: 512Mi                # memory per replica: Mi or Gi
+    cpu: 1                       # CPU cores per replica, 0.01-64 (0.5 = half a core)
+    memory: 512Mi                # memory per replica: 16Mi-999999Mi or 1Gi-999Gi
     env: {LOG_LEVEL: info}       # environment variables
     secrets: {DB_PASSWORD: warehouse-password}   # env variable -> platform secret name
 """
@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -36,18 +37,39 @@ TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-MEMORY = re.compile(r"^([1-9][0-9]*)(Mi|Gi)$")
+# 16Mi to 999999Mi, or 1Gi to 999Gi: the pattern states the bounds, so the API schema does too.
+MEMORY = re.compile(r"^(1[6-9]|[2-9][0-9]|[1-9][0-9]{2,5})(Mi)$|^([1-9][0-9]{0,2})(Gi)$")
+MEMORY_HELP = "a size from 16Mi to 999Gi, e.g. 256Mi or 2Gi"
+MIN_CPU = 0.01
+MAX_CPU = 64
+MAX_REPLICAS = 64
+MAX_ENV_VALUE = 65_536
+MAX_ENV_ENTRIES = 200
 
 TopicName = Annotated[str, Field(pattern=TOPIC.pattern)]
 
 
+def _not_text(value: Any) -> Any:
+    """Numbers are written as numbers: "2" or true are refused, not converted."""
+    if isinstance(value, str | bytes | bool):
+        raise ValueError("must be a number, not text or a boolean")
+    return value
+
+
 def check_env_names(value: dict[str, str] | None) -> dict[str, str] | None:
-    """Raises ValueError unless every key is an environment variable name."""
-    for name in value or {}:
-        if not ENV_NAME.match(name):
+    """Raises ValueError unless every key is an environment variable name and every value can
+    be one (no NUL byte, at most ``MAX_ENV_VALUE`` characters)."""
+    if value is not None and len(value) > MAX_ENV_ENTRIES:
+        raise ValueError(f"has {len(value)} variables; at most {MAX_ENV_ENTRIES}")
+    for name, text in (value or {}).items():
+        if not ENV_NAME.match(name) or len(name) > 255:
             raise ValueError(
-                f"{name!r} is not an environment variable name; use letters, digits and _"
+                f"{name[:80]!r} is not an environment variable name; use letters, digits and _"
             )
+        if "\x00" in text:
+            raise ValueError(f"{name}: a value cannot hold a NUL (0x00) character")
+        if len(text) > MAX_ENV_VALUE:
+            raise ValueError(f"{name}: the value is over {MAX_ENV_VALUE} characters")
     return value
 
 
@@ -61,11 +83,14 @@ def check_secret_refs(value: dict[str, str] | None) -> dict[str, str] | None:
 
 
 def memory_size(memory: str) -> int | None:
-    """Bytes in a size such as ``256Mi`` or ``2Gi``; None if ``memory`` is not one."""
+    """Bytes in a size such as ``256Mi`` or ``2Gi``; None if ``memory`` is not one (or is out
+    of bounds)."""
     match = MEMORY.match(memory)
     if match is None:
         return None
-    return int(match.group(1)) * (1 << 20 if match.group(2) == "Mi" else 1 << 30)
+    if match.group(2) == "Mi":
+        return int(match.group(1)) << 20
+    return int(match.group(3)) << 30
 
 
 class AppSpec(BaseModel):
@@ -74,12 +99,12 @@ class AppSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=APP_NAME.pattern)
-    entrypoint: str = Field(min_length=1)
+    entrypoint: str = Field(min_length=1, max_length=255)
     inputs: list[TopicName]
     outputs: list[TopicName] = Field(default_factory=list, validate_default=True)
-    replicas: int = Field(default=1, ge=1, le=64)
-    cpu: float = Field(default=0.5, gt=0, le=64)
-    memory: str = "256Mi"
+    replicas: Annotated[int, BeforeValidator(_not_text)] = Field(default=1, ge=1, le=MAX_REPLICAS)
+    cpu: Annotated[float, BeforeValidator(_not_text)] = Field(default=0.5, ge=MIN_CPU, le=MAX_CPU)
+    memory: str = Field(default="256Mi", description=MEMORY_HELP)
     env: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(default_factory=dict)
 
@@ -104,7 +129,7 @@ class AppSpec(BaseModel):
     @classmethod
     def _memory(cls, value: Any) -> Any:
         if not isinstance(value, str) or not MEMORY.match(value):
-            raise ValueError(f"{value!r} is not a memory size; write e.g. 256Mi or 2Gi")
+            raise ValueError(f"{value!r} is not a memory size; write {MEMORY_HELP}")
         return value
 
     _check_env = field_validator("env")(check_env_names)
@@ -134,13 +159,29 @@ class Manifest(BaseModel):
         return self
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader without aliases (``*name``): a manifest needs none, and nested
+    aliases can make a small file expand to an enormous document."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed; write the value out", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def parse_manifest(text: str | bytes, files: set[str] | None = None) -> Manifest:
     """The manifest in ``text``; Invalid listing each wrong field and its fix.
 
     With ``files`` (the project's paths), entrypoints must name one of them.
     """
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
+    except RecursionError:
+        message = f"{MANIFEST_FILE} nests too deeply; an app entry needs a few levels only"
+        raise Invalid(message, [{"field": MANIFEST_FILE, "message": message}]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

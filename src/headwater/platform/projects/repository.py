@@ -26,7 +26,7 @@ from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from headwater.platform.errors import Conflict, Invalid, NotFound
-from headwater.platform.projects.paths import check_path
+from headwater.platform.projects.paths import check_path, inside
 
 BRANCH = Ref(b"refs/heads/main")
 FILE_MODE = 0o100644
@@ -328,9 +328,11 @@ class ProjectRepository:
         """Write the files of ``commit_id`` into the empty or new ``folder``."""
         snapshot = self.snapshot(commit_id)
         folder.mkdir(parents=True, exist_ok=True)
+        # Every path is checked before anything is written: a tree made elsewhere may name '..'.
+        targets = {path: inside(folder, path) for path in snapshot}
         with self._repo() as repo:
             for path, (blob_id, mode) in snapshot.items():
-                target = folder / path
+                target = targets[path]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 blob = repo[blob_id]
                 assert isinstance(blob, Blob)

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from headwater.platform.db.models import Project
+from headwater.platform.db.models import GitPush, Project, Secret
 from headwater.platform.db.session import Database
 from headwater.platform.errors import Conflict, NotFound
 from headwater.platform.projects.paths import check_project_name
@@ -39,9 +39,18 @@ class ProjectStore:
             raise NotFound(f"no project {name!r}; list projects to see the names")
         return project
 
-    def create(self, name: str, description: str, template: str | None, author: str) -> Project:
+    def create(
+        self,
+        name: str,
+        description: str,
+        template: str | None,
+        author: str,
+        topics: dict[str, str] | None = None,
+    ) -> Project:
+        """A project with one commit: the template's files for ``name`` with ``topics`` (slot ->
+        topic name, the template's defaults for the others), or none."""
         check_project_name(name)
-        files = template_files(template) if template else {}
+        files = template_files(template, name, topics) if template else {}
         project = Project(name=name, description=description, template=template, created_by=author)
         with self._lock(name):
             try:
@@ -65,16 +74,29 @@ class ProjectStore:
             if project is None:
                 raise NotFound(f"no project {name!r}; list projects to see the names")
             session.delete(project)
+            session.execute(delete(Secret).where(Secret.project == name))
+            session.execute(delete(GitPush).where(GitPush.project == name))
             root = self._root / name
             if root.exists():
                 ProjectRepository(root).delete()
+
+    def set_protect_main(self, name: str, protect: bool) -> Project:
+        with self._lock(name), self._db.session() as session:
+            project = session.scalar(select(Project).where(Project.name == name))
+            if project is None:
+                raise NotFound(f"no project {name!r}; list projects to see the names")
+            project.protect_main = protect
+            return project
 
     @contextmanager
     def open(self, name: str) -> Iterator[ProjectRepository]:
         """The project's repository, used under the project's lock."""
         self.get(name)
         with self._lock(name):
-            yield ProjectRepository(self._root / name)
+            root = self._root / name
+            if not (root / "repo.git").is_dir():  # deleted while this request waited
+                raise NotFound(f"no project {name!r}; list projects to see the names")
+            yield ProjectRepository(root)
 
     def git_dir(self, name: str) -> Path:
         return self._root / name / "repo.git"

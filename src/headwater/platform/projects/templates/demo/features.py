@@ -4,19 +4,20 @@ Each order `{"customer_id", "price", "quantity", "event_time": epoch ms, ...}` c
 customer's window; when the watermark passes a window's end, the customer's features for it
 are written: number of orders, total spend and the largest order. Try it in a notebook:
 
-    app.test({"demo-orders": [
+    app.test({"{{ orders }}": [
         {"customer_id": "c1", "price": 9.5, "quantity": 2, "event_time": 0}
-    ]}).outputs["demo-features"]
+    ]}).outputs["{{ features }}"]
 """
 
 from headwater import App, agg, windows
 
 # Quick consumer-group joins, so results show within seconds of a (re)start.
 app = App(
-    "demo-features", consumer_config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+    "{{ project }}-features",
+    consumer_config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500},
 )
-orders = app.topic("demo-orders", key="str", value="json", timestamp="event_time", partitions=3)
-features = app.topic("demo-features", key="str", value="json", partitions=3)
+orders = app.topic("{{ orders }}", key="str", value="json", timestamp="event_time", partitions=3)
+features = app.topic("{{ features }}", key="str", value="json", partitions=3)
 
 # Orders may arrive 1 s out of order; a silent partition stops holding windows open after 5 s,
 # and with no orders at all for 10 s the last windows close anyway.

@@ -3,7 +3,7 @@
 The weights live in model.json next to this file; `score` is the function you would write
 in a notebook. Try it:
 
-    app.test({"demo-features": [{"customer_id": "c1", "orders": 9, "spend": 900.0}]})
+    app.test({"{{ features }}": [{"customer_id": "c1", "orders": 9, "spend": 900.0}]})
 """
 
 import json
@@ -16,9 +16,12 @@ from headwater import App
 
 MODEL = json.loads((Path(__file__).resolve().parent / "model.json").read_text())
 
-app = App("demo-scorer", consumer_config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
-features = app.topic("demo-features", key="str", value="json", partitions=3)
-scores = app.topic("demo-scores", key="str", value="json", partitions=3)
+app = App(
+    "{{ project }}-scorer",
+    consumer_config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500},
+)
+features = app.topic("{{ features }}", key="str", value="json", partitions=3)
+scores = app.topic("{{ scores }}", key="str", value="json", partitions=3)
 
 
 def score(df: pd.DataFrame) -> pd.DataFrame:

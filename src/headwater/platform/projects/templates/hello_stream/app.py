@@ -2,16 +2,17 @@
 
 Run it with `headwater run app.py --broker HOST:PORT`; try it without a broker in a notebook:
 
-    app.test({"events": [{"name": "Ada"}]}).outputs["greetings"]
+    app.test({"{{ events }}": [{"name": "Ada"}]}).outputs["{{ greetings }}"]
 """
 
 from typing import Any
 
 from headwater import App
 
-app = App("hello-stream")
-events = app.topic("events", value="json")
-greetings = app.topic("greetings", value="json")
+# The app's name is its consumer group and names its dead-letter topic ({{ project }}.dlq).
+app = App("{{ project }}")
+events = app.topic("{{ events }}", value="json")
+greetings = app.topic("{{ greetings }}", value="json")
 
 
 def greet(event: dict[str, Any]) -> dict[str, Any]:

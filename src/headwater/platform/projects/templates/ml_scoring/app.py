@@ -3,7 +3,7 @@
 The model's weights live in model.json next to this file; `score` is the same function you
 would write in a notebook. Try it:
 
-    app.test({"transactions": [{"amount": 900.0, "hour": 3}]}).outputs["scores"]
+    app.test({"{{ transactions }}": [{"amount": 900.0, "hour": 3}]}).outputs["{{ scores }}"]
 """
 
 import json
@@ -16,9 +16,10 @@ from headwater import App
 
 MODEL = json.loads((Path(__file__).resolve().parent / "model.json").read_text())
 
-app = App("ml-scoring")
-transactions = app.topic("transactions", value="json")
-scores = app.topic("scores", value="json")
+# The app's name is its consumer group and names its dead-letter topic ({{ project }}.dlq).
+app = App("{{ project }}")
+transactions = app.topic("{{ transactions }}", value="json")
+scores = app.topic("{{ scores }}", value="json")
 
 
 def score(df: pd.DataFrame) -> pd.DataFrame:

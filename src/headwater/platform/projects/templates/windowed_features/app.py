@@ -5,14 +5,17 @@ tumbling window; when the watermark passes a window's end, the user's features f
 minute are written: how many purchases, their total and mean amount, and the largest one.
 Try it in a notebook:
 
-    app.test({"purchases": [{"user": "ann", "amount": 12.5, "ts": 0}]}).outputs["user-features"]
+    app.test({"{{ purchases }}": [{"user": "ann", "amount": 12.5, "ts": 0}]}).outputs[
+        "{{ features }}"
+    ]
 """
 
 from headwater import App, agg, windows
 
-app = App("windowed-features")
-purchases = app.topic("purchases", value="json", timestamp="ts")
-features = app.topic("user-features", value="json")
+# The app's name is its consumer group and names its state and dead-letter topics.
+app = App("{{ project }}")
+purchases = app.topic("{{ purchases }}", value="json", timestamp="ts")
+features = app.topic("{{ features }}", value="json")
 
 sdf = app.dataframe(purchases).with_watermarks("5s", idle_timeout="1m")
 sdf = sdf[sdf["amount"] > 0]
