@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kafka_helpers import wait_until
 from platform_server import LiveServer
+from test_platform_deployment_limits import processes_with
 from test_platform_preview import cluster, ensure_topic, new_project, preview, write
 
 from headwater.platform.sandbox import SandboxMode
@@ -151,18 +151,6 @@ def test_a_preview_cannot_read_the_key_or_the_database_nor_mint_a_token(
     assert response.status_code == 200, response.text
     assert response.json()["error"] is None, response.json()["error"]
     assert_contained(live, response.json()["logs"])
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def log_text(live: LiveServer, deployment: int) -> str:
