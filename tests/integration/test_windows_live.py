@@ -11,14 +11,16 @@ from typing import Any
 import orjson
 import pandas as pd
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 from integration_helpers import (
     FAST_GROUP,
+    committed_offsets,
     produce_records,
     read_topic,
     running,
     wait_for_records,
 )
-from kafka_helpers import wait_until
+from kafka_helpers import skip_on_tansu, wait_until
 from window_oracle import (
     BASE_TS,
     CLOSER,
@@ -31,6 +33,7 @@ from window_oracle import (
 )
 
 from headwater import App, agg, windows
+from headwater.runtime.transaction import TransactionalCheckpoint
 
 pytestmark = pytest.mark.broker
 
@@ -139,6 +142,75 @@ def test_open_windows_and_watermarks_survive_a_restart(
         got = _frame(messages)
         assert_matches(got[~got["customer"].str.startswith(CLOSER)], wanted[kind])
     assert sorted(_frame(late_found)["id"]) == [r["id"] for r in data["late"]]
+
+
+def test_windows_stay_exact_when_transactions_abort(
+    bootstrap: str,
+    broker_kind: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An aborted transaction rewinds its inputs: the watermarks its records and markers had
+    moved must go back with them, or the records read again are taken for late ones."""
+    skip_on_tansu(broker_kind, "shows aborted transactions' records to read_committed readers")
+    source = make_topic("orders", partitions=3)
+    data = records(600, seed=31, late=0)
+    name = unique("winabort")
+    app, outputs, late = windowed_app(
+        name,
+        source=source,
+        broker=bootstrap,
+        consumer_config=FAST_GROUP,
+        commit_interval=0.3,
+        max_batch_records=10,
+        state_dir=tmp_path / "state",
+        guarantee="exactly-once",
+    )
+    real_commit = TransactionalCheckpoint._commit_transaction
+    windowed: list[int] = []  # transactions that read records of the repartition topic
+    injected: list[int] = []
+
+    def failing_commit(self: TransactionalCheckpoint) -> None:
+        # Every other transaction that moved the windows' watermarks fails as a broker would
+        # fail it (abortable), up to six times.
+        if any(topic.endswith("-repartition") for topic, _ in self._pending):
+            windowed.append(1)
+            if len(windowed) % 2 == 0 and len(injected) < 6:
+                injected.append(len(self._pending))
+                raise KafkaException(
+                    KafkaError(KafkaError._STATE, "injected failure", txn_requires_abort=True)
+                )
+        real_commit(self)
+
+    monkeypatch.setattr(TransactionalCheckpoint, "_commit_transaction", failing_commit)
+    main = data["main"]
+    with running(app):
+        for start in range(0, len(main), 100):  # slices: many transactions, markers between
+            _send(bootstrap, source, main[start : start + 100])
+            done = start + 100
+            wait_until(
+                lambda done=done: (
+                    sum(committed_offsets(bootstrap, name, source, 3).values()) >= done
+                ),
+                timeout=60,
+            )
+        for partition in range(3):
+            _send(bootstrap, source, closers([f"{CLOSER}-{partition}"], 50_000), partition)
+        wanted = {kind: expected(kind, by_time(kind, data)) for kind in outputs}
+        found = {
+            kind: wait_for_records(bootstrap, topic, len(wanted[kind]), timeout=60)
+            for kind, topic in outputs.items()
+        }
+    assert len(injected) == 6
+    for kind, messages in found.items():
+        got = _frame(messages)
+        assert_matches(got[~got["customer"].str.startswith(CLOSER)], wanted[kind])
+    assert {kind: read_topic(bootstrap, topic) for kind, topic in late.items()} == {
+        kind: [] for kind in late
+    }
+    assert read_topic(bootstrap, f"{name}.dlq") == []
 
 
 def _idle_app(

@@ -126,6 +126,19 @@ class PipelineTime:
     def assign(self, partition: int, now: float) -> None:
         self.tracker.assign(partition, now)
 
+    def rewind(self, partition: int, now: float) -> None:
+        """The partition is read again from its last commit (an aborted transaction): its
+        event time goes back with it, or the records read again would be behind a watermark
+        they themselves had moved (taken for late ones), and every marker is written again
+        (those of the aborted transaction are void)."""
+        self.tracker.rewind(partition, now)
+        self._current = self.tracker.watermark(now)
+        self._sent.clear()
+        if self.markers is not None:
+            self.markers.forget(partition)
+        for node in self.windows:
+            node.operator.forget(partition)  # type: ignore[attr-defined]
+
     def forget(self, partition: int) -> None:
         self.tracker.forget(partition)
         self.live.discard(partition)

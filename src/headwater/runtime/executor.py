@@ -378,6 +378,16 @@ class Executor:
                 self.time.forget(partition)
                 self._next.pop(partition, None)
 
+    def rewind(self, partitions: list[tuple[str, int]]) -> None:
+        """``partitions`` are read again from their last commit (an aborted transaction)."""
+        now = time.monotonic()
+        for topic, partition in partitions:
+            if topic == self.topic.name:
+                if self.time.enabled:
+                    self.time.rewind(partition, now)
+                # A window closed by time alone must not record a position read in the abort.
+                self._next.pop(partition, None)
+
 
 def _results_source(topic: str, partition: int, frame: pl.DataFrame) -> Source:
     """Window results as records of their own: what a dead letter of one carries."""

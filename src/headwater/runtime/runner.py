@@ -191,6 +191,11 @@ class Runner:
         purger = RepartitionPurger(app.settings, set(app.internal_topics))
         dead_letters = app.dead_letter_topic is not None
         checkpoint: Checkpoint
+
+        def rewind(partitions: list[tuple[str, int]]) -> None:
+            for executor in executors.values():
+                executor.rewind(partitions)
+
         if txn_id is not None:
             checkpoint = TransactionalCheckpoint(
                 consumer,
@@ -200,6 +205,7 @@ class Runner:
                 dead_letters=dead_letters,
                 new_producer=lambda: Producer(producer_config),
                 on_new_producer=emitter.use_producer,
+                on_rewind=rewind,
             )
             checkpoint.initialize()
             log.info("exactly-once with transactional.id %s", txn_id)
@@ -297,6 +303,10 @@ class Runner:
                     wait = min(wait, 0.01)
                 if standby is not None:
                     standby.tick(self._assigned)  # never blocks: a bounded slice of replay
+                if not checkpoint.empty:
+                    # Exactly-once outputs are visible at the commit: never wait past it.
+                    due = checkpoint.started + app.commit_interval - time.monotonic()
+                    wait = min(wait, max(due, 0.0))
                 sources = self._poll(consumer, wait)
                 checkpoint.read(sources)
                 for source in sources:

@@ -101,12 +101,15 @@ class TransactionalCheckpoint(Checkpoint):
         dead_letters: bool = True,
         new_producer: Callable[[], Producer] | None = None,
         on_new_producer: Callable[[Producer], None] | None = None,
+        on_rewind: Callable[[list[tuple[str, int]]], None] | None = None,
     ) -> None:
         super().__init__(consumer, producer, delivery_errors, flush_timeout, state=state)
         self._dead_letters = dead_letters
         # Makes the producer that replaces a fenced one, and tells its other users (the emitter).
         self._new_producer = new_producer
         self._on_new_producer = on_new_producer
+        # Told which partitions are read again, so what they moved in memory goes back too.
+        self._on_rewind = on_rewind
         self._fences: list[float] = []
         self._max_aborts = max_aborts
         self._aborts = 0  # aborts in a row: a transaction that always fails stops the app
@@ -237,6 +240,10 @@ class TransactionalCheckpoint(Checkpoint):
         log.warning("aborting the transaction: %s; its inputs are processed again", reason)
         if self._open:
             try:
+                # Outputs still in flight when the abort purges them leave the broker's
+                # sequence numbers ahead of the producer's, and the next transaction fails
+                # with OUT_OF_ORDER_SEQUENCE_NUMBER: let them land (in the aborted transaction).
+                self._producer.flush(self._flush_timeout)
                 self._producer.abort_transaction(self._flush_timeout)
             except KafkaException as exc:
                 if not self._fenced(exc):
@@ -254,17 +261,23 @@ class TransactionalCheckpoint(Checkpoint):
 
     def _rewind(self) -> None:
         assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
-        for (topic, partition), offset in self._start.items():
-            if (topic, partition) not in assigned:
-                continue
+        rewound = [key for key in self._start if key in assigned]
+        for topic, partition in rewound:
+            offset = self._start[(topic, partition)]
             try:
                 self._consumer.seek(TopicPartition(topic, partition, offset))
             except KafkaException as exc:  # being revoked: its next owner reads from the commit
                 log.warning("cannot rewind %s[%d]: %s", topic, partition, exc.args[0].str())
+        if rewound and self._on_rewind is not None:
+            self._on_rewind(rewound)
 
     def discard(self) -> None:
         if self._open:
             try:
+                # Outputs still in flight when the abort purges them leave the broker's
+                # sequence numbers ahead of the producer's, and the next transaction fails
+                # with OUT_OF_ORDER_SEQUENCE_NUMBER: let them land (in the aborted transaction).
+                self._producer.flush(self._flush_timeout)
                 self._producer.abort_transaction(self._flush_timeout)
             except KafkaException as exc:
                 log.warning("aborting the last transaction failed: %s", exc.args[0].str())

@@ -96,6 +96,15 @@ class WatermarkTracker:
         self._max.pop(partition, None)
         self._active.pop(partition, None)
 
+    def rewind(self, partition: int, now: float) -> None:
+        """The partition is read again from its last commit (an aborted transaction): what its
+        records since then moved goes back, as if it had just been assigned. The pipeline's
+        watermark is recomputed from the partitions as they stand; the stores keep the one
+        the windows acted on, so no window closes twice."""
+        self.forget(partition)
+        self.assign(partition, now)
+        self._watermark = MIN_TIME
+
     def observe(self, partitions: pl.Series, times: pl.Series, now: float) -> None:
         """Records read: per partition, event times (vectorised: one max per partition)."""
         if partitions.len() == 0:
