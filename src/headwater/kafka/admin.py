@@ -106,9 +106,27 @@ class TopicAdmin:
         self._wait_for({n: 0 for n in names}, present=False)
 
     def describe_config(self, name: str) -> dict[str, Any]:
-        resource = ConfigResource(ResourceType.TOPIC, name)
-        result = self._client.describe_configs([resource])[resource].result(timeout=self.timeout)
-        return {key: entry.value for key, entry in result.items()}
+        config = self.describe_configs([name])[name]
+        if isinstance(config, KafkaException):
+            raise config
+        return config
+
+    def describe_configs(self, names: list[str]) -> dict[str, dict[str, Any] | KafkaException]:
+        """The configuration of several topics in one request; per topic, its settings or
+        the error that kept it from being read."""
+        if not names:
+            return {}
+        resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
+        futures = self._client.describe_configs(resources)
+        out: dict[str, dict[str, Any] | KafkaException] = {}
+        for resource, future in futures.items():
+            try:
+                result = future.result(timeout=self.timeout)
+            except KafkaException as exc:
+                out[resource.name] = exc
+                continue
+            out[resource.name] = {key: entry.value for key, entry in result.items()}
+        return out
 
     def _wait_for(self, topics: dict[str, int], present: bool) -> None:
         deadline = time.monotonic() + self.timeout

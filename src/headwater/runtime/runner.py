@@ -485,12 +485,11 @@ def _smallest_message_limit(admin: TopicAdmin, topics: list[str]) -> int | None:
     """The smallest ``max.message.bytes`` of ``topics`` when below librdkafka's batch size, else
     None; a topic whose configuration cannot be read counts as the cluster's default."""
     limits = []
-    for name in topics:
-        try:
-            value = admin.describe_config(name).get("max.message.bytes")
-        except KafkaException as exc:
-            log.warning("cannot read the configuration of %s: %s", name, exc.args[0].str())
+    for name, config in admin.describe_configs(topics).items():
+        if isinstance(config, KafkaException):
+            log.warning("cannot read the configuration of %s: %s", name, config.args[0].str())
             continue
+        value = config.get("max.message.bytes")
         if value is not None and str(value).isdigit():
             limits.append(int(value))
     smallest = min(limits, default=None)
