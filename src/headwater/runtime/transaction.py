@@ -293,6 +293,9 @@ class TransactionalCheckpoint(Checkpoint):
     def _renew(self, exc: KafkaException) -> None:
         """The producer was fenced: drop the open transaction's work, read its inputs again,
         and carry on with a new producer (see the module docstring)."""
+        # The fenced producer's transaction is over (the broker aborts it): nothing may wait on
+        # it, not even the abort at shutdown, which would hang until its timeout.
+        self._open = False
         now = time.monotonic()
         self._fences = [t for t in self._fences if now - t < FENCE_WINDOW] + [now]
         if self._new_producer is None or len(self._fences) > MAX_FENCES:
