@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -25,6 +26,7 @@ from test_stateful import (
 
 from headwater import App
 from headwater.errors import BrokerError
+from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.transaction import TransactionalCheckpoint
 from headwater.state import read_key
 
@@ -137,6 +139,42 @@ def test_a_producer_fenced_once_is_replaced_and_the_output_stays_exact(
         produce_events(bootstrap, source, second)
         wait_committed(bootstrap, name, source, 250)
     assert any("was fenced" in r.getMessage() for r in caplog.records)
+    assert committed_updates(bootstrap, sink) == expected_updates(first + second)
+
+
+def test_a_producer_that_refuses_to_produce_after_an_abort_is_replaced(
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # After an abort that needs a new epoch, librdkafka may answer produce() with _STATE
+    # while it registers that epoch: the app replaces the producer instead of stopping.
+    source, sink, name = make_topic("clicks", PARTITIONS), unique("totals"), unique("app")
+    first, second = events(200, keys=5, seed=7), events(50, keys=5, seed=8)
+    second = [(k, seq + 200, v) for k, seq, v in second]
+    produce_events(bootstrap, source, first)
+    real_emit = KafkaEmitter.emit
+    refused: list[int] = []
+
+    def refusing_emit(self: KafkaEmitter, *args: Any, **kwargs: Any) -> Any:
+        if armed and not refused:
+            refused.append(1)
+            raise KafkaException(KafkaError(KafkaError._STATE, "Erroneous state"))
+        return real_emit(self, *args, **kwargs)
+
+    armed = False
+    monkeypatch.setattr(KafkaEmitter, "emit", refusing_emit)
+    app = eos_app(name, bootstrap, source, sink, tmp_path / "state")
+    with caplog.at_level(logging.WARNING, logger="headwater.runtime.transaction"), running(app):
+        wait_committed(bootstrap, name, source, 200)
+        armed = True
+        produce_events(bootstrap, source, second)
+        wait_committed(bootstrap, name, source, 250)
+    assert refused == [1]
+    assert any("left unusable" in r.getMessage() for r in caplog.records)
     assert committed_updates(bootstrap, sink) == expected_updates(first + second)
 
 

@@ -50,6 +50,7 @@ _FENCED = {
     KafkaError.PRODUCER_FENCED,
     KafkaError.INVALID_PRODUCER_EPOCH,
 }
+_UNUSABLE = {KafkaError._FATAL, KafkaError._STATE}
 MAX_FENCES = 3  # in FENCE_WINDOW seconds: more means another instance shares the id
 FENCE_WINDOW = 60.0
 _ID_FILE = "transactional.id"
@@ -301,9 +302,9 @@ class TransactionalCheckpoint(Checkpoint):
         if self._new_producer is None or len(self._fences) > MAX_FENCES:
             raise self._fatal(exc, "go on with its transaction") from exc
         log.warning(
-            "the producer was fenced (%s): its transaction is aborted (it outlived "
-            "transaction.timeout.ms, or another instance took the transactional.id); its "
-            "inputs are processed again with a new producer",
+            "the producer was fenced or left unusable (%s): its transaction is aborted (it "
+            "outlived transaction.timeout.ms, or another instance took the transactional.id); "
+            "its inputs are processed again with a new producer",
             exc.args[0].str(),
         )
         self._open = False
@@ -328,7 +329,10 @@ class TransactionalCheckpoint(Checkpoint):
         # Once fenced, the producer answers every call with a generic fatal error. A fatal
         # error of another cause (authorization, say) fails again when the new producer
         # registers the transactional.id, and that failure stops the app with its reason.
-        return bool(exc.args[0].code() in _FENCED or exc.args[0].code() == KafkaError._FATAL)
+        # _STATE: librdkafka can refuse to produce right after an abort that needed a new
+        # epoch (OUT_OF_ORDER_SEQUENCE_NUMBER) while it still registers it; a new producer
+        # (init_transactions waits for its epoch) is the way out of that too.
+        return bool(exc.args[0].code() in _FENCED or exc.args[0].code() in _UNUSABLE)
 
     @staticmethod
     def _abortable(exc: KafkaException) -> bool:
