@@ -332,7 +332,9 @@ class TransactionalCheckpoint(Checkpoint):
         # _STATE: librdkafka can refuse to produce right after an abort that needed a new
         # epoch (OUT_OF_ORDER_SEQUENCE_NUMBER) while it still registers it; a new producer
         # (init_transactions waits for its epoch) is the way out of that too.
-        return bool(exc.args[0].code() in _FENCED or exc.args[0].code() in _UNUSABLE)
+        error = exc.args[0]
+        code = error.code()
+        return bool(code in _FENCED or (code in _UNUSABLE and not error.txn_requires_abort()))
 
     @staticmethod
     def _abortable(exc: KafkaException) -> bool:
