@@ -47,8 +47,10 @@ HERE = Path(__file__).resolve().parent
 # Quix Streams pins another confluent-kafka: it runs from its own virtualenv, made on first use.
 PEER_VENV = HERE / ".peer-venv"
 PEER_REQUIREMENT = "quixstreams==3.28.0"
-# Topics carry an explicit retention.ms: Quix Streams reads it back (BROKER.md quirk 4).
-TOPIC_CONFIG = {"retention.ms": "604800000"}
+# Topics carry an explicit retention.ms: Quix Streams reads it back (BROKER.md quirk 4). Kept
+# forever: window results carry their event time, fixed in the past, and Apache Kafka deletes
+# records older than a finite retention.
+TOPIC_CONFIG = {"retention.ms": "-1"}
 
 STATUSES = ("paid",) * 7 + ("pending", "cancelled", "refunded")
 COLOURS = ("RED", "BLUE", "BLACK", "WHITE", "GREEN")

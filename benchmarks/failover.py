@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -133,7 +133,10 @@ def failover(bootstrap: str, keys: int, standby: int, workdir: Path) -> dict[str
 
         def a_done() -> bool:
             a.check()
-            (tp,) = probe.committed([TopicPartition(source, 0)], timeout=10)
+            try:
+                (tp,) = probe.committed([TopicPartition(source, 0)], timeout=10)
+            except KafkaException:  # the group's coordinator is not known yet: ask again
+                return False
             return tp.offset == keys
 
         wait_for(a_done, "replica A to process its input", timeout=600)

@@ -5,11 +5,11 @@ maximum), for the stateless pipeline in Headwater (at-least-once, and exactly-on
 Every contender runs in a process of its own, with the same client settings, including
 ``fetch.wait.max.ms=10``. A generator process produces order events at the fixed rate, each
 stamped with its send time; the reader (this process, ``read_committed``) takes the time of
-receipt. The first seconds are left out (group joins, first fetches); the report gives
+receipt. The first 15 s are left out (group joins, the broker warming up); the report gives
 p50/p95/p99/max and the median of the first and last thirds of the run, to show any growth.
 
     .venv/bin/python benchmarks/latency.py --broker-kind apache
-    .venv/bin/python benchmarks/latency.py --broker-kind tansu --rate 3000 --seconds 30
+    .venv/bin/python benchmarks/latency.py --broker-kind tansu --rate 2000
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from _common import CONSUMER, PRODUCER, add_broker_kind, create_topics, order_ev
 CONTENDERS = ("raw-copy", "headwater", "headwater-eos")
 # Every contender: the shared settings, and fetches that do not wait long on an idle partition.
 LOW_LATENCY = {**CONSUMER, "fetch.wait.max.ms": 10, "auto.offset.reset": "latest"}
-WARMUP_S = 5.0
+WARMUP_S = 15.0  # the broker warms up (JIT, first segments): every contender stalls at first
 PARTITIONS = 3
 
 
@@ -129,7 +129,9 @@ def generator_main(args: argparse.Namespace) -> None:
 
 
 # The harness
-def measure(bootstrap: str, contender: str, rate: float, seconds: float) -> dict[str, Any]:
+def measure(
+    bootstrap: str, contender: str, rate: float, seconds: float, warmup: float = WARMUP_S
+) -> dict[str, Any]:
     token = uuid.uuid4().hex[:8]
     source, sink = f"lat-in-{token}", f"lat-out-{token}"
     create_topics(bootstrap, [source, sink], PARTITIONS)
@@ -169,7 +171,7 @@ def measure(bootstrap: str, contender: str, rate: float, seconds: float) -> dict
         app.send_signal(signal.SIGTERM)
         app.wait(60)
         reader.close()
-    kept = [(t, ms) for t, ms in samples if t - started >= WARMUP_S]
+    kept = [(t, ms) for t, ms in samples if t - started >= warmup]
     if not kept:
         raise RuntimeError(f"{contender}: no output arrived")
     latencies = sorted(ms for _, ms in kept)
@@ -177,7 +179,7 @@ def measure(bootstrap: str, contender: str, rate: float, seconds: float) -> dict
     return {
         "contender": contender,
         "records": len(kept),
-        "expected": int(rate * (seconds - WARMUP_S)),
+        "expected": int(rate * (seconds - warmup)),
         "p50": _percentile(latencies, 50),
         "p95": _percentile(latencies, 95),
         "p99": _percentile(latencies, 99),
@@ -203,7 +205,7 @@ def report(bootstrap: str, args: argparse.Namespace) -> None:
     rate = args.rate or round(max_rate(bootstrap) * 0.1, -2)
     print(
         f"input: {rate:,.0f} records/s for {args.seconds:.0f} s ({PARTITIONS} partitions); "
-        f"the first {WARMUP_S:.0f} s left out; latency in ms from produce to receipt"
+        f"the first {args.warmup:.0f} s left out; latency in ms from produce to receipt"
     )
     print(
         f"{'contender':>14} {'records':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
@@ -211,7 +213,7 @@ def report(bootstrap: str, args: argparse.Namespace) -> None:
     )
     results = []
     for contender in args.only:
-        r = measure(bootstrap, contender, rate, args.seconds)
+        r = measure(bootstrap, contender, rate, args.seconds, args.warmup)
         results.append(r)
         print(
             f"{contender:>14} {r['records']:>8} {r['p50']:>7.1f} {r['p95']:>7.1f} "
@@ -233,7 +235,10 @@ def main() -> None:
     parser.add_argument("--broker", help="bootstrap servers; default: start a local broker")
     add_broker_kind(parser)
     parser.add_argument("--rate", type=float, help="records/s (default: 10%% of the maximum)")
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=45.0)
+    parser.add_argument(
+        "--warmup", type=float, default=WARMUP_S, help="seconds left out at the start"
+    )
     parser.add_argument("--only", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--role", choices=("contender", "generator"), help=argparse.SUPPRESS)
     parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from kafka_helpers import FAST_GROUP, group_committed, read_all, wait_until
 
 from headwater import App
+from headwater.runtime.transaction import TransactionalCheckpoint
 
 __all__ = [
     "FAST_GROUP",
     "AppThread",
     "approximate_count",
     "committed_offsets",
+    "fail_commits",
     "produce_records",
     "read_topic",
     "running",
@@ -171,3 +174,24 @@ def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
         }
     finally:
         consumer.close()
+
+
+def fail_commits(
+    monkeypatch: pytest.MonkeyPatch, fail: Callable[[TransactionalCheckpoint], bool]
+) -> list[int]:
+    """Make the transactions ``fail`` picks fail at commit as a broker would fail them (a
+    delivery error, say): abortable, their outputs and changelog records already sent. Returns
+    the list that counts them (each failure adds how many partitions it held)."""
+    real_commit = TransactionalCheckpoint._commit_transaction
+    failed: list[int] = []
+
+    def failing_commit(self: TransactionalCheckpoint) -> None:
+        if fail(self):
+            failed.append(len(self._pending))
+            raise KafkaException(
+                KafkaError(KafkaError._STATE, "injected failure", txn_requires_abort=True)
+            )
+        real_commit(self)
+
+    monkeypatch.setattr(TransactionalCheckpoint, "_commit_transaction", failing_commit)
+    return failed

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
-from integration_helpers import FAST_GROUP, AppThread, running
+from integration_helpers import FAST_GROUP, AppThread, fail_commits, running
 from kafka_helpers import read_all, skip_on_tansu
 from test_stateful import (
     PARTITIONS,
@@ -96,20 +96,8 @@ def test_aborted_transactions_leave_no_duplicates(
     source, sink, name = make_topic("clicks", PARTITIONS), unique("totals"), unique("app")
     records = events(2_000, keys=20, seed=4)
     produce_events(bootstrap, source, records)
-    real_commit = TransactionalCheckpoint._commit_transaction
-    injected: list[int] = []
-
-    def failing_commit(self: TransactionalCheckpoint) -> None:
-        # The first two transactions that hold records fail as a broker would fail them
-        # (e.g. a delivery error): abortable. Their outputs and changelog records were sent.
-        if len(injected) < 2 and self._pending:
-            injected.append(len(self._pending))
-            raise KafkaException(
-                KafkaError(KafkaError._STATE, "injected failure", txn_requires_abort=True)
-            )
-        real_commit(self)
-
-    monkeypatch.setattr(TransactionalCheckpoint, "_commit_transaction", failing_commit)
+    # The first two transactions that hold records fail.
+    injected = fail_commits(monkeypatch, lambda c: len(injected) < 2 and bool(c._pending))
     with running(eos_app(name, bootstrap, source, sink, tmp_path / "state")):
         wait_committed(bootstrap, name, source, len(records))
     assert len(injected) == 2

@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pandas as pd
 import pytest
-from confluent_kafka import KafkaError, KafkaException
 from integration_helpers import (
     FAST_GROUP,
     committed_offsets,
+    fail_commits,
     produce_records,
     read_topic,
     running,
@@ -168,23 +168,16 @@ def test_windows_stay_exact_when_transactions_abort(
         state_dir=tmp_path / "state",
         guarantee="exactly-once",
     )
-    real_commit = TransactionalCheckpoint._commit_transaction
     windowed: list[int] = []  # transactions that read records of the repartition topic
-    injected: list[int] = []
 
-    def failing_commit(self: TransactionalCheckpoint) -> None:
-        # Every other transaction that moved the windows' watermarks fails as a broker would
-        # fail it (abortable), up to six times.
-        if any(topic.endswith("-repartition") for topic, _ in self._pending):
-            windowed.append(1)
-            if len(windowed) % 2 == 0 and len(injected) < 6:
-                injected.append(len(self._pending))
-                raise KafkaException(
-                    KafkaError(KafkaError._STATE, "injected failure", txn_requires_abort=True)
-                )
-        real_commit(self)
+    def every_other_windowed(checkpoint: TransactionalCheckpoint) -> bool:
+        # Every other transaction that moved the windows' watermarks fails, six in all.
+        if not any(topic.endswith("-repartition") for topic, _ in checkpoint._pending):
+            return False
+        windowed.append(1)
+        return len(windowed) % 2 == 0 and len(injected) < 6
 
-    monkeypatch.setattr(TransactionalCheckpoint, "_commit_transaction", failing_commit)
+    injected = fail_commits(monkeypatch, every_other_windowed)
     main = data["main"]
     with running(app):
         for start in range(0, len(main), 100):  # slices: many transactions, markers between
