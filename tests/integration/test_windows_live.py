@@ -123,8 +123,16 @@ def test_open_windows_and_watermarks_survive_a_restart(
 
     first, outputs, late = app()
     _send(bootstrap, source, data["main"])
+    customers = {r["customer"] for r in data["main"]}
+
+    def every_customer_closed_a_window() -> bool:
+        closed = {_value(m)["customer"] for m in read_topic(bootstrap, outputs["tumbling"])}
+        return closed >= customers
+
     with running(first):
-        wait_for_records(bootstrap, outputs["tumbling"], 1, timeout=60)
+        # Every partition's windows closed one: its store holds the watermark they closed at
+        # (a partition's watermark is persisted when its windows close).
+        wait_until(every_customer_closed_a_window, timeout=60, interval=0.2)
     # Restarted: open windows come back from the stores, and so does the watermark, so the
     # records far behind it are late before any new marker arrives.
     second, _, _ = app()

@@ -68,7 +68,9 @@ class Runner:
         from headwater.runtime.repartition import create_internal_topics
 
         # Repartition topics are inputs too, made with their upstream topic's partition count.
-        if create_internal_topics(admin, app.internal_topics, existing):
+        # Listed again even when another replica created them meanwhile (none created here).
+        if any(name not in existing for name in app.internal_topics):
+            create_internal_topics(admin, app.internal_topics, existing)
             existing = admin.list_topics()
         missing = [t.name for t in app.input_topics if t.name not in existing]
         if missing:
