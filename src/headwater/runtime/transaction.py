@@ -275,10 +275,6 @@ class TransactionalCheckpoint(Checkpoint):
     def discard(self) -> None:
         if self._open:
             try:
-                # Outputs still in flight when the abort purges them leave the broker's
-                # sequence numbers ahead of the producer's, and the next transaction fails
-                # with OUT_OF_ORDER_SEQUENCE_NUMBER: let them land (in the aborted transaction).
-                self._producer.flush(self._flush_timeout)
                 self._producer.abort_transaction(self._flush_timeout)
             except KafkaException as exc:
                 log.warning("aborting the last transaction failed: %s", exc.args[0].str())
@@ -307,7 +303,6 @@ class TransactionalCheckpoint(Checkpoint):
             "its inputs are processed again with a new producer",
             exc.args[0].str(),
         )
-        self._open = False
         if self._state is not None:
             self._state.abort()
         self._rewind()
