@@ -33,3 +33,7 @@ class PipelineError(HeadwaterError):
 
 class StateError(HeadwaterError):
     """A state store was used wrongly (bad key or value, store not ready, checkpoint order)."""
+
+
+class LookupFailed(HeadwaterError):
+    """An external store of a lookup kept failing after its retries."""
