@@ -1,0 +1,1 @@
+"""One adapter per model framework; each imports its library, so only on demand."""
