@@ -97,7 +97,11 @@ function Pipeline(props: { cluster: string; clusters: string[]; onCluster: (name
     [],
   );
   const stepsToggle = useMemo(() => ({ expanded, toggle: toggleSteps }), [expanded, toggleSteps]);
-  const expandedIds = useMemo(() => [...expanded].sort((a, b) => a - b), [expanded]);
+  // Only deployments still in the graph: a deleted one's steps are not asked for again.
+  const expandedIds = useMemo(() => {
+    const present = new Set(shown?.nodes.map((n) => n.deployment) ?? []);
+    return [...expanded].filter((id) => present.has(id)).sort((a, b) => a - b);
+  }, [expanded, shown]);
   const steps = useDeploymentSteps(expandedIds);
   const inside = useMemo(() => {
     const found = new Map<string, { size: Size; flow: ReturnType<typeof stepFlow> }>();
