@@ -69,6 +69,15 @@ def port_number(text: str) -> int:
     return int(text)
 
 
+def listen_address(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:9400 (port 0 picks a free port)"
+        )
+    return text
+
+
 def folder_path(text: str) -> Path:
     path = Path(text)
     if path.exists() and not path.is_dir():
@@ -110,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("path", metavar="APP", type=Path, help="the app's Python file")
     _broker_option(run, "the cluster the app connects to unless it names one itself")
+    run.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        type=listen_address,
+        help="serve the records in and out of each step as Prometheus counters at "
+        "http://HOST:PORT/metrics (port 0 picks a free one; default: "
+        "$HEADWATER_METRICS_ADDRESS, else none)",
+    )
     run.set_defaults(handler=cmd_run, parser=run)
 
     broker = commands.add_parser(
@@ -403,6 +420,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from headwater.kafka.settings import BROKER_ENV
 
         os.environ[BROKER_ENV] = args.broker  # read when the app's KafkaSettings are made
+    if args.metrics:
+        from headwater.runtime.steps import METRICS_ADDRESS_ENV
+
+        os.environ[METRICS_ADDRESS_ENV] = args.metrics  # read when the app starts running
     source = path.read_text(encoding="utf-8")
     sys.path.insert(0, str(path.resolve().parent))  # sibling modules import as with `python`
     sys.argv = [str(path)]

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from headwater.platform.auth.ratelimit import LoginLimiter
 from headwater.platform.db.session import Database
 from headwater.platform.deployments.supervisor import Supervisor
-from headwater.platform.metrics import PlatformMetrics
+from headwater.platform.metrics import PlatformMetrics, StepRates
 from headwater.platform.projects.store import ProjectStore
 from headwater.platform.sandbox import Sandbox, SandboxMode
 from headwater.platform.secrets import SecretBox
@@ -31,6 +31,8 @@ class PlatformContext:
     topic_rates: TopicRates = field(default_factory=TopicRates)
     # The last hour of topic and deployment figures, and /metrics: in memory, per server.
     metrics: PlatformMetrics = field(default_factory=PlatformMetrics)
+    # Records in and out per second of each deployment's steps, kept by the step sampler.
+    step_rates: StepRates = field(default_factory=StepRates)
     # Replica processes of deployments; started and stopped with the server (see server.py).
     supervisor: Supervisor = field(default_factory=Supervisor)
 

@@ -22,6 +22,7 @@ from headwater.platform.api import (
     projects,
     pushes,
     secrets,
+    steps,
     topics,
     users,
 )
@@ -36,7 +37,7 @@ from headwater.platform.data_dir import prepare_data_dir
 from headwater.platform.db.session import Database
 from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.deployments.supervisor import Supervisor
-from headwater.platform.metrics import RequestMetrics, TopicSampler
+from headwater.platform.metrics import RequestMetrics, StepSampler, TopicSampler
 from headwater.platform.migrations import upgrade
 from headwater.platform.projects.git_http import GitHTTP
 from headwater.platform.projects.store import ProjectStore
@@ -61,6 +62,7 @@ ROUTERS = (
     pushes,
     preview,
     deployments,
+    steps,
     metrics,
     graph,
 )
@@ -105,11 +107,14 @@ def create_app(settings: PlatformSettings) -> FastAPI:
         context.supervisor.start()
         sampler = TopicSampler(db, context.secrets, context.metrics.store, context.topic_rates)
         sampler.start()
+        step_sampler = StepSampler(context.supervisor, context.step_rates)
+        step_sampler.start()
         await asyncio.to_thread(DeploymentService(context).reconcile)
         try:
             yield
         finally:
             await asyncio.to_thread(sampler.stop)
+            await asyncio.to_thread(step_sampler.stop)
             await asyncio.to_thread(context.supervisor.shutdown)
             db.dispose()
 

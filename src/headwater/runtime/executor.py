@@ -15,6 +15,7 @@ from headwater.errors import PipelineError, StateError
 from headwater.runtime.batch import KEY, ROW, TS, Source, value_columns, with_values
 from headwater.runtime.eventtime import PipelineTime
 from headwater.runtime.operators import with_millis
+from headwater.runtime.steps import StepCounters, step_id
 from headwater.runtime.watermark import encode_marker
 from headwater.serde.frames import decode_keys, decode_values
 
@@ -61,6 +62,16 @@ class _Attempt:
     tapped: list[tuple[Node, pl.DataFrame]] = field(default_factory=list)
     # Stores this pass touched, with their state before it: a discarded pass is rolled back.
     savepoints: dict[int, tuple[PartitionStore, Savepoint]] = field(default_factory=dict)
+    # Records in and out per step id: added to the app's counters only if the pass completes.
+    counts: dict[str, list[int]] = field(default_factory=dict)
+
+    def count(self, step: str, records_in: int, records_out: int) -> None:
+        counts = self.counts.get(step)
+        if counts is None:
+            self.counts[step] = [records_in, records_out]
+        else:
+            counts[0] += records_in
+            counts[1] += records_out
 
     def rollback(self) -> None:
         for store, savepoint in self.savepoints.values():
@@ -127,6 +138,7 @@ class Executor:
         on_error: str,
         tap: Callable[[Node, pl.DataFrame], None] | None = None,
         stores: StoreProvider | None = None,
+        steps: StepCounters | None = None,
     ) -> None:
         self.root = root
         self.topic = topic
@@ -134,6 +146,7 @@ class Executor:
         self.on_error = on_error
         self._tap = tap
         self.stores = stores
+        self.steps = steps  # records in and out per step, when the app serves its metrics
         self.time = PipelineTime(root)
         self._next: dict[int, int] = {}  # partition -> the offset after the last processed
         self._ticked = 0.0
@@ -192,6 +205,9 @@ class Executor:
         self._run(self.root, frame, ctx, whole_batch)
 
     def _deliver(self, attempt: _Attempt) -> None:
+        if self.steps is not None:
+            for step, (records_in, records_out) in attempt.counts.items():
+                self.steps.add(step, records_in, records_out)
         if self._tap is not None:
             for node, frame in attempt.tapped:
                 self._tap(node, frame)
@@ -261,7 +277,11 @@ class Executor:
                 raise _BatchFailed(f"step {node.operator.label} failed on a batch: {exc}") from exc
             if frame.height:
                 ctx.fail(frame[ROW].unique(maintain_order=True).to_list(), exc, node.operator.label)
+            if self.steps is not None:
+                ctx.attempt.count(step_id(node), frame.height, 0)
             return
+        if self.steps is not None:
+            ctx.attempt.count(step_id(node), frame.height, out.height)
         if self._tap is not None:
             ctx.attempt.tapped.append((node, out))
         if out.height == 0:
@@ -323,6 +343,8 @@ class Executor:
                 if failures:
                     bad = [p for p, _ in failures]
                     frame = frame.filter(~pl.col(ROW).is_in(bad))
+                if self.steps is not None:
+                    attempt.count(step_id(node), 0, frame.height)  # results of closed windows
                 if self._tap is not None:
                     attempt.tapped.append((node, frame))
                 for child in node.children:

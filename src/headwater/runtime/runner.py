@@ -27,6 +27,7 @@ from headwater.runtime.executor import Executor
 from headwater.runtime.purge import RepartitionPurger
 from headwater.runtime.standby import StandbyPlanner
 from headwater.runtime.status import StatusFile
+from headwater.runtime.steps import serve_step_metrics, topology_steps
 from headwater.runtime.transaction import TransactionalCheckpoint, transactional_id
 from headwater.signals import on_stop_signals
 from headwater.state import StateManager
@@ -221,8 +222,19 @@ class Runner:
                 dead_letter=emitter.dead_letter_refusal if dead_letters else None,
             )
         stores = state.store if state is not None else None
+        topology = app.topology()
+        steps = topology_steps(topology)
+        metrics = serve_step_metrics(steps)  # None unless HEADWATER_METRICS_ADDRESS is set
+        counters = metrics.counters if metrics is not None else None
         executors = {
-            name: Executor(root, root.operator.topic, emitter, app.on_error, stores=stores)  # type: ignore[attr-defined]
+            name: Executor(
+                root,
+                root.operator.topic,  # type: ignore[attr-defined]
+                emitter,
+                app.on_error,
+                stores=stores,
+                steps=counters,
+            )
             for name, root in app.pipelines().items()
         }
         stateful_topics = {topic.name for topic in app.stores.values()}
@@ -239,12 +251,13 @@ class Runner:
             else None
         )
 
-        topology = app.topology()
         status = StatusFile(
             group,
             inputs=[t["topic"] for t in topology["inputs"]],
             outputs=[t["topic"] for t in topology["outputs"]]
             + ([topology["dead_letter_topic"]] if topology["dead_letter_topic"] else []),
+            metrics=metrics.address if metrics is not None else None,
+            steps=steps,
         )
 
         def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
@@ -351,6 +364,8 @@ class Runner:
                         log.warning("closing the producer: %s", exc.args[0].str())
             if lock is not None:
                 lock.close()
+            if metrics is not None:
+                metrics.close()
             log.info(
                 "app %s stopped: %d records produced, %d dead letters",
                 app.name,

@@ -102,6 +102,7 @@ export function endpoints(client: ApiClient) {
       stop: (id: number) => client.post<T.Deployment>(`/api/deployments/${id}/stop`),
       start: (id: number) => client.post<T.Deployment>(`/api/deployments/${id}/start`),
       replicas: (id: number) => client.get<T.Replica[]>(`/api/deployments/${id}/replicas`),
+      steps: (id: number) => client.get<T.DeploymentSteps>(`/api/deployments/${id}/steps`),
       logs: (id: number, tail = 200) =>
         client.get<T.LogLine[]>(`/api/deployments/${id}/logs`, { tail }),
       /** For an EventSource: one `data:` JSON log line per event. */

@@ -340,6 +340,27 @@ export interface DeploymentMetrics {
   series: Series[];
 }
 
+/** A step of a deployed app (from its topology) with its records in and out per second. */
+export interface DeploymentStep {
+  /** the step's id in the app's topology */
+  id: string;
+  kind: string;
+  label: string;
+  /** ids of the steps whose records it receives */
+  inputs: string[];
+  /** summed over replicas; null until the replicas have been scraped twice */
+  records_in_per_second: number | null;
+  records_out_per_second: number | null;
+}
+
+export interface DeploymentSteps {
+  deployment: number;
+  sample_seconds: number;
+  window_seconds: number;
+  /** empty until a replica has reported them */
+  steps: DeploymentStep[];
+}
+
 /** One record of a live tail or a page. */
 export interface TailRecord {
   partition: number;

@@ -23,9 +23,12 @@ import { createContext, useContext, useEffect } from "react";
 import { isDark } from "../app/theme";
 import { formatCount, formatRate } from "../shaping/format";
 import type { FlowEdge, FlowNode, PipelineEdgeData, PipelineNodeData } from "../shaping/graph";
+import { type StepFlowEdge, type StepFlowNode, type StepNodeData, stepLabel } from "../shaping/steps";
 
 type DeploymentFlowNode = Node<PipelineNodeData, "deployment">;
 type ExternalFlowNode = Node<PipelineNodeData, "external">;
+type StepNode = Node<StepNodeData, "step">;
+type AnyFlowNode = DeploymentFlowNode | ExternalFlowNode | StepNode;
 type TopicFlowEdge = Edge<PipelineEdgeData, "topic">;
 
 // The status badge already says running, starting, degraded, failing or stopped; lag is extra.
@@ -37,6 +40,32 @@ const KIND_TEXT = { external_producer: "producer", external_group: "consumer gro
 /** Opens a topic's drawer; edge labels are HTML buttons outside React Flow's edge click. */
 const OpenTopic = createContext<(topic: string) => void>(() => undefined);
 
+/** Which deployments show their steps, and the toggle of their nodes' "steps" button. */
+interface StepsToggle {
+  expanded: ReadonlySet<number>;
+  toggle: (deployment: number) => void;
+}
+const Steps = createContext<StepsToggle>({ expanded: new Set(), toggle: () => undefined });
+
+function StepsButton({ deployment }: { deployment: number }) {
+  const { expanded, toggle } = useContext(Steps);
+  const open = expanded.has(deployment);
+  return (
+    <button
+      type="button"
+      className="steps-toggle nodrag"
+      aria-expanded={open}
+      title={open ? "Hide the app's steps" : "Show the app's steps with their records in and out per second"}
+      onClick={(event) => {
+        event.stopPropagation(); // the node's own click opens its panel
+        toggle(deployment);
+      }}
+    >
+      {open ? "▾" : "▸"} steps
+    </button>
+  );
+}
+
 function DeploymentNode({ data }: NodeProps<DeploymentFlowNode>) {
   const { node, health } = data;
   return (
@@ -47,9 +76,12 @@ function DeploymentNode({ data }: NodeProps<DeploymentFlowNode>) {
       title={`${node.project}/${node.app}: open its panel`}
     >
       <Handle type="target" position={Position.Left} />
-      <strong className="node-title" title={node.app ?? undefined}>
-        {node.app}
-      </strong>
+      <div className="node-title-row">
+        <strong className="node-title" title={node.app ?? undefined}>
+          {node.app}
+        </strong>
+        {node.deployment !== null && <StepsButton deployment={node.deployment} />}
+      </div>
       <div className="node-head">
         <span className="muted node-sub">{node.project}</span>
         <span className={`badge node-status status-${node.status}`}>{node.status}</span>
@@ -87,6 +119,32 @@ function ExternalNode({ data }: NodeProps<ExternalFlowNode>) {
   );
 }
 
+/** One step of an expanded deployment: its kind and label, records in and out per second. */
+function StepNodeView({ data }: NodeProps<StepNode>) {
+  const { step } = data;
+  const rateIn = step.records_in_per_second;
+  const rateOut = step.records_out_per_second;
+  return (
+    <div
+      className="pipeline-step"
+      data-step={step.id}
+      data-kind={step.kind}
+      data-in={rateIn ?? ""}
+      data-out={rateOut ?? ""}
+      title={`${step.kind}: ${step.label}`}
+    >
+      <Handle type="target" position={Position.Left} />
+      <div className="step-kind muted">{step.kind}</div>
+      <div className="step-title">{stepLabel(step)}</div>
+      <div className="step-figures">
+        <span data-testid="step-in">{formatRate(rateIn)} in</span>
+        <span data-testid="step-out">{formatRate(rateOut)} out</span>
+      </div>
+      <Handle type="source" position={Position.Right} />
+    </div>
+  );
+}
+
 function TopicEdge(props: EdgeProps<TopicFlowEdge>) {
   const open = useContext(OpenTopic);
   const [path, x, y] = getBezierPath(props);
@@ -118,7 +176,7 @@ function TopicEdge(props: EdgeProps<TopicFlowEdge>) {
   );
 }
 
-const NODE_TYPES = { deployment: DeploymentNode, external: ExternalNode };
+const NODE_TYPES = { deployment: DeploymentNode, external: ExternalNode, step: StepNodeView };
 const EDGE_TYPES = { topic: TopicEdge };
 
 /** Fits the view on the first draw and when the layout changes (not on each poll, nor when a
@@ -137,51 +195,59 @@ function FitView({ fitKey }: { fitKey: string }) {
 }
 
 export function PipelineFlow(props: {
-  nodes: FlowNode[];
+  /** Graph nodes first, then the steps of expanded deployments (a parent precedes its children). */
+  nodes: (FlowNode | StepFlowNode)[];
   edges: FlowEdge[];
+  stepEdges: StepFlowEdge[];
   /** Changes when the view should fit again: a new layout. */
   fitKey: string;
   onOpenTopic: (topic: string) => void;
   onOpenDeployment: (id: number) => void;
+  steps: StepsToggle;
 }) {
   // React Flow keeps each node's measured size on the node: carry it over to each poll's nodes,
   // or the graph would count as unmeasured again and never fit the view.
-  const [nodes, setNodes, onNodesChange] = useNodesState<DeploymentFlowNode | ExternalFlowNode>([]);
+  const [nodes, setNodes, onNodesChange] = useNodesState<AnyFlowNode>([]);
   useEffect(() => {
     setNodes((previous) => {
       const measured = new Map(previous.map((n) => [n.id, n.measured]));
-      return (props.nodes as (DeploymentFlowNode | ExternalFlowNode)[]).map((n) => ({ ...n, measured: measured.get(n.id) }));
+      return (props.nodes as AnyFlowNode[]).map((n) => ({ ...n, measured: measured.get(n.id) }));
     });
   }, [props.nodes, setNodes]);
-  const edges: TopicFlowEdge[] = props.edges.map((e) => ({
-    ...e,
-    type: "topic",
-    markerEnd: { type: MarkerType.ArrowClosed },
-  }));
+  const edges: Edge[] = [
+    ...props.edges.map(
+      (e): TopicFlowEdge => ({ ...e, type: "topic", markerEnd: { type: MarkerType.ArrowClosed } }),
+    ),
+    ...props.stepEdges.map((e): Edge => ({ ...e, markerEnd: { type: MarkerType.ArrowClosed }, zIndex: 1 })),
+  ];
   return (
-    <OpenTopic.Provider value={props.onOpenTopic}>
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        onNodesChange={onNodesChange}
-        nodeTypes={NODE_TYPES}
-        edgeTypes={EDGE_TYPES}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        elementsSelectable={false}
-        colorMode={isDark() ? "dark" : "light"}
-        minZoom={0.2}
-        onNodeClick={(_, { data: { node } }) => {
-          if (node.deployment !== null) props.onOpenDeployment(node.deployment);
-          // An outside producer or a sink stands for its topic.
-          else if (node.kind === "external_producer" || node.kind === "sink") props.onOpenTopic(node.label);
-        }}
-        aria-label="Pipeline graph"
-      >
-        <Background gap={20} />
-        <Controls showInteractive={false} />
-        <FitView fitKey={props.fitKey} />
-      </ReactFlow>
-    </OpenTopic.Provider>
+    <Steps.Provider value={props.steps}>
+      <OpenTopic.Provider value={props.onOpenTopic}>
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          onNodesChange={onNodesChange}
+          nodeTypes={NODE_TYPES}
+          edgeTypes={EDGE_TYPES}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          colorMode={isDark() ? "dark" : "light"}
+          minZoom={0.2}
+          onNodeClick={(_, clicked) => {
+            if (clicked.type === "step") return; // a step lies inside its deployment's node
+            const { node } = clicked.data as PipelineNodeData;
+            if (node.deployment !== null) props.onOpenDeployment(node.deployment);
+            // An outside producer or a sink stands for its topic.
+            else if (node.kind === "external_producer" || node.kind === "sink") props.onOpenTopic(node.label);
+          }}
+          aria-label="Pipeline graph"
+        >
+          <Background gap={20} />
+          <Controls showInteractive={false} />
+          <FitView fitKey={props.fitKey} />
+        </ReactFlow>
+      </OpenTopic.Provider>
+    </Steps.Provider>
   );
 }

@@ -7,9 +7,11 @@ import { api } from "../api";
 import { useCan } from "../auth/session";
 import { Empty, ErrorBox, Loading, QueryView } from "../components/States";
 import { DeployDialog } from "../projects/DeployDialog";
-import { type Layout, nextLagHistory, stableLayout, toFlow, visibleGraph } from "../shaping/graph";
+import { type Layout, nextLagHistory, type Size, stableLayout, toFlow, visibleGraph } from "../shaping/graph";
+import { expandedSize, layoutSteps, type StepFlowEdge, type StepFlowNode, stepFlow } from "../shaping/steps";
 import { DeploymentDrawer, TopicDrawer } from "./Drawers";
 import { PipelineFlow } from "./PipelineFlow";
+import { useDeploymentSteps } from "./useDeploymentSteps";
 
 const REFRESH_MS = 2_500;
 
@@ -82,17 +84,58 @@ function Pipeline(props: { cluster: string; clusters: string[]; onCluster: (name
     if (graph.data) setLags((previous) => nextLagHistory(previous, graph.data));
   }, [graph.data]);
   const shown = useMemo(() => (graph.data ? visibleGraph(graph.data, showInternal) : null), [graph.data, showInternal]);
-  // Same nodes and links as before: the same positions, so a poll never moves anything.
+
+  // Deployments expanded into their steps ("▸ steps" on a node): each grows to hold them.
+  const [expanded, setExpanded] = useState<ReadonlySet<number>>(new Set());
+  const toggleSteps = useCallback(
+    (id: number) =>
+      setExpanded((previous) => {
+        const next = new Set(previous);
+        if (!next.delete(id)) next.add(id);
+        return next;
+      }),
+    [],
+  );
+  const stepsToggle = useMemo(() => ({ expanded, toggle: toggleSteps }), [expanded, toggleSteps]);
+  // Only deployments still in the graph: a deleted one's steps are not asked for again.
+  const expandedIds = useMemo(() => {
+    const present = new Set(shown?.nodes.map((n) => n.deployment) ?? []);
+    return [...expanded].filter((id) => present.has(id)).sort((a, b) => a - b);
+  }, [expanded, shown]);
+  const steps = useDeploymentSteps(expandedIds);
+  const inside = useMemo(() => {
+    const found = new Map<string, { size: Size; flow: ReturnType<typeof stepFlow> }>();
+    for (const id of expandedIds) {
+      const reported = steps.get(id)?.steps ?? [];
+      if (reported.length === 0) continue; // not reported yet: the node stays as it is
+      const nodeId = `deployment:${id}`;
+      const stepsLayout = layoutSteps(reported);
+      found.set(nodeId, { size: expandedSize(stepsLayout), flow: stepFlow(nodeId, reported, stepsLayout) });
+    }
+    return found;
+  }, [expandedIds, steps]);
+  const sizes = useMemo(() => new Map([...inside].map(([id, { size }]) => [id, size])), [inside]);
+
+  // Same nodes, sizes and links as before: the same positions, so a poll never moves anything.
   const layout = useRef<Layout | null>(null);
   const current = useMemo(() => {
     if (!shown) return null;
-    layout.current = stableLayout(layout.current, shown);
+    layout.current = stableLayout(layout.current, shown, sizes);
     return layout.current;
-  }, [shown]);
-  const flow = useMemo(
-    () => (shown && current ? toFlow(shown, current.positions, lags) : null),
-    [shown, current, lags],
-  );
+  }, [shown, sizes]);
+  const flow = useMemo(() => {
+    if (!shown || !current) return null;
+    const { nodes, edges } = toFlow(shown, current.positions, lags, sizes);
+    const present = new Set(nodes.map((n) => n.id));
+    const stepNodes: StepFlowNode[] = [];
+    const stepEdges: StepFlowEdge[] = [];
+    for (const [nodeId, { flow: within }] of inside) {
+      if (!present.has(nodeId)) continue; // the deployment left the graph
+      stepNodes.push(...within.nodes);
+      stepEdges.push(...within.edges);
+    }
+    return { nodes: [...nodes, ...stepNodes], edges, stepEdges };
+  }, [shown, current, lags, sizes, inside]);
   const projects = useQuery({ queryKey: ["projects"], queryFn: api.projects.list, enabled: canEdit });
   const projectNames = projects.data?.map((p) => p.name) ?? [];
 
@@ -135,9 +178,11 @@ function Pipeline(props: { cluster: string; clusters: string[]; onCluster: (name
             <PipelineFlow
               nodes={flow.nodes}
               edges={flow.edges}
+              stepEdges={flow.stepEdges}
               fitKey={current.key}
               onOpenTopic={openTopic}
               onOpenDeployment={openDeployment}
+              steps={stepsToggle}
             />
           )}
         </div>

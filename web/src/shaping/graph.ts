@@ -27,6 +27,15 @@ export interface Position {
   y: number;
 }
 
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** Nodes drawn larger than their kind's size (a deployment expanded into its steps), by id. */
+export type Sizes = ReadonlyMap<string, Size>;
+const NO_SIZES: Sizes = new Map();
+
 export interface PipelineNodeData extends Record<string, unknown> {
   node: GraphNode;
   health: Health;
@@ -66,30 +75,31 @@ export function visibleGraph(graph: PipelineGraph, showInternal: boolean): Pipel
   return { ...graph, nodes, edges };
 }
 
-/** What decides the layout: the nodes and who links to whom, not the live figures. */
-export function layoutKey(graph: PipelineGraph): string {
+/** What decides the layout: the nodes, their sizes and who links to whom, not the live figures. */
+export function layoutKey(graph: PipelineGraph, sizes: Sizes = NO_SIZES): string {
   const nodes = graph.nodes.map((n) => n.id).sort();
   const links = [...new Set(graph.edges.map((e) => `${e.source}>${e.target}`))].sort();
-  return `${nodes.join("|")}#${links.join("|")}`;
+  const grown = [...sizes].map(([id, size]) => `${id}=${size.width}x${size.height}`).sort();
+  return `${nodes.join("|")}#${links.join("|")}#${grown.join("|")}`;
 }
 
-function sizeOf(node: GraphNode): { width: number; height: number } {
-  return node.kind === "deployment" ? NODE_SIZE.deployment : NODE_SIZE.other;
+function sizeOf(node: GraphNode, sizes: Sizes = NO_SIZES): Size {
+  return sizes.get(node.id) ?? (node.kind === "deployment" ? NODE_SIZE.deployment : NODE_SIZE.other);
 }
 
 /** Top-left corner of each node, laid out left to right (writers before readers). */
-export function layoutGraph(graph: PipelineGraph): Map<string, Position> {
+export function layoutGraph(graph: PipelineGraph, sizes: Sizes = NO_SIZES): Map<string, Position> {
   const g = new dagre.graphlib.Graph({ multigraph: true });
   g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: RANK_GAP, marginx: 10, marginy: 10 });
   g.setDefaultEdgeLabel(() => ({}));
-  for (const node of graph.nodes) g.setNode(node.id, { ...sizeOf(node) });
+  for (const node of graph.nodes) g.setNode(node.id, { ...sizeOf(node, sizes) });
   for (const edge of graph.edges)
     if (edge.source !== edge.target) g.setEdge(edge.source, edge.target, {}, edge.id);
   dagre.layout(g);
   const positions = new Map<string, Position>();
   for (const node of graph.nodes) {
     const placed = g.node(node.id);
-    const { width, height } = sizeOf(node);
+    const { width, height } = sizeOf(node, sizes);
     positions.set(node.id, { x: placed.x - width / 2, y: placed.y - height / 2 });
   }
   return positions;
@@ -101,10 +111,10 @@ export interface Layout {
 }
 
 /** The previous layout while the nodes and links stay the same (no jitter on each poll), else a new one. */
-export function stableLayout(previous: Layout | null, graph: PipelineGraph): Layout {
-  const key = layoutKey(graph);
+export function stableLayout(previous: Layout | null, graph: PipelineGraph, sizes: Sizes = NO_SIZES): Layout {
+  const key = layoutKey(graph, sizes);
   if (previous && previous.key === key) return previous;
-  return { key, positions: layoutGraph(graph) };
+  return { key, positions: layoutGraph(graph, sizes) };
 }
 
 /** Each node's last lags, oldest first, with the graph's new figures appended. */
@@ -147,9 +157,10 @@ export function toFlow(
   graph: PipelineGraph,
   positions: ReadonlyMap<string, Position>,
   lags: ReadonlyMap<string, readonly number[]> = new Map(),
+  sizes: Sizes = NO_SIZES,
 ): { nodes: FlowNode[]; edges: FlowEdge[] } {
   const nodes = graph.nodes.map((node): FlowNode => {
-    const { width, height } = sizeOf(node);
+    const { width, height } = sizeOf(node, sizes);
     return {
       id: node.id,
       type: node.kind === "deployment" ? "deployment" : "external",

@@ -27,8 +27,15 @@ from typing import IO, Any, Literal
 from headwater.platform.deployments.checkout import replica_dir
 from headwater.platform.deployments.limits import Enforcer, Limits
 from headwater.platform.deployments.logs import MAX_LINE, DeploymentLog
+from headwater.platform.deployments.steps import (
+    REPLICA_METRICS_ADDRESS,
+    StepInfo,
+    metrics_address,
+    parse_steps,
+)
 from headwater.platform.sandbox import Jail, Sandbox, SandboxMode
 from headwater.runtime.status import STATUS_FILE_ENV
+from headwater.runtime.steps import METRICS_ADDRESS_ENV
 
 log = logging.getLogger("headwater.platform.supervisor")
 
@@ -85,6 +92,9 @@ class ReplicaInfo:
     group: str | None = None
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    # Also from the report: where the replica serves its step counters, and the app's steps.
+    metrics: str | None = None
+    steps: tuple[StepInfo, ...] = ()
 
 
 @dataclass(eq=False)  # compared by identity: each is one process slot
@@ -188,6 +198,21 @@ class Supervisor:
         group and topics; kept while every replica restarts (a crash, a redeploy)."""
         with self._lock:
             return self._reported.get(deployment_id)
+
+    def metrics_addresses(self) -> dict[int, list[str]]:
+        """Where each live replica that has reported serves its step counters, by deployment
+        (replicas still stopping included: they count until they end)."""
+        with self._lock:
+            alive = [r for c in self._replicas.values() for r in c.values() if r.alive]
+            alive += [r for r in self._retiring if r.alive]
+            replicas = [(r.spec.id, r.status_file, r.started_at) for r in alive]
+        found: dict[int, list[str]] = {}
+        for deployment_id, status_file, started_at in replicas:
+            report = _report(status_file, started_at)
+            address = metrics_address(report.get("metrics")) if report else None
+            if address is not None:
+                found.setdefault(deployment_id, []).append(address)
+        return found
 
     def log(self, deployment_id: int, root: Path | None = None) -> DeploymentLog:
         """The deployment's log; ``root`` creates it if the supervisor has none yet."""
@@ -388,6 +413,8 @@ class Supervisor:
                 "HEADWATER_BROKER": spec.bootstrap,
                 "HEADWATER_REPLICA": str(replica.index),
                 STATUS_FILE_ENV: str(status),
+                # A free port each: the replica names the one it got in its status file.
+                METRICS_ADDRESS_ENV: REPLICA_METRICS_ADDRESS,
                 "PYTHONUNBUFFERED": "1",
                 "MALLOC_ARENA_MAX": spec.env.get("MALLOC_ARENA_MAX", "2"),
             },
@@ -444,6 +471,8 @@ class Supervisor:
             group=None if report is None else report.get("group"),
             inputs=tuple(report.get("inputs", ())) if report else (),
             outputs=tuple(report.get("outputs", ())) if report else (),
+            metrics=metrics_address(report.get("metrics")) if report else None,
+            steps=parse_steps(report.get("steps")) if report else (),
         )
 
 

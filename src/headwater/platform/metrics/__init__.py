@@ -1,4 +1,5 @@
-"""Metrics: the last hour per topic and per deployment in memory, and Prometheus exposition.
+"""Metrics: the last hour per topic and per deployment in memory, and Prometheus exposition;
+the records in and out per second of each deployment's steps.
 
 Other parts of the platform report a deployment's figures with
 ``context.metrics.record(deployment_id, name, value)``.
@@ -6,14 +7,18 @@ Other parts of the platform report a deployment's figures with
 
 from headwater.platform.metrics.prometheus import PlatformMetrics, RequestMetrics
 from headwater.platform.metrics.sampler import SAMPLE_SECONDS, TopicSampler
+from headwater.platform.metrics.steps import STEP_WINDOW_SECONDS, StepRates, StepSampler
 from headwater.platform.metrics.store import KEEP_SECONDS, MetricsStore, Point
 
 __all__ = [
     "KEEP_SECONDS",
     "SAMPLE_SECONDS",
+    "STEP_WINDOW_SECONDS",
     "MetricsStore",
     "PlatformMetrics",
     "Point",
     "RequestMetrics",
+    "StepRates",
+    "StepSampler",
     "TopicSampler",
 ]

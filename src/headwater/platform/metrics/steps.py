@@ -1,0 +1,154 @@
+"""Records in and out per second of every step of every deployment, from its replicas' counters.
+
+Each replica serves ``headwater_step_records_in_total`` / ``_out_total`` per step (see
+``headwater.runtime.steps``). Every few seconds the sampler scrapes every live replica, adds up
+what each counted since the sample before (a replica that restarted counts from zero again, so
+a counter that went down counts whole) and keeps the sum over the deployment's replicas for a
+window: a step's rate is what the window's samples grew by, per second of the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from dataclasses import dataclass, field
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from headwater.platform.deployments.supervisor import Supervisor
+from headwater.platform.metrics.sampler import SAMPLE_SECONDS
+
+log = logging.getLogger(__name__)
+
+STEP_WINDOW_SECONDS = 15.0  # three samples: recent, yet not one sample's noise
+SCRAPE_TIMEOUT = 2.0
+MAX_SCRAPE_BYTES = 1_000_000
+RECORDS_IN = "headwater_step_records_in_total"
+RECORDS_OUT = "headwater_step_records_out_total"
+
+# Records in and out per step id.
+Totals = dict[str, tuple[float, float]]
+
+
+@dataclass
+class _Deployment:
+    last: dict[str, Totals] = field(default_factory=dict)  # replica address -> its last scrape
+    counted: dict[str, list[float]] = field(default_factory=dict)  # step -> in, out since known
+    samples: deque[tuple[float, Totals]] = field(default_factory=deque)
+
+
+class StepRates:
+    """Each deployment's step totals over the last ``window`` seconds; safe from any thread."""
+
+    def __init__(self, window: float = STEP_WINDOW_SECONDS) -> None:
+        self.window = window
+        self._deployments: dict[int, _Deployment] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, deployment: int, scraped: dict[str, Totals | None], now: float) -> None:
+        """One sample of ``deployment``: each live replica's counters by address (None when it
+        did not answer this time). Replicas missing from ``scraped`` are gone."""
+        with self._lock:
+            state = self._deployments.setdefault(deployment, _Deployment())
+            for address in set(state.last) - set(scraped):
+                del state.last[address]
+            for address, totals in scraped.items():
+                if totals is None:
+                    continue  # no answer: its next one counts from the last it gave
+                before = state.last.get(address)
+                state.last[address] = totals
+                if before is None:
+                    continue  # first seen: what it counted so far happened before this window
+                for step, (records_in, records_out) in totals.items():
+                    was_in, was_out = before.get(step, (0.0, 0.0))
+                    counted = state.counted.setdefault(step, [0.0, 0.0])
+                    counted[0] += records_in - was_in if records_in >= was_in else records_in
+                    counted[1] += records_out - was_out if records_out >= was_out else records_out
+            state.samples.append((now, {s: (c[0], c[1]) for s, c in state.counted.items()}))
+            while state.samples and state.samples[0][0] < now - self.window:
+                state.samples.popleft()
+
+    def keep_only(self, deployments: set[int]) -> None:
+        """Forget deployments with no live replica: their rates are unknown, not zero."""
+        with self._lock:
+            for deployment in set(self._deployments) - deployments:
+                del self._deployments[deployment]
+
+    def rates(self, deployment: int) -> dict[str, tuple[float, float]] | None:
+        """Records in and out per second per step over the window; None until two samples."""
+        with self._lock:
+            state = self._deployments.get(deployment)
+            if state is None or len(state.samples) < 2:
+                return None
+            (first_at, first), (last_at, last) = state.samples[0], state.samples[-1]
+        span = last_at - first_at
+        if span <= 0:
+            return None
+        return {
+            step: (
+                (records_in - first.get(step, (0.0, 0.0))[0]) / span,
+                (records_out - first.get(step, (0.0, 0.0))[1]) / span,
+            )
+            for step, (records_in, records_out) in last.items()
+        }
+
+
+def scrape_steps(address: str, timeout: float = SCRAPE_TIMEOUT) -> Totals | None:
+    """The step counters a replica serves at ``address``, or None if it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://{address}/metrics", timeout=timeout) as response:
+            text = response.read(MAX_SCRAPE_BYTES).decode("utf-8", "replace")
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+    counts: dict[str, list[float]] = {}
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name not in (RECORDS_IN, RECORDS_OUT) or "step" not in sample.labels:
+                    continue
+                found = counts.setdefault(sample.labels["step"], [0.0, 0.0])
+                found[0 if sample.name == RECORDS_IN else 1] = float(sample.value)
+    except ValueError:  # not Prometheus text: not one of our replicas
+        return None
+    return {step: (c[0], c[1]) for step, c in counts.items()}
+
+
+class StepSampler:
+    """A daemon thread scraping every live replica into ``rates`` until stopped."""
+
+    def __init__(
+        self, supervisor: Supervisor, rates: StepRates, interval: float = SAMPLE_SECONDS
+    ) -> None:
+        self.supervisor = supervisor
+        self.rates = rates
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="headwater-steps", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sample()
+            except Exception:  # a bad sample must not end sampling for the server's life
+                log.exception("metrics: sampling the steps failed")
+
+    def sample(self) -> None:
+        """One sample of every deployment's live replicas."""
+        addresses = self.supervisor.metrics_addresses()
+        for deployment, found in addresses.items():
+            if self._stop.is_set():
+                return
+            scraped = {address: scrape_steps(address) for address in found}
+            self.rates.observe(deployment, scraped, time.monotonic())
+        self.rates.keep_only(set(addresses))
