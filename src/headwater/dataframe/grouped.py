@@ -11,17 +11,14 @@ import polars as pl
 from headwater.dataframe.aggregations import Aggregation, check_aggregations
 from headwater.dataframe.expressions import Column, to_expr
 from headwater.errors import ConfigError
-from headwater.runtime.aggregate import RunningAggregate
-from headwater.runtime.repartition import GroupKey, repartition_topic_name
-from headwater.runtime.timers import KeyedProcess
-from headwater.runtime.watermark import duration_ms
-from headwater.runtime.window import EMIT_MODES, LateRecords, WindowAggregate
+from headwater.plan.durations import duration_ms
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
     from headwater.dataframe.dataframe import StreamingDataFrame
-    from headwater.dataframe.graph import Node
     from headwater.dataframe.windows import Window
+
+EMIT_MODES = ("close", "update")
 
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 GroupKeys = str | Column | pl.Expr | list[str | Column | pl.Expr]
@@ -46,12 +43,12 @@ class GroupBy:
         keyed: StreamingDataFrame,
         columns: list[str],
         name: str,
-        key_step: GroupKey | None = None,
+        key_step: str | None = None,
     ) -> None:
         self._keyed = keyed
         self.columns = columns
         self.name = name
-        self._key_step = key_step
+        self._key_step = key_step  # the plan step keying the records by the group
 
     def window(
         self,
@@ -112,14 +109,19 @@ class GroupBy:
         """
         checked = check_aggregations(dict(aggs), self.columns)
         store = f"{self.name}-agg"
-        if store in self._keyed._app.stores:
+        if store in self._keyed._plan.stores:
             raise ConfigError(
                 f"group_by name {self.name!r} already has an agg_running() (store {store!r}); "
                 "compute every aggregate in one agg_running(...) call, or group again with "
                 "group_by(..., name='another-name')"
             )
         self._keyed._store(True, store, "agg_running")
-        return self._keyed._then(RunningAggregate(self.columns, checked, store))
+        params = {
+            "by": self.columns,
+            "aggregations": {name: a.spec() for name, a in checked.items()},
+            "store": store,
+        }
+        return self._keyed._then("agg_running", params, [*self.columns, *checked])
 
     def process(
         self, fn: Callable[..., Any], on_timer: Callable[..., Any] | None = None
@@ -132,16 +134,22 @@ class GroupBy:
         return None, a dict or a list of dicts: the output records, keyed by the group. State
         and timers are kept in the store ``<group_by name>-process``."""
         store = f"{self.name}-process"
-        if store in self._keyed._app.stores:
+        if store in self._keyed._plan.stores:
             raise ConfigError(
                 f"group_by name {self.name!r} already has a process() (store {store!r}); "
                 "group again with group_by(..., name='another-name') for a second"
             )
-        operator = KeyedProcess(fn, on_timer, store)
+        for name, f in (("fn", fn), ("on_timer", on_timer)):
+            if f is not None and not callable(f):
+                raise ConfigError(f"process({name}=...) needs a function, got {type(f).__name__}")
         self._keyed._store(True, store, "process")
+        self._carry_watermarks()
+        return self._keyed._then("process", {"function": fn, "on_timer": on_timer, "store": store})
+
+    def _carry_watermarks(self) -> None:
+        """Windows and timers follow: the re-keying step sends watermark markers along."""
         if self._key_step is not None:
-            self._key_step.watermarks = True
-        return self._keyed._then(operator)
+            self._keyed._plan.set(self._key_step, "watermarks", True)
 
     def __repr__(self) -> str:
         return f"GroupBy({', '.join(map(repr, self.columns))}, name={self.name!r})"
@@ -164,7 +172,8 @@ class Windowed:
         self.lateness_ms = lateness_ms
         self.emit = emit
         self.early_every = early_every
-        self._node: Node | None = None
+        self._node: str | None = None  # the plan step of agg(...)
+        self._late: str | None = None  # the plan step of late()
 
     def agg(self, **aggs: Aggregation) -> StreamingDataFrame:
         """One record per group and window: the group columns, ``window_start`` and
@@ -177,24 +186,31 @@ class Windowed:
             )
         store = f"{group.name}-{self.window.kind}"
         keyed = group._keyed
-        if store in keyed._app.stores:
+        if store in keyed._plan.stores:
             raise ConfigError(
                 f"group_by name {group.name!r} already has a {self.window.kind} window (store "
                 f"{store!r}); group again with group_by(..., name='another-name') for a second"
             )
         keyed._store(True, store, "window")
-        operator = WindowAggregate(
-            group.columns,
-            self.window,
-            checked,
-            store,
-            self.emit,
-            self.lateness_ms,
-            self.early_every,
+        window = self.window
+        params = {
+            "by": group.columns,
+            "window": {
+                "kind": window.kind,
+                "size": window.size,
+                "step": window.step,
+                "gap": window.gap,
+            },
+            "aggregations": {name: a.spec() for name, a in checked.items()},
+            "store": store,
+            "emit": self.emit,
+            "allowed_lateness_ms": self.lateness_ms,
+            "early_every_s": self.early_every,
+        }
+        group._carry_watermarks()
+        out = keyed._then(
+            "window", params, [*group.columns, "window_start", "window_end", *checked]
         )
-        if group._key_step is not None:
-            group._key_step.watermarks = True
-        out = keyed._then(operator)
         self._node = out._node
         return out
 
@@ -203,7 +219,7 @@ class Windowed:
         """How many late records this window has met in this process (a metric)."""
         if self._node is None:
             return 0
-        return int(self._node.operator.late_records)  # type: ignore[attr-defined]
+        return self._group._keyed._app.step_metric(self._node, "late_records")
 
     def apply_window(self, fn: Callable[[Any], Any], name: str = "result") -> StreamingDataFrame:
         """``fn(records)`` per window, with the window's records as a pandas DataFrame in
@@ -221,13 +237,10 @@ class Windowed:
             raise ConfigError(
                 "call late() after agg(...): the late records are those of the window's aggregation"
             )
-        operator = self._node.operator
-        assert isinstance(operator, WindowAggregate)
-        if operator.late_node is None:
-            keyed = self._group._keyed
-            operator.late_node = keyed._app._add(self._node, LateRecords())
         keyed = self._group._keyed
-        return StreamingDataFrame(keyed._app, keyed.topic, operator.late_node, origin=keyed._origin)
+        if self._late is None:
+            self._late = keyed._plan.add(self._node, "late", {})
+        return StreamingDataFrame(keyed._app, keyed.topic, self._late, origin=keyed._origin)
 
 
 def group_by(
@@ -246,21 +259,32 @@ def group_by(
             "e.g. group_by(..., name='by-customer')"
         )
     app = sdf._app
+    plan = sdf._plan
     topic = None
     if repartition:
         # Partitions here serve local runs; a live app gives it its input's partition count.
         topic = Topic(
-            repartition_topic_name(app.name, name),
+            f"{plan.app}-{name}-repartition",
             key="json",
             value="json",
             partitions=sdf.topic.partitions,
         )
-    step = GroupKey(groups, name, topic)
-    node = app._add(sdf._node, step)
+    params = {
+        "by": groups,
+        "name": name,
+        "topic": None if topic is None else topic.name,
+        "watermarks": False,
+    }
+    if topic is not None and (topic.name in plan.sources or topic.name in plan.topics):
+        raise ConfigError(
+            f"topic {topic.name!r} is already used by this app; two group_by() calls have "
+            "the same name: give one group_by(..., name='...') another"
+        )
+    step = plan.add(sdf._node, "group_by", params)
     if topic is None:
-        keyed = StreamingDataFrame(app, sdf.topic, node, origin=sdf._origin)
+        keyed = StreamingDataFrame(app, sdf.topic, step, origin=sdf._origin)
     else:
-        root = app._add_repartition(topic, sdf.topic)
+        root = plan.source(topic, upstream=sdf.topic)
         keyed = StreamingDataFrame(app, topic, root, origin=sdf._origin)
     return GroupBy(keyed, list(groups), name, step)
 
