@@ -73,6 +73,13 @@ class StreamingDataFrame:
         node = self._plan.add(self._node, kind, params, schema)
         return StreamingDataFrame(self._app, self._topic, node, self._origin)
 
+    def _derived(self, topic: Topic, node: str) -> StreamingDataFrame:
+        """A DataFrame of the same input after step ``node`` (reading ``topic`` from there)."""
+        return StreamingDataFrame(self._app, topic, node, self._origin)
+
+    def _step_metric(self, step: str, name: str) -> int:
+        return self._app.step_metric(step, name)
+
     def _extend(self, kind: str, params: dict[str, Any]) -> StreamingDataFrame:
         self._node = self._plan.add(self._node, kind, params)
         return self
@@ -127,7 +134,8 @@ class StreamingDataFrame:
     def rename(self, mapping: Mapping[str, str]) -> StreamingDataFrame:
         if not isinstance(mapping, Mapping) or not mapping:
             raise ConfigError("rename() takes a dict of {old name: new name}")
-        return self._then("rename", {"columns": dict(mapping)})
+        # Pairs, not a dict: a mapping's names could read as the plan's own references.
+        return self._then("rename", {"columns": [[old, new] for old, new in mapping.items()]})
 
     # Functions
     def apply(
@@ -254,7 +262,7 @@ class StreamingDataFrame:
         *by: str | Column | pl.Expr | list[str | Column | pl.Expr],
         name: str | None = None,
         repartition: bool = True,
-    ) -> GroupBy:
+    ) -> GroupBy[StreamingDataFrame]:
         """Group records by columns or expressions, to aggregate per group (``agg_running``).
 
         Records are keyed by their group and, so that every record of a group is read from one

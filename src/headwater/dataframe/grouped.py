@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import polars as pl
 
@@ -15,16 +15,38 @@ from headwater.plan.durations import duration_ms
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
-    from headwater.dataframe.dataframe import StreamingDataFrame
     from headwater.dataframe.windows import Window
+    from headwater.plan import PlanBuilder
 
 EMIT_MODES = ("close", "update")
 
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 GroupKeys = str | Column | pl.Expr | list[str | Column | pl.Expr]
+F = TypeVar("F", bound="Frame")
 
 
-class GroupBy:
+class Frame(Protocol):
+    """What grouping needs of a StreamingDataFrame (named here, so this module and the
+    DataFrame's do not import each other: a DataFrame's ``group_by`` gives a GroupBy, whose
+    aggregations give DataFrames of the same type)."""
+
+    _node: str
+    _plan: PlanBuilder
+    _origin: Topic
+
+    @property
+    def topic(self) -> Topic: ...
+
+    def _then(self: F, kind: str, params: dict[str, Any], schema: list[str] | None = None) -> F: ...
+
+    def _store(self, stateful: bool, store: str | None, method: str) -> str | None: ...
+
+    def _derived(self: F, topic: Topic, node: str) -> F: ...
+
+    def _step_metric(self, step: str, name: str) -> int: ...
+
+
+class GroupBy(Generic[F]):
     """A stream grouped by some columns: call :meth:`agg_running` on it.
 
     >>> from headwater import App, agg
@@ -40,7 +62,7 @@ class GroupBy:
 
     def __init__(
         self,
-        keyed: StreamingDataFrame,
+        keyed: F,
         columns: list[str],
         name: str,
         key_step: str | None = None,
@@ -57,7 +79,7 @@ class GroupBy:
         allowed_lateness: Any = "0s",
         emit: str = "close",
         early_every: Any = None,
-    ) -> Windowed:
+    ) -> Windowed[F]:
         """Aggregate per group and window (see docs/time.md); call ``.agg(...)`` on the result.
 
         ``window`` is one of :mod:`headwater.windows` (tumbling, hopping, sliding, session,
@@ -96,7 +118,7 @@ class GroupBy:
             early = duration_ms(early_every, "early_every", zero=False) / 1000
         return Windowed(self, window, lateness, emit, early)
 
-    def agg_running(self, **aggs: Aggregation) -> StreamingDataFrame:
+    def agg_running(self, **aggs: Aggregation) -> F:
         """Every record, with its group's aggregates as of that record (emit on every update).
 
         The output's values are the group columns and one column per aggregate; its key is the
@@ -123,9 +145,7 @@ class GroupBy:
         }
         return self._keyed._then("agg_running", params, [*self.columns, *checked])
 
-    def process(
-        self, fn: Callable[..., Any], on_timer: Callable[..., Any] | None = None
-    ) -> StreamingDataFrame:
+    def process(self, fn: Callable[..., Any], on_timer: Callable[..., Any] | None = None) -> F:
         """A keyed process function with timers (Flink's KeyedProcessFunction; see
         docs/time.md). ``fn(value, ctx)`` runs per record: ``ctx.key``, ``ctx.state`` (the
         group's State), ``ctx.timers`` (``register_event_time(ts_ms)``,
@@ -155,13 +175,13 @@ class GroupBy:
         return f"GroupBy({', '.join(map(repr, self.columns))}, name={self.name!r})"
 
 
-class Windowed:
+class Windowed(Generic[F]):
     """A grouped stream cut into windows: :meth:`agg` aggregates each group's windows,
     :meth:`late` is the stream of records that came too late for theirs."""
 
     def __init__(
         self,
-        group: GroupBy,
+        group: GroupBy[F],
         window: Window,
         lateness_ms: int,
         emit: str,
@@ -175,7 +195,7 @@ class Windowed:
         self._node: str | None = None  # the plan step of agg(...)
         self._late: str | None = None  # the plan step of late()
 
-    def agg(self, **aggs: Aggregation) -> StreamingDataFrame:
+    def agg(self, **aggs: Aggregation) -> F:
         """One record per group and window: the group columns, ``window_start`` and
         ``window_end`` (epoch ms) and one column per aggregation, keyed by the group."""
         group = self._group
@@ -219,20 +239,18 @@ class Windowed:
         """How many late records this window has met in this process (a metric)."""
         if self._node is None:
             return 0
-        return self._group._keyed._app.step_metric(self._node, "late_records")
+        return self._group._keyed._step_metric(self._node, "late_records")
 
-    def apply_window(self, fn: Callable[[Any], Any], name: str = "result") -> StreamingDataFrame:
+    def apply_window(self, fn: Callable[[Any], Any], name: str = "result") -> F:
         """``fn(records)`` per window, with the window's records as a pandas DataFrame in
         event-time order; its result goes in the column ``name``."""
         from headwater.dataframe.aggregations import apply_window
 
         return self.agg(**{name: apply_window(fn)})
 
-    def late(self) -> StreamingDataFrame:
+    def late(self) -> F:
         """The records that arrived after every window they belong to had closed, as they
         were read (send them to a topic, count them...). Without it they are dead letters."""
-        from headwater.dataframe.dataframe import StreamingDataFrame
-
         if self._node is None:
             raise ConfigError(
                 "call late() after agg(...): the late records are those of the window's aggregation"
@@ -240,16 +258,12 @@ class Windowed:
         keyed = self._group._keyed
         if self._late is None:
             self._late = keyed._plan.add(self._node, "late", {})
-        return StreamingDataFrame(keyed._app, keyed.topic, self._late, origin=keyed._origin)
+        return keyed._derived(keyed.topic, self._late)
 
 
-def group_by(
-    sdf: StreamingDataFrame, by: tuple[Any, ...], name: str | None, repartition: bool
-) -> GroupBy:
+def group_by(sdf: F, by: tuple[Any, ...], name: str | None, repartition: bool) -> GroupBy[F]:
     """Add the re-keying step after ``sdf`` and, when repartitioning, the pipeline root that
     reads the repartition topic; see :meth:`StreamingDataFrame.group_by`."""
-    from headwater.dataframe.dataframe import StreamingDataFrame
-
     groups = _group_expressions(by)
     name = name if name is not None else "-".join(groups)
     if not isinstance(name, str) or not _NAME.match(name):
@@ -258,7 +272,6 @@ def group_by(
             "store, so use 1-100 letters, digits, '.', '_' or '-', "
             "e.g. group_by(..., name='by-customer')"
         )
-    app = sdf._app
     plan = sdf._plan
     topic = None
     if repartition:
@@ -282,10 +295,9 @@ def group_by(
         )
     step = plan.add(sdf._node, "group_by", params)
     if topic is None:
-        keyed = StreamingDataFrame(app, sdf.topic, step, origin=sdf._origin)
+        keyed = sdf._derived(sdf.topic, step)
     else:
-        root = plan.source(topic, upstream=sdf.topic)
-        keyed = StreamingDataFrame(app, topic, root, origin=sdf._origin)
+        keyed = sdf._derived(topic, plan.source(topic, upstream=sdf.topic))
     return GroupBy(keyed, list(groups), name, step)
 
 

@@ -132,7 +132,8 @@ def _schema(kind: str, params: dict[str, Any], inputs: list[list[str] | None]) -
     if kind == "drop":
         return [c for c in columns if c not in params["columns"]]
     if kind == "rename":
-        return [params["columns"].get(c, c) for c in columns]
+        renamed = dict(params["columns"])
+        return [renamed.get(c, c) for c in columns]
     if kind == "group_by":
         return [*columns, *(c for c in params["by"] if c not in columns)]
     return None

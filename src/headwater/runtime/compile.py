@@ -99,7 +99,7 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     "assign": lambda plan, step, p: ops.Assign(p("columns")),
     "select": lambda plan, step, p: ops.Select(p("columns")),
     "drop": lambda plan, step, p: ops.Drop(p("columns")),
-    "rename": lambda plan, step, p: ops.Rename(p("columns")),
+    "rename": lambda plan, step, p: ops.Rename(dict(p("columns"))),
     "apply": lambda plan, step, p: ops.Apply(p("function"), p("expand"), p("metadata"), p("store")),
     "update": lambda plan, step, p: ops.Update(p("function"), p("metadata"), p("store")),
     "map_batches": lambda plan, step, p: ops.MapBatches(p("function"), p("format")),
