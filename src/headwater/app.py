@@ -6,21 +6,21 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-
 from headwater.dataframe.dataframe import LocalData, StreamingDataFrame
 from headwater.errors import ConfigError
 from headwater.kafka.settings import KafkaSettings
 from headwater.plan import Plan, PlanBuilder
 from headwater.runtime.compile import compile_plan
 from headwater.runtime.graph import Node, describe
-from headwater.runtime.local import LocalResult, run_local
 from headwater.runtime.operators import Operator
 from headwater.runtime.settings import Guarantee, OnError, RunSettings
 from headwater.serde.codecs import Serde
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from headwater.runtime.local import LocalResult
     from headwater.runtime.runner import Runner
 
 __all__ = ["App", "Guarantee", "OnError"]
@@ -228,16 +228,20 @@ class App:
     def run_local(self, inputs: dict[str, LocalData], tap: str | None = None) -> LocalResult:
         """Run the plan in-process: ``inputs`` maps topic names to (values, keys or None,
         timestamps or None); ``tap`` names a step whose output the result's ``tapped`` holds."""
+        from headwater.runtime.local import run_local  # pandas: loaded when a test needs it
+
         plan = self.plan()
         roots = compile_plan(plan)
         self._operators = {n.id: n.operator for root in roots.values() for n in root.walk()}
         return run_local(plan, self.run_settings(), inputs, tap, roots)
 
     def run_test(self, inputs: dict[str, LocalData], tap: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """For ``sdf.test``: the records step ``tap`` outputs, and the dead letters."""
         result = self.run_local(inputs, tap)
         return result.tapped, result.dead_letters
 
     def step_metric(self, step: str, name: str) -> int:
+        """A metric (``late_records``) of step ``step``'s operator in the latest local run."""
         return int(getattr(self._operators.get(step), name, 0))
 
     @property

@@ -43,11 +43,6 @@ def compile_plan(plan: Plan) -> dict[str, Node]:
     return roots
 
 
-def operators(plan: Plan) -> dict[str, ops.Operator]:
-    """Every step's operator by step id (to read an operator's metrics)."""
-    return {n.id: n.operator for root in compile_plan(plan).values() for n in root.walk()}
-
-
 def _operator(plan: Plan, step: Step) -> ops.Operator:
     build = _BUILDERS.get(step.kind)
     if build is None:
