@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from headwater.dataframe.dataframe import StreamingDataFrame
-from headwater.dataframe.graph import Node, describe
+from headwater.dataframe.dataframe import LocalData, StreamingDataFrame
 from headwater.errors import ConfigError
 from headwater.kafka.settings import KafkaSettings
-from headwater.runtime.operators import Operator, SourceOp
+from headwater.plan import Plan, PlanBuilder
+from headwater.runtime.compile import compile_plan
+from headwater.runtime.graph import Node, describe
+from headwater.runtime.operators import Operator
+from headwater.runtime.settings import Guarantee, OnError, RunSettings
 from headwater.serde.codecs import Serde
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from headwater.runtime.local import LocalResult
     from headwater.runtime.runner import Runner
 
-OnError = Literal["dead-letter", "raise"]
-Guarantee = Literal["at-least-once", "exactly-once"]
+__all__ = ["App", "Guarantee", "OnError"]
 _APP_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
@@ -33,6 +37,8 @@ class App:
     >>> sdf["amount_eur"] = sdf["amount"] * 0.9
     >>> _ = sdf.to_topic(app.topic("big-orders"))
     >>> [n["kind"] for n in app.topology()["nodes"]]
+    ['source', 'filter', 'assign', 'to_topic']
+    >>> [step.kind for step in app.plan().steps]
     ['source', 'filter', 'assign', 'to_topic']
 
     ``on_error="dead-letter"`` (the default) sends a record that fails to decode or makes user
@@ -109,12 +115,9 @@ class App:
         self.guarantee: Guarantee = guarantee
         self.state_dir = Path(state_dir)
         self.standby_replicas = standby_replicas
-        self._topics: dict[str, Topic] = {}
-        self._roots: dict[str, Node] = {}
-        self._outputs: dict[str, Topic] = {}
-        self._stores: dict[str, Topic] = {}
-        self._internal: dict[str, str] = {}  # repartition topic -> the topic it re-keys
-        self._ids = itertools.count()
+        self._builder = PlanBuilder(name, self.dead_letter_topic)
+        # The operators of the latest local run, for their metrics (``late_records``).
+        self._operators: dict[str, Operator] = {}
         self._runner: Runner | None = None
 
     def topic(
@@ -130,55 +133,79 @@ class App:
     ) -> Topic:
         """Declare a topic: its serializers, event-time field, and settings for creating it."""
         topic = Topic(name, key, value, timestamp, partitions, replication, dict(config or {}))
-        known = self._topics.get(name)
-        if known is not None and known != topic:
-            raise ConfigError(f"topic {name!r} is declared twice with different settings")
-        self._topics[name] = topic
-        return topic
+        return self._builder.declare(topic)
 
     def dataframe(self, topic: Topic | str) -> StreamingDataFrame:
         """A StreamingDataFrame over ``topic``; one per input topic."""
         if isinstance(topic, str):
-            topic = self._topics.get(topic) or self.topic(topic)
-        if topic.name in self._roots:
+            topic = self._builder.topics.get(topic) or self.topic(topic)
+        if topic.name in self._builder.sources:
             raise ConfigError(
                 f"app.dataframe({topic.name!r}) was already called; reuse that DataFrame "
                 "(branches are made by calling methods on it twice)"
             )
-        root = Node(f"n{next(self._ids)}", SourceOp(topic))
-        self._roots[topic.name] = root
+        root = self._builder.source(topic)
         return StreamingDataFrame(self, topic, root)
 
     @property
+    def plan_builder(self) -> PlanBuilder:
+        """The plan the app's DataFrames add their steps to."""
+        return self._builder
+
+    def plan(self) -> Plan:
+        """The app's pipelines as a logical plan (see docs/topology.md): steps with JSON
+        parameters, ``to_json()`` and ``Plan.from_json(doc, plan.callables.entries())``."""
+        return self._builder.plan()
+
+    def run_settings(self) -> RunSettings:
+        """How the app runs (everything but its plan), as the runtime takes it."""
+        return RunSettings(
+            kafka=self.settings,
+            on_error=self.on_error,
+            auto_offset_reset=self.auto_offset_reset,
+            commit_interval=self.commit_interval,
+            max_batch_records=self.max_batch_records,
+            max_batch_wait=self.max_batch_wait,
+            consumer_config=dict(self.consumer_config),
+            producer_config=dict(self.producer_config),
+            create_topics=self.create_topics,
+            guarantee=self.guarantee,
+            state_dir=self.state_dir,
+            standby_replicas=self.standby_replicas,
+        )
+
+    @property
     def input_topics(self) -> list[Topic]:
-        return [self._topics[name] for name in self._roots]
+        return [self._builder.topics[name] for name in self._builder.sources]
 
     @property
     def output_topics(self) -> list[Topic]:
-        return list(self._outputs.values())
+        return list(self._builder.outputs.values())
 
     @property
     def internal_topics(self) -> dict[str, str]:
         """Topics the app keeps itself (``group_by`` repartition topics), each mapped to the
         topic whose partition count it is created with; created at start-up, before inputs are
         checked."""
-        return dict(self._internal)
+        return dict(self._builder.internal)
 
     def pipelines(self) -> dict[str, Node]:
-        return dict(self._roots)
+        """The plan compiled: per input topic, the root of its operator tree."""
+        return compile_plan(self.plan())
 
     def topology(self) -> dict[str, Any]:
-        """A JSON-serializable description of the pipeline: inputs, operators, outputs."""
+        """A JSON-serializable description of the pipeline: inputs, operators, outputs (the
+        compiled plan as the platform draws it; :meth:`plan` is the plan itself)."""
         dlq = self.dead_letter_topic.name if self.dead_letter_topic else None
-        return describe(self.name, list(self._roots.values()), dlq)
+        return describe(self.name, list(self.pipelines().values()), dlq)
 
     def run(self) -> None:
         """Process until SIGINT / SIGTERM or :meth:`stop`, then finish the batch and commit."""
         from headwater.runtime.runner import Runner
 
-        if not self._roots:
+        if not self._builder.sources:
             raise ConfigError("the app has no pipeline: call app.dataframe(topic) first")
-        self._runner = Runner(self)
+        self._runner = Runner(self.plan(), self.run_settings())
         try:
             self._runner.run()
         finally:
@@ -196,45 +223,31 @@ class App:
         Returns a :class:`~headwater.runtime.local.LocalResult` with ``outputs`` (a pandas
         DataFrame per output topic) and ``dead_letters``.
         """
-        from headwater.runtime.local import run_local
+        return self.run_local({name: (data, None, None) for name, data in inputs.items()})
 
-        return run_local(self, {name: (data, None, None) for name, data in inputs.items()})
+    def run_local(self, inputs: dict[str, LocalData], tap: str | None = None) -> LocalResult:
+        """Run the plan in-process: ``inputs`` maps topic names to (values, keys or None,
+        timestamps or None); ``tap`` names a step whose output the result's ``tapped`` holds."""
+        from headwater.runtime.local import run_local  # pandas: loaded when a test needs it
 
-    def _add(self, node: Node, operator: Operator) -> Node:
-        return node.add(operator, self._ids)
+        plan = self.plan()
+        roots = compile_plan(plan)
+        self._operators = {n.id: n.operator for root in roots.values() for n in root.walk()}
+        return run_local(plan, self.run_settings(), inputs, tap, roots)
+
+    def run_test(self, inputs: dict[str, LocalData], tap: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """For ``sdf.test``: the records step ``tap`` outputs, and the dead letters."""
+        result = self.run_local(inputs, tap)
+        return result.tapped, result.dead_letters
+
+    def step_metric(self, step: str, name: str) -> int:
+        """A metric (``late_records``) of step ``step``'s operator in the latest local run."""
+        return int(getattr(self._operators.get(step), name, 0))
 
     @property
     def stores(self) -> dict[str, Topic]:
         """Every state store of the app and the input topic it is kept per partition of."""
-        return dict(self._stores)
-
-    def _register_store(self, name: str, topic: Topic) -> None:
-        known = self._stores.get(name)
-        if known is not None and known.name != topic.name:
-            raise ConfigError(
-                f"store {name!r} is used by the pipelines of topics {known.name!r} and "
-                f"{topic.name!r}; give one of them another name with store='...'"
-            )
-        self._stores[name] = topic
-
-    def _add_repartition(self, topic: Topic, upstream: Topic) -> Node:
-        """A pipeline root reading ``topic``, the repartition topic fed from ``upstream``."""
-        from headwater.runtime.repartition import RepartitionSource
-
-        if topic.name in self._roots or topic.name in self._topics:
-            raise ConfigError(
-                f"topic {topic.name!r} is already used by this app; two group_by() calls have "
-                "the same name: give one group_by(..., name='...') another"
-            )
-        self._topics[topic.name] = topic
-        self._internal[topic.name] = upstream.name
-        root = Node(f"n{next(self._ids)}", RepartitionSource(topic))
-        self._roots[topic.name] = root
-        return root
-
-    def _register_output(self, topic: Topic) -> None:
-        self._topics.setdefault(topic.name, topic)
-        self._outputs[topic.name] = topic
+        return dict(self._builder.stores)
 
 
 def _positive(name: str, value: float) -> None:

@@ -7,7 +7,6 @@ Exit codes: 0 success (Ctrl-C on a long-running command is a normal stop), 1 a r
 from __future__ import annotations
 
 import argparse
-import ast
 import logging
 import os
 import runpy
@@ -424,44 +423,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         from headwater.runtime.steps import METRICS_ADDRESS_ENV
 
         os.environ[METRICS_ADDRESS_ENV] = args.metrics  # read when the app starts running
+    from headwater.loader import has_main_block, load_app
+
     source = path.read_text(encoding="utf-8")
-    sys.path.insert(0, str(path.resolve().parent))  # sibling modules import as with `python`
     sys.argv = [str(path)]
-    if _has_main_block(source):
+    if has_main_block(source):
+        sys.path.insert(0, str(path.resolve().parent))  # sibling modules import as with `python`
         runpy.run_path(str(path), run_name="__main__")
         return 0
-    namespace = runpy.run_path(str(path), run_name="__headwater_app__")
-    _find_app(namespace, path).run()
+    load_app(path).run()
     return 0
-
-
-def _has_main_block(source: str) -> bool:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return True  # running it reports the syntax error with its line
-    for node in tree.body:
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare):
-            parts = [node.test.left, *node.test.comparators]
-            names = {p.id for p in parts if isinstance(p, ast.Name)}
-            values = {p.value for p in parts if isinstance(p, ast.Constant)}
-            if names == {"__name__"} and values == {"__main__"}:
-                return True
-    return False
-
-
-def _find_app(namespace: dict[str, Any], path: Path) -> Any:
-    from headwater.app import App
-
-    if isinstance(namespace.get("app"), App):
-        return namespace["app"]
-    apps = [v for v in namespace.values() if isinstance(v, App)]
-    if len(apps) == 1:
-        return apps[0]
-    raise ConfigError(
-        f"{path} defines {'several Apps' if apps else 'no App'} at module level: name the one "
-        'to run `app`, or add `if __name__ == "__main__": app.run()`'
-    )
 
 
 def cmd_broker(args: argparse.Namespace) -> int:

@@ -116,6 +116,13 @@ class Aggregation:
     def __repr__(self) -> str:
         return f"agg.{self.describe()}"
 
+    def spec(self) -> dict[str, Any]:
+        """The definition as the plan keeps it: ``kind``, ``column`` and the factory's other
+        arguments (functions included; the plan keeps those by reference). See
+        :func:`from_spec`."""
+        column = self.column if isinstance(self.column, str) or self.column is None else self.expr
+        return {"kind": self.kind, "column": column}
+
 
 class _Additive(Aggregation):
     """Fields that add up: a key's value so far is its previous value plus the batch's."""
@@ -347,6 +354,10 @@ class _PythonAggregation(Aggregation):
 
     fields = ("state",)
     window_only = True
+    _args: dict[str, Any] = {}  # the factory's arguments besides the column, for spec()
+
+    def spec(self) -> dict[str, Any]:
+        return {**super().spec(), **self._args}
 
     def partial(self, value: pl.Expr, ts: pl.Expr) -> dict[str, pl.Expr]:
         present = value.is_not_null()
@@ -422,6 +433,7 @@ class Quantile(_PythonAggregation):
 
         self.q = float(q)
         self.relative_accuracy = relative_accuracy
+        self._args = {"q": q, "relative_accuracy": relative_accuracy}
         self._mapping = LogarithmicMapping(relative_accuracy)
 
     def describe(self) -> str:
@@ -491,6 +503,7 @@ class Reduce(_PythonAggregation):
         self._merge = merge
         self._init = initializer or (lambda v: v)
         self._finish = finish or (lambda acc: acc)
+        self._args = {"merge": merge, "initializer": initializer, "finish": finish}
 
     def start(self, values: list[Any]) -> Any:
         accs = [self._init(v) for v in values]
@@ -527,6 +540,9 @@ class ApplyWindow(_PythonAggregation):
 
     def describe(self) -> str:
         return f"apply_window({getattr(self.fn, '__qualname__', repr(self.fn))})"
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": self.kind, "fn": self.fn}
 
     def start(self, values: list[Any]) -> Any:
         return values
@@ -648,3 +664,35 @@ def check_aggregations(
         if name.startswith("_hw_"):
             raise ConfigError(f"{method}({name}=...): names starting '_hw_' are reserved")
     return dict(aggs)
+
+
+def from_spec(spec: dict[str, Any]) -> Aggregation:
+    """The aggregation :meth:`Aggregation.spec` describes.
+
+    >>> from_spec(sum("amount").spec()).describe()
+    'sum(amount)'
+    """
+    args = {k: v for k, v in spec.items() if k != "kind"}
+    factory = _FACTORIES.get(spec["kind"])
+    if factory is None:
+        raise ConfigError(f"unknown aggregation kind {spec['kind']!r} in the plan")
+    result: Aggregation = factory(**args)
+    return result
+
+
+_FACTORIES: dict[str, Callable[..., Aggregation]] = {
+    "count": count,
+    "sum": sum,
+    "mean": mean,
+    "min": min,
+    "max": max,
+    "last": last,
+    "first": first,
+    "var": var,
+    "std": std,
+    "collect": collect,
+    "count_distinct": count_distinct,
+    "quantile": quantile,
+    "reduce": reduce,
+    "apply_window": apply_window,
+}

@@ -9,21 +9,41 @@ every record. Methods that change a DataFrame in place (``sdf["col"] = ...``, ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import polars as pl
 
 from headwater.dataframe.expressions import Column, to_expr
 from headwater.errors import ConfigError
-from headwater.runtime import operators as ops
+from headwater.plan import PlanBuilder
+from headwater.plan.durations import duration_ms
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from headwater.app import App
-    from headwater.dataframe.graph import Node
     from headwater.dataframe.grouped import GroupBy
     from headwater.topic import Topic
+
+BatchFormat = Literal["pandas", "polars", "arrow"]
+# Columns the runtime keeps beside the values (key, timestamp, row, headers).
+RESERVED_COLUMNS = ("_hw_row", "_hw_key", "_hw_ts", "_hw_headers")
+LocalData = tuple[Any, Sequence[Any] | None, Sequence[int] | None]
+
+
+class Host(Protocol):
+    """What a DataFrame needs from the app that made it: the plan being built, and a way to
+    run it locally. (The App; named here so the API imports neither the app nor the runtime.)"""
+
+    @property
+    def plan_builder(self) -> PlanBuilder: ...
+
+    def run_test(self, inputs: dict[str, LocalData], tap: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Run the plan locally: the records step ``tap`` outputs, and the dead letters."""
+        ...
+
+    def step_metric(self, step: str, name: str) -> int:
+        """A metric (``late_records``) of step ``step``'s operator in the latest run."""
+        ...
 
 
 class StreamingDataFrame:
@@ -35,10 +55,11 @@ class StreamingDataFrame:
     >>> sdf[sdf["total"] > 100].to_topic(app.topic("big-orders"))  # doctest: +SKIP
     """
 
-    def __init__(self, app: App, topic: Topic, node: Node, origin: Topic | None = None) -> None:
+    def __init__(self, app: Host, topic: Topic, node: str, origin: Topic | None = None) -> None:
         self._app = app
+        self._plan = app.plan_builder
         self._topic = topic
-        self._node = node
+        self._node = node  # the id of the plan step this DataFrame's records come out of
         # The input topic whose records reach this step (``topic`` is internal after group_by).
         self._origin = origin or topic
 
@@ -46,12 +67,21 @@ class StreamingDataFrame:
     def topic(self) -> Topic:
         return self._topic
 
-    def _then(self, operator: ops.Operator) -> StreamingDataFrame:
-        node = self._app._add(self._node, operator)
+    def _then(
+        self, kind: str, params: dict[str, Any], schema: list[str] | None = None
+    ) -> StreamingDataFrame:
+        node = self._plan.add(self._node, kind, params, schema)
         return StreamingDataFrame(self._app, self._topic, node, self._origin)
 
-    def _extend(self, operator: ops.Operator) -> StreamingDataFrame:
-        self._node = self._app._add(self._node, operator)
+    def _derived(self, topic: Topic, node: str) -> StreamingDataFrame:
+        """A DataFrame of the same input after step ``node`` (reading ``topic`` from there)."""
+        return StreamingDataFrame(self._app, topic, node, self._origin)
+
+    def _step_metric(self, step: str, name: str) -> int:
+        return self._app.step_metric(step, name)
+
+    def _extend(self, kind: str, params: dict[str, Any]) -> StreamingDataFrame:
+        self._node = self._plan.add(self._node, kind, params)
         return self
 
     # Columns, filters and selections
@@ -61,7 +91,7 @@ class StreamingDataFrame:
         if isinstance(item, list) and all(isinstance(i, str) for i in item):
             return self.select(*item)
         if isinstance(item, Column | pl.Expr):
-            return self._then(ops.FilterExpr(to_expr(item)))
+            return self._then("filter", {"expression": to_expr(item)})
         raise ConfigError(
             f"sdf[{item!r}]: use a column name, a list of names, or a condition like sdf['a'] > 1"
         )
@@ -69,13 +99,15 @@ class StreamingDataFrame:
     def __setitem__(self, name: str, value: Any) -> None:
         if not isinstance(name, str):
             raise ConfigError(f"sdf[{name!r}] = ...: column names are strings")
-        self._extend(ops.Assign({name: to_expr(value)}))
+        self._extend("assign", {"columns": _assigned({name: to_expr(value)})})
 
     def with_columns(self, **columns: Any) -> StreamingDataFrame:
         """Add or replace columns: ``sdf.with_columns(total=sdf["price"] * sdf["qty"])``."""
         if not columns:
             raise ConfigError("with_columns() needs at least one name=expression")
-        return self._then(ops.Assign({n: to_expr(v) for n, v in columns.items()}))
+        return self._then(
+            "assign", {"columns": _assigned({n: to_expr(v) for n, v in columns.items()})}
+        )
 
     def filter(
         self,
@@ -87,21 +119,23 @@ class StreamingDataFrame:
     ) -> StreamingDataFrame:
         """Keep records where ``condition`` (an expression, or a function of the record) is true."""
         if isinstance(condition, Column | pl.Expr):
-            return self._then(ops.FilterExpr(to_expr(condition)))
+            return self._then("filter", {"expression": to_expr(condition)})
         return self._then(
-            ops.FilterFunction(condition, metadata, self._store(stateful, store, "filter"))
+            "filter",
+            _row_function("filter", condition, metadata, self._store(stateful, store, "filter")),
         )
 
     def select(self, *names: str) -> StreamingDataFrame:
-        return self._then(ops.Select(_names(names, "select")))
+        return self._then("select", {"columns": _names(names, "select")})
 
     def drop(self, *names: str) -> StreamingDataFrame:
-        return self._then(ops.Drop(_names(names, "drop")))
+        return self._then("drop", {"columns": _names(names, "drop")})
 
     def rename(self, mapping: Mapping[str, str]) -> StreamingDataFrame:
         if not isinstance(mapping, Mapping) or not mapping:
             raise ConfigError("rename() takes a dict of {old name: new name}")
-        return self._then(ops.Rename(mapping))
+        # Pairs, not a dict: a mapping's names could read as the plan's own references.
+        return self._then("rename", {"columns": [[old, new] for old, new in mapping.items()]})
 
     # Functions
     def apply(
@@ -121,7 +155,8 @@ class StreamingDataFrame:
         ``fn(value, state)``: values kept per key that survive restarts and move with the
         partition (``store`` names the store; the default is ``"default"``).
         """
-        return self._then(ops.Apply(fn, expand, metadata, self._store(stateful, store, "apply")))
+        params = _row_function("apply", fn, metadata, self._store(stateful, store, "apply"))
+        return self._then("apply", {**params, "expand": expand})
 
     def update(
         self,
@@ -132,7 +167,9 @@ class StreamingDataFrame:
         store: str | None = None,
     ) -> StreamingDataFrame:
         """Call ``fn(value)`` per record for its side effects; changes to the dict are kept."""
-        return self._extend(ops.Update(fn, metadata, self._store(stateful, store, "update")))
+        return self._extend(
+            "update", _row_function("update", fn, metadata, self._store(stateful, store, "update"))
+        )
 
     def _store(self, stateful: bool, store: str | None, method: str) -> str | None:
         if store is None and not stateful:
@@ -141,11 +178,11 @@ class StreamingDataFrame:
         from headwater.state.changelog import check_store_name
 
         check_store_name(name)
-        self._app._register_store(name, self._topic)
+        self._plan.register_store(name, self._topic)
         return name
 
     def map_batches(
-        self, fn: Callable[[Any], Any], *, format: ops.BatchFormat = "pandas"
+        self, fn: Callable[[Any], Any], *, format: BatchFormat = "pandas"
     ) -> StreamingDataFrame:
         """Call ``fn`` on each micro-batch as a pandas, Polars or Arrow frame.
 
@@ -161,26 +198,28 @@ class StreamingDataFrame:
         input row its index label names; with Polars and Arrow, rows keep them when the height
         is unchanged, and otherwise take the batch's last key and timestamp.
         """
-        return self._then(ops.MapBatches(fn, format))
+        if format not in ("pandas", "polars", "arrow"):
+            raise ConfigError(f"map_batches format={format!r}: use 'pandas', 'polars' or 'arrow'")
+        return self._then("map_batches", {"function": fn, "format": format})
 
     # Metadata
     def set_key(
         self, key: Column | pl.Expr | Callable[[dict[str, Any]], Any] | str
     ) -> StreamingDataFrame:
         """The record key, from a column name, an expression or a function of the value."""
-        return self._then(ops.SetKey(_expr_or_fn(key, "set_key")))
+        return self._then("set_key", {"key": _expr_or_fn(key, "set_key")})
 
     def set_timestamp(
         self, timestamp: Column | pl.Expr | Callable[[dict[str, Any]], Any] | str
     ) -> StreamingDataFrame:
         """The event time (epoch ms or ISO-8601), from a column, an expression or a function."""
-        return self._then(ops.SetTimestamp(_expr_or_fn(timestamp, "set_timestamp")))
+        return self._then("set_timestamp", {"timestamp": _expr_or_fn(timestamp, "set_timestamp")})
 
     def set_headers(self, fn: Callable[..., Any]) -> StreamingDataFrame:
         """``fn(value, headers)`` returns the record's new headers as (name, value) pairs."""
         if not callable(fn):
             raise ConfigError("set_headers() takes a function fn(value, headers) -> headers")
-        return self._then(ops.SetHeaders(fn))
+        return self._then("set_headers", {"function": fn})
 
     # Event time
     def with_watermarks(
@@ -202,13 +241,19 @@ class StreamingDataFrame:
                 "5s", idle_timeout="1m", advance_when_quiet="30s"
             )
         """
-        from headwater.runtime.watermark import WatermarkConfig
-
-        config = WatermarkConfig.of(max_out_of_orderness, idle_timeout, advance_when_quiet)
-        root = self._node
-        while root.parent is not None:
-            root = root.parent
-        root.operator.watermarks = config  # type: ignore[attr-defined]
+        bound = duration_ms(max_out_of_orderness, "max_out_of_orderness")
+        idle = None if idle_timeout is None else duration_ms(idle_timeout, "idle_timeout")
+        quiet = (
+            None
+            if advance_when_quiet is None
+            else duration_ms(advance_when_quiet, "advance_when_quiet")
+        )
+        config = {
+            "max_out_of_orderness_ms": bound,
+            "idle_timeout": None if idle is None else idle / 1000,
+            "quiet_after": None if quiet is None else quiet / 1000,
+        }
+        self._plan.set(self._plan.root(self._node), "watermarks", config)
         return self
 
     # Grouping
@@ -217,7 +262,7 @@ class StreamingDataFrame:
         *by: str | Column | pl.Expr | list[str | Column | pl.Expr],
         name: str | None = None,
         repartition: bool = True,
-    ) -> GroupBy:
+    ) -> GroupBy[StreamingDataFrame]:
         """Group records by columns or expressions, to aggregate per group (``agg_running``).
 
         Records are keyed by their group and, so that every record of a group is read from one
@@ -242,12 +287,13 @@ class StreamingDataFrame:
 
         if not isinstance(topic, TopicClass):
             raise ConfigError("to_topic() takes a Topic made with app.topic(name)")
-        self._app._register_output(topic)
-        return self._extend(ops.ToTopic(topic, None if key is None else _expr_or_fn(key, "key")))
+        self._plan.register_output(topic)
+        key_of = None if key is None else _expr_or_fn(key, "key")
+        return self._extend("to_topic", {"topic": topic.name, "key": key_of})
 
     def print(self, *, metadata: bool = False) -> StreamingDataFrame:
         """Print each record as a JSON line (with key and timestamp if ``metadata``)."""
-        return self._extend(ops.Print(metadata))
+        return self._extend("print", {"metadata": metadata})
 
     # Local runs
     def test(
@@ -264,12 +310,9 @@ class StreamingDataFrame:
         plus ``_key`` and ``_timestamp``; records that failed are in
         ``result.attrs["dead_letters"]``.
         """
-        from headwater.runtime.local import run_local
-
-        inputs = {self._origin.name: (data, keys, timestamps)}
-        result = run_local(self._app, inputs, tap=self._node)
-        frame = result.tapped
-        frame.attrs["dead_letters"] = result.dead_letters
+        inputs: dict[str, LocalData] = {self._origin.name: (data, keys, timestamps)}
+        frame, dead_letters = self._app.run_test(inputs, tap=self._node)
+        frame.attrs["dead_letters"] = dead_letters
         return frame
 
 
@@ -283,6 +326,22 @@ def _names(names: tuple[str, ...], method: str) -> list[str]:
     if not flat or not all(isinstance(n, str) for n in flat):
         raise ConfigError(f"{method}() takes one or more column names")
     return flat
+
+
+def _assigned(columns: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    reserved = [n for n in columns if n in RESERVED_COLUMNS]
+    if reserved:
+        raise ConfigError(f"column names {reserved} are reserved by Headwater; rename them")
+    return columns
+
+
+def _row_function(
+    kind: str, fn: Callable[..., Any], metadata: bool, store: str | None
+) -> dict[str, Any]:
+    """The parameters of a step calling ``fn`` per record."""
+    if not callable(fn):
+        raise ConfigError(f"{kind}() needs a function, got {type(fn).__name__}")
+    return {"function": fn, "metadata": metadata, "store": store}
 
 
 def _expr_or_fn(value: Any, method: str) -> pl.Expr | Callable[..., Any]:

@@ -4,30 +4,49 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import polars as pl
 
 from headwater.dataframe.aggregations import Aggregation, check_aggregations
 from headwater.dataframe.expressions import Column, to_expr
 from headwater.errors import ConfigError
-from headwater.runtime.aggregate import RunningAggregate
-from headwater.runtime.repartition import GroupKey, repartition_topic_name
-from headwater.runtime.timers import KeyedProcess
-from headwater.runtime.watermark import duration_ms
-from headwater.runtime.window import EMIT_MODES, LateRecords, WindowAggregate
+from headwater.plan.durations import duration_ms
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
-    from headwater.dataframe.dataframe import StreamingDataFrame
-    from headwater.dataframe.graph import Node
     from headwater.dataframe.windows import Window
+    from headwater.plan import PlanBuilder
+
+EMIT_MODES = ("close", "update")
 
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 GroupKeys = str | Column | pl.Expr | list[str | Column | pl.Expr]
+F = TypeVar("F", bound="Frame")
 
 
-class GroupBy:
+class Frame(Protocol):
+    """What grouping needs of a StreamingDataFrame (named here, so this module and the
+    DataFrame's do not import each other: a DataFrame's ``group_by`` gives a GroupBy, whose
+    aggregations give DataFrames of the same type)."""
+
+    _node: str
+    _plan: PlanBuilder
+    _origin: Topic
+
+    @property
+    def topic(self) -> Topic: ...
+
+    def _then(self: F, kind: str, params: dict[str, Any], schema: list[str] | None = None) -> F: ...
+
+    def _store(self, stateful: bool, store: str | None, method: str) -> str | None: ...
+
+    def _derived(self: F, topic: Topic, node: str) -> F: ...
+
+    def _step_metric(self, step: str, name: str) -> int: ...
+
+
+class GroupBy(Generic[F]):
     """A stream grouped by some columns: call :meth:`agg_running` on it.
 
     >>> from headwater import App, agg
@@ -43,15 +62,15 @@ class GroupBy:
 
     def __init__(
         self,
-        keyed: StreamingDataFrame,
+        keyed: F,
         columns: list[str],
         name: str,
-        key_step: GroupKey | None = None,
+        key_step: str | None = None,
     ) -> None:
         self._keyed = keyed
         self.columns = columns
         self.name = name
-        self._key_step = key_step
+        self._key_step = key_step  # the plan step keying the records by the group
 
     def window(
         self,
@@ -60,7 +79,7 @@ class GroupBy:
         allowed_lateness: Any = "0s",
         emit: str = "close",
         early_every: Any = None,
-    ) -> Windowed:
+    ) -> Windowed[F]:
         """Aggregate per group and window (see docs/time.md); call ``.agg(...)`` on the result.
 
         ``window`` is one of :mod:`headwater.windows` (tumbling, hopping, sliding, session,
@@ -99,7 +118,7 @@ class GroupBy:
             early = duration_ms(early_every, "early_every", zero=False) / 1000
         return Windowed(self, window, lateness, emit, early)
 
-    def agg_running(self, **aggs: Aggregation) -> StreamingDataFrame:
+    def agg_running(self, **aggs: Aggregation) -> F:
         """Every record, with its group's aggregates as of that record (emit on every update).
 
         The output's values are the group columns and one column per aggregate; its key is the
@@ -112,18 +131,21 @@ class GroupBy:
         """
         checked = check_aggregations(dict(aggs), self.columns)
         store = f"{self.name}-agg"
-        if store in self._keyed._app.stores:
+        if store in self._keyed._plan.stores:
             raise ConfigError(
                 f"group_by name {self.name!r} already has an agg_running() (store {store!r}); "
                 "compute every aggregate in one agg_running(...) call, or group again with "
                 "group_by(..., name='another-name')"
             )
         self._keyed._store(True, store, "agg_running")
-        return self._keyed._then(RunningAggregate(self.columns, checked, store))
+        params = {
+            "by": self.columns,
+            "aggregations": {name: a.spec() for name, a in checked.items()},
+            "store": store,
+        }
+        return self._keyed._then("agg_running", params, [*self.columns, *checked])
 
-    def process(
-        self, fn: Callable[..., Any], on_timer: Callable[..., Any] | None = None
-    ) -> StreamingDataFrame:
+    def process(self, fn: Callable[..., Any], on_timer: Callable[..., Any] | None = None) -> F:
         """A keyed process function with timers (Flink's KeyedProcessFunction; see
         docs/time.md). ``fn(value, ctx)`` runs per record: ``ctx.key``, ``ctx.state`` (the
         group's State), ``ctx.timers`` (``register_event_time(ts_ms)``,
@@ -132,28 +154,34 @@ class GroupBy:
         return None, a dict or a list of dicts: the output records, keyed by the group. State
         and timers are kept in the store ``<group_by name>-process``."""
         store = f"{self.name}-process"
-        if store in self._keyed._app.stores:
+        if store in self._keyed._plan.stores:
             raise ConfigError(
                 f"group_by name {self.name!r} already has a process() (store {store!r}); "
                 "group again with group_by(..., name='another-name') for a second"
             )
-        operator = KeyedProcess(fn, on_timer, store)
+        for name, f in (("fn", fn), ("on_timer", on_timer)):
+            if f is not None and not callable(f):
+                raise ConfigError(f"process({name}=...) needs a function, got {type(f).__name__}")
         self._keyed._store(True, store, "process")
+        self._carry_watermarks()
+        return self._keyed._then("process", {"function": fn, "on_timer": on_timer, "store": store})
+
+    def _carry_watermarks(self) -> None:
+        """Windows and timers follow: the re-keying step sends watermark markers along."""
         if self._key_step is not None:
-            self._key_step.watermarks = True
-        return self._keyed._then(operator)
+            self._keyed._plan.set(self._key_step, "watermarks", True)
 
     def __repr__(self) -> str:
         return f"GroupBy({', '.join(map(repr, self.columns))}, name={self.name!r})"
 
 
-class Windowed:
+class Windowed(Generic[F]):
     """A grouped stream cut into windows: :meth:`agg` aggregates each group's windows,
     :meth:`late` is the stream of records that came too late for theirs."""
 
     def __init__(
         self,
-        group: GroupBy,
+        group: GroupBy[F],
         window: Window,
         lateness_ms: int,
         emit: str,
@@ -164,9 +192,10 @@ class Windowed:
         self.lateness_ms = lateness_ms
         self.emit = emit
         self.early_every = early_every
-        self._node: Node | None = None
+        self._node: str | None = None  # the plan step of agg(...)
+        self._late: str | None = None  # the plan step of late()
 
-    def agg(self, **aggs: Aggregation) -> StreamingDataFrame:
+    def agg(self, **aggs: Aggregation) -> F:
         """One record per group and window: the group columns, ``window_start`` and
         ``window_end`` (epoch ms) and one column per aggregation, keyed by the group."""
         group = self._group
@@ -177,24 +206,31 @@ class Windowed:
             )
         store = f"{group.name}-{self.window.kind}"
         keyed = group._keyed
-        if store in keyed._app.stores:
+        if store in keyed._plan.stores:
             raise ConfigError(
                 f"group_by name {group.name!r} already has a {self.window.kind} window (store "
                 f"{store!r}); group again with group_by(..., name='another-name') for a second"
             )
         keyed._store(True, store, "window")
-        operator = WindowAggregate(
-            group.columns,
-            self.window,
-            checked,
-            store,
-            self.emit,
-            self.lateness_ms,
-            self.early_every,
+        window = self.window
+        params = {
+            "by": group.columns,
+            "window": {
+                "kind": window.kind,
+                "size": window.size,
+                "step": window.step,
+                "gap": window.gap,
+            },
+            "aggregations": {name: a.spec() for name, a in checked.items()},
+            "store": store,
+            "emit": self.emit,
+            "allowed_lateness_ms": self.lateness_ms,
+            "early_every_s": self.early_every,
+        }
+        group._carry_watermarks()
+        out = keyed._then(
+            "window", params, [*group.columns, "window_start", "window_end", *checked]
         )
-        if group._key_step is not None:
-            group._key_step.watermarks = True
-        out = keyed._then(operator)
         self._node = out._node
         return out
 
@@ -203,40 +239,31 @@ class Windowed:
         """How many late records this window has met in this process (a metric)."""
         if self._node is None:
             return 0
-        return int(self._node.operator.late_records)  # type: ignore[attr-defined]
+        return self._group._keyed._step_metric(self._node, "late_records")
 
-    def apply_window(self, fn: Callable[[Any], Any], name: str = "result") -> StreamingDataFrame:
+    def apply_window(self, fn: Callable[[Any], Any], name: str = "result") -> F:
         """``fn(records)`` per window, with the window's records as a pandas DataFrame in
         event-time order; its result goes in the column ``name``."""
         from headwater.dataframe.aggregations import apply_window
 
         return self.agg(**{name: apply_window(fn)})
 
-    def late(self) -> StreamingDataFrame:
+    def late(self) -> F:
         """The records that arrived after every window they belong to had closed, as they
         were read (send them to a topic, count them...). Without it they are dead letters."""
-        from headwater.dataframe.dataframe import StreamingDataFrame
-
         if self._node is None:
             raise ConfigError(
                 "call late() after agg(...): the late records are those of the window's aggregation"
             )
-        operator = self._node.operator
-        assert isinstance(operator, WindowAggregate)
-        if operator.late_node is None:
-            keyed = self._group._keyed
-            operator.late_node = keyed._app._add(self._node, LateRecords())
         keyed = self._group._keyed
-        return StreamingDataFrame(keyed._app, keyed.topic, operator.late_node, origin=keyed._origin)
+        if self._late is None:
+            self._late = keyed._plan.add(self._node, "late", {})
+        return keyed._derived(keyed.topic, self._late)
 
 
-def group_by(
-    sdf: StreamingDataFrame, by: tuple[Any, ...], name: str | None, repartition: bool
-) -> GroupBy:
+def group_by(sdf: F, by: tuple[Any, ...], name: str | None, repartition: bool) -> GroupBy[F]:
     """Add the re-keying step after ``sdf`` and, when repartitioning, the pipeline root that
     reads the repartition topic; see :meth:`StreamingDataFrame.group_by`."""
-    from headwater.dataframe.dataframe import StreamingDataFrame
-
     groups = _group_expressions(by)
     name = name if name is not None else "-".join(groups)
     if not isinstance(name, str) or not _NAME.match(name):
@@ -245,23 +272,32 @@ def group_by(
             "store, so use 1-100 letters, digits, '.', '_' or '-', "
             "e.g. group_by(..., name='by-customer')"
         )
-    app = sdf._app
+    plan = sdf._plan
     topic = None
     if repartition:
         # Partitions here serve local runs; a live app gives it its input's partition count.
         topic = Topic(
-            repartition_topic_name(app.name, name),
+            f"{plan.app}-{name}-repartition",
             key="json",
             value="json",
             partitions=sdf.topic.partitions,
         )
-    step = GroupKey(groups, name, topic)
-    node = app._add(sdf._node, step)
+    params = {
+        "by": groups,
+        "name": name,
+        "topic": None if topic is None else topic.name,
+        "watermarks": False,
+    }
+    if topic is not None and (topic.name in plan.sources or topic.name in plan.topics):
+        raise ConfigError(
+            f"topic {topic.name!r} is already used by this app; two group_by() calls have "
+            "the same name: give one group_by(..., name='...') another"
+        )
+    step = plan.add(sdf._node, "group_by", params)
     if topic is None:
-        keyed = StreamingDataFrame(app, sdf.topic, node, origin=sdf._origin)
+        keyed = sdf._derived(sdf.topic, step)
     else:
-        root = app._add_repartition(topic, sdf.topic)
-        keyed = StreamingDataFrame(app, topic, root, origin=sdf._origin)
+        keyed = sdf._derived(topic, plan.source(topic, upstream=sdf.topic))
     return GroupBy(keyed, list(groups), name, step)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from headwater.errors import ConfigError
-from headwater.runtime.watermark import duration_ms
+from headwater.plan.durations import duration_ms
 
 __all__ = [
     "Window",

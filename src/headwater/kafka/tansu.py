@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from headwater.errors import BrokerError
-from headwater.kafka.broker import BrokerKind, BrokerProcess
+from headwater.kafka.broker_process import BrokerKind, BrokerProcess
 
 
 def broker_binary() -> Path:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from headwater.runtime.batch import ROW, TS, Source
+from headwater.runtime.operators import SourceOp
 from headwater.runtime.repartition import GroupKey, RepartitionSource
 from headwater.runtime.timers import KeyedProcess
 from headwater.runtime.watermark import (
@@ -29,14 +30,15 @@ from headwater.runtime.watermark import (
 from headwater.runtime.window import WindowAggregate
 
 if TYPE_CHECKING:
-    from headwater.dataframe.graph import Node
+    from headwater.runtime.graph import Node
 
 RESEND_MARKERS = 2.0  # seconds
 
 
 class PipelineTime:
     def __init__(self, root: Node) -> None:
-        config = getattr(root.operator, "watermarks", None) or WatermarkConfig()
+        source = root.operator
+        config = (source.watermarks if isinstance(source, SourceOp) else None) or WatermarkConfig()
         self.tracker = WatermarkTracker(config)
         self.markers = MarkerTable() if isinstance(root.operator, RepartitionSource) else None
         nodes = root.walk()

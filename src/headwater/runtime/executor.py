@@ -20,7 +20,7 @@ from headwater.runtime.watermark import encode_marker
 from headwater.serde.frames import decode_keys, decode_values
 
 if TYPE_CHECKING:
-    from headwater.dataframe.graph import Node
+    from headwater.runtime.graph import Node
     from headwater.state.store import PartitionStore, Savepoint
     from headwater.topic import Topic
 

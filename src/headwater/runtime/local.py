@@ -1,4 +1,4 @@
-"""Local mode: run an app's pipelines in-process over given records, with no broker.
+"""Local mode: run an app's plan in-process over given records, with no broker.
 
 Values are encoded with the topic's serializer and then decoded by the same code as in a live
 run, so a local test exercises decoding, dead-lettering and every operator exactly as the broker
@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import polars as pl
 
-from headwater.dataframe.graph import Node
 from headwater.errors import ConfigError
 from headwater.runtime.batch import KEY, TS, Headers, Source, values_of
+from headwater.runtime.compile import compile_plan
 from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.executor import Executor
+from headwater.runtime.graph import Node
 from headwater.runtime.repartition import murmur2_partition
 from headwater.runtime.watermark import MARKER_HEADER
 from headwater.serde.frames import encode_keys, encode_values
@@ -30,7 +31,8 @@ from headwater.state.store import PartitionStore
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
-    from headwater.app import App
+    from headwater.plan import Plan
+    from headwater.runtime.settings import RunSettings
 
 LocalInput = tuple[Any, Sequence[Any] | None, Sequence[int] | None]
 
@@ -180,36 +182,49 @@ class _TemporaryStores:
         self._dir.cleanup()
 
 
-def run_local(app: App, inputs: dict[str, LocalInput], tap: Node | None = None) -> LocalResult:
+def run_local(
+    plan: Plan,
+    settings: RunSettings,
+    inputs: dict[str, LocalInput],
+    tap: str | None = None,
+    roots: dict[str, Node] | None = None,
+) -> LocalResult:
+    """Run ``plan`` over ``inputs`` (topic -> values, keys, timestamps); ``tap`` names a step
+    whose output is returned as ``tapped``. ``roots``: the plan already compiled (whose
+    operators' metrics the caller reads afterwards)."""
     stores = _TemporaryStores()
     try:
-        return _run_local(app, inputs, tap, stores)
+        return _run_local(plan, settings, roots or compile_plan(plan), inputs, tap, stores)
     finally:
         stores.close()
 
 
 def _run_local(
-    app: App, inputs: dict[str, LocalInput], tap: Node | None, stores: _TemporaryStores
+    plan: Plan,
+    settings: RunSettings,
+    roots: dict[str, Node],
+    inputs: dict[str, LocalInput],
+    tap: str | None,
+    stores: _TemporaryStores,
 ) -> LocalResult:
-    capture = _Capture(app.internal_topics)
+    capture = _Capture(plan.internal_topics)
     tapped: list[pl.DataFrame] = []
 
     def on_output(node: Node, frame: pl.DataFrame) -> None:
-        if node is tap:
+        if node.id == tap:
             tapped.append(frame)
 
-    roots = app.pipelines()
     for name, (data, keys, timestamps) in inputs.items():
         if name not in roots:
             raise ConfigError(f"the app has no pipeline reading topic {name!r}")
-        topic = roots[name].operator.topic  # type: ignore[attr-defined]
+        topic = plan.topics[name]
         source = make_source(topic, data, keys, timestamps)
-        executor = Executor(roots[name], topic, capture, app.on_error, on_output, stores)
-        size = app.max_batch_records
+        executor = Executor(roots[name], topic, capture, settings.on_error, on_output, stores)
+        size = settings.max_batch_records
         for start in range(0, len(source), size):
             executor.process(source.slice(start, start + size))
         executor.finish()  # the input ends here: every window closes
-    _run_internal(app, capture, on_output, stores)
+    _run_internal(plan, settings, roots, capture, on_output, stores)
     return LocalResult(
         outputs={t: to_output_frame(fs) for t, fs in capture.outputs.items()},
         dead_letters=pd.DataFrame(capture.dead),
@@ -218,23 +233,26 @@ def _run_local(
 
 
 def _run_internal(
-    app: App,
+    plan: Plan,
+    settings: RunSettings,
+    roots: dict[str, Node],
     capture: _Capture,
     on_output: Callable[[Node, pl.DataFrame], None],
     stores: _TemporaryStores,
 ) -> None:
     """Feed what was written to repartition topics into the pipelines reading them, as the
     broker would: partitioned by key (murmur2), in order per partition, in batches."""
-    roots = app.pipelines()
     next_offset: dict[tuple[str, int], int] = {}
     executors: dict[str, Executor] = {}
     finished: set[str] = set()
     while any(capture.internal.values()) or len(finished) < len(capture.internal):
         for name, written in capture.internal.items():
-            topic: Topic = roots[name].operator.topic  # type: ignore[attr-defined]
+            topic = plan.topics[name]
             executor = executors.get(name)
             if executor is None:
-                executor = Executor(roots[name], topic, capture, app.on_error, on_output, stores)
+                executor = Executor(
+                    roots[name], topic, capture, settings.on_error, on_output, stores
+                )
                 executors[name] = executor
             if not written:
                 if name not in finished and not any(capture.internal.values()):
@@ -243,7 +261,7 @@ def _run_internal(
                 continue
             capture.internal[name] = []
             source = _as_written(topic, written, next_offset)
-            size = app.max_batch_records
+            size = settings.max_batch_records
             for start in range(0, len(source), size):
                 executor.process(source.slice(start, start + size))
 

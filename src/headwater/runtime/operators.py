@@ -32,6 +32,7 @@ from headwater.runtime.batch import (
 from headwater.serde.frames import frame_from_rows
 
 if TYPE_CHECKING:
+    from headwater.runtime.watermark import WatermarkConfig
     from headwater.state.store import PartitionStore
     from headwater.topic import Topic
 
@@ -95,8 +96,10 @@ class SourceOp(Operator):
 
     kind = "source"
 
-    def __init__(self, topic: Topic) -> None:
+    def __init__(self, topic: Topic, watermarks: WatermarkConfig | None = None) -> None:
         self.topic = topic
+        # How event time follows this input (``with_watermarks``); None: the defaults.
+        self.watermarks = watermarks
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         return frame

@@ -33,12 +33,14 @@ class GroupKey(Operator):
 
     kind = "group_by"
 
-    def __init__(self, by: dict[str, pl.Expr], name: str, topic: Topic | None) -> None:
+    def __init__(
+        self, by: dict[str, pl.Expr], name: str, topic: Topic | None, watermarks: bool = False
+    ) -> None:
         self.by = by
         self.name = name
         self.topic = topic  # the repartition topic, or None when records stay where they are
-        # Set when windows follow: watermark markers then go along with the records.
-        self.watermarks = False
+        # True when windows or timers follow: watermark markers then go along with the records.
+        self.watermarks = watermarks
 
     def params(self) -> dict[str, Any]:
         return {

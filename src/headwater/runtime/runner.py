@@ -21,9 +21,11 @@ from headwater.errors import BrokerError, MissingTopicError
 from headwater.kafka.admin import TopicAdmin
 from headwater.runtime.batch import Source
 from headwater.runtime.checkpoint import Checkpoint
+from headwater.runtime.compile import compile_plan
 from headwater.runtime.delivery import DeliveryErrors
 from headwater.runtime.emitter import KafkaEmitter
 from headwater.runtime.executor import Executor
+from headwater.runtime.graph import describe
 from headwater.runtime.purge import RepartitionPurger
 from headwater.runtime.standby import StandbyPlanner
 from headwater.runtime.status import StatusFile
@@ -33,7 +35,8 @@ from headwater.signals import on_stop_signals
 from headwater.state import StateManager
 
 if TYPE_CHECKING:
-    from headwater.app import App
+    from headwater.plan import Plan
+    from headwater.runtime.settings import RunSettings
 
 log = logging.getLogger("headwater.runner")
 
@@ -46,10 +49,11 @@ LIBRDKAFKA_BATCH_BYTES = 1_000_000  # librdkafka's default batch.size
 
 
 class Runner:
-    """Drives one app: a consumer in the app's group, one producer, one checkpoint."""
+    """Drives one app's plan: a consumer in the app's group, one producer, one checkpoint."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, plan: Plan, settings: RunSettings) -> None:
+        self.plan = plan
+        self.settings = settings
         self._stopping = threading.Event()
         self._assigned: set[tuple[str, int]] = set()
         self._paused: set[tuple[str, int]] = set()  # assigned, but their stores still recover
@@ -63,28 +67,28 @@ class Runner:
     # Set-up
     def _prepare_topics(self) -> None:
         """Create what is missing, and learn the output topics' record size limit."""
-        app = self.app
-        admin = TopicAdmin(app.settings)
+        plan, settings = self.plan, self.settings
+        admin = TopicAdmin(settings.kafka)
         existing = admin.list_topics()
         from headwater.runtime.repartition import create_internal_topics
 
         # Repartition topics are inputs too, made with their upstream topic's partition count.
         # Listed again even when another replica created them meanwhile (none created here).
-        if any(name not in existing for name in app.internal_topics):
-            create_internal_topics(admin, app.internal_topics, existing)
+        if any(name not in existing for name in plan.internal_topics):
+            create_internal_topics(admin, plan.internal_topics, existing)
             existing = admin.list_topics()
-        missing = [t.name for t in app.input_topics if t.name not in existing]
+        missing = [t.name for t in plan.input_topics if t.name not in existing]
         if missing:
             raise MissingTopicError(
                 f"input topic(s) {', '.join(repr(m) for m in missing)} do not exist on "
-                f"{app.settings.bootstrap_servers}; create them first, e.g. "
+                f"{settings.kafka.bootstrap_servers}; create them first, e.g. "
                 f"`headwater topics create {missing[0]} --partitions 3`"
             )
-        outputs = list(app.output_topics)
-        if app.dead_letter_topic is not None:
-            outputs.append(app.dead_letter_topic)
+        outputs = list(plan.output_topics)
+        if plan.dead_letter_topic is not None:
+            outputs.append(plan.dead_letter_topic)
         absent = [t for t in outputs if t.name not in existing]
-        if absent and not app.create_topics:
+        if absent and not settings.create_topics:
             raise MissingTopicError(
                 f"output topic(s) {', '.join(t.name for t in absent)} do not exist and "
                 "create_topics=False; create them or let the app create them"
@@ -95,12 +99,12 @@ class Runner:
         self._batch_bytes = _smallest_message_limit(admin, [t.name for t in outputs])
 
     def _consumer_config(self) -> dict[str, Any]:
-        app = self.app
-        return app.settings.client_config(
+        plan, settings = self.plan, self.settings
+        return settings.kafka.client_config(
             **{
-                "group.id": app.name,
+                "group.id": plan.app,
                 "enable.auto.commit": False,
-                "auto.offset.reset": app.auto_offset_reset,
+                "auto.offset.reset": settings.auto_offset_reset,
                 "partition.assignment.strategy": "cooperative-sticky",
                 # Once its prefetch queue is full, librdkafka waits this long before fetching
                 # again (1 s by default): a batch drains the queue sooner, and the app then
@@ -108,16 +112,16 @@ class Runner:
                 "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
                 # Exactly-once reads only committed records (librdkafka's default too).
                 **({"isolation.level": "read_committed"} if self._exactly_once else {}),
-                **app.consumer_config,
+                **settings.consumer_config,
             }
         )
 
     @property
     def _exactly_once(self) -> bool:
-        return self.app.guarantee == "exactly-once"
+        return self.settings.guarantee == "exactly-once"
 
     def _producer_config(self, errors: DeliveryErrors, txn_id: str | None) -> dict[str, Any]:
-        app = self.app
+        settings = self.settings
         delivery: dict[str, Any] = {"delivery.report.only.error": True, "on_delivery": errors}
         if txn_id is not None:
             # A failed delivery fails the transaction's commit, so no report is needed for
@@ -129,12 +133,12 @@ class Runner:
                 # A replica that dies with a transaction open and never comes back blocks
                 # read_committed readers of its outputs until the broker aborts it: ten
                 # seconds past the commit interval, as Kafka Streams, not librdkafka's minute.
-                "transaction.timeout.ms": int((app.commit_interval + 10) * 1000),
+                "transaction.timeout.ms": int((settings.commit_interval + 10) * 1000),
             }
         # The broker checks a whole batch against its topic's max.message.bytes: a batch
         # larger than the smallest limit would make it refuse records that fit alone.
         batch = {} if self._batch_bytes is None else {"batch.size": self._batch_bytes}
-        return app.settings.client_config(
+        return settings.kafka.client_config(
             **{
                 "enable.idempotence": True,
                 "linger.ms": 5,
@@ -143,42 +147,42 @@ class Runner:
                 # Same partitioner as the Java client, so keys land where Kafka Streams puts them.
                 "partitioner": "murmur2_random",
                 **delivery,
-                **app.producer_config,
+                **settings.producer_config,
             }
         )
 
     def _changelog_producer_config(self) -> dict[str, Any]:
         # At-least-once only: its own producer reports successful deliveries (exact changelog
         # offsets) without making every output pay for a delivery report.
-        return self.app.settings.client_config(
-            **{"enable.idempotence": True, "linger.ms": 5, **self.app.producer_config}
+        return self.settings.kafka.client_config(
+            **{"enable.idempotence": True, "linger.ms": 5, **self.settings.producer_config}
         )
 
     def _open_state(self) -> StateManager | None:
-        app = self.app
-        if not app.stores:
+        plan, settings = self.plan, self.settings
+        if not plan.store_topics:
             return None
         # A small prefetch per partition: end-of-partition events queue behind prefetched
         # records of other partitions, and a store with nothing to replay should not wait.
         state = StateManager(
-            app.name,
-            app.state_dir,
-            app.settings,
+            plan.app,
+            settings.state_dir,
+            settings.kafka,
             recovery_config={"queued.min.messages": RECOVERY_PREFETCH},
         )
-        for store_name, topic in app.stores.items():
+        for store_name, topic in plan.store_topics.items():
             state.register_store(store_name, topic)
         state.prepare()
         return state
 
     # The loop
     def run(self) -> None:
-        app = self.app
+        plan, settings = self.plan, self.settings
         self._prepare_topics()
         state = self._open_state()
         errors = DeliveryErrors()
         txn_id, lock = (
-            transactional_id(app.name, app.state_dir) if self._exactly_once else (None, None)
+            transactional_id(plan.app, settings.state_dir) if self._exactly_once else (None, None)
         )
         producer_config = self._producer_config(errors, txn_id)
         producer = Producer(producer_config)
@@ -190,9 +194,9 @@ class Runner:
         consumer_config = self._consumer_config()
         group = consumer_config["group.id"]
         consumer = Consumer(consumer_config)
-        emitter = KafkaEmitter(producer, app.dead_letter_topic, errors)
-        purger = RepartitionPurger(app.settings, set(app.internal_topics))
-        dead_letters = app.dead_letter_topic is not None
+        emitter = KafkaEmitter(producer, plan.dead_letter_topic, errors)
+        purger = RepartitionPurger(settings.kafka, set(plan.internal_topics))
+        dead_letters = plan.dead_letter_topic is not None
         checkpoint: Checkpoint
 
         def rewind(partitions: list[tuple[str, int]]) -> None:
@@ -222,32 +226,29 @@ class Runner:
                 dead_letter=emitter.dead_letter_refusal if dead_letters else None,
             )
         stores = state.store if state is not None else None
-        topology = app.topology()
+        roots = compile_plan(plan)
+        dead_letter_topic = plan.dead_letter_topic.name if plan.dead_letter_topic else None
+        topology = describe(plan.app, list(roots.values()), dead_letter_topic)
         steps = topology_steps(topology)
         metrics = serve_step_metrics(steps)  # None unless HEADWATER_METRICS_ADDRESS is set
         counters = metrics.counters if metrics is not None else None
         executors = {
             name: Executor(
-                root,
-                root.operator.topic,  # type: ignore[attr-defined]
-                emitter,
-                app.on_error,
-                stores=stores,
-                steps=counters,
+                root, plan.topics[name], emitter, settings.on_error, stores=stores, steps=counters
             )
-            for name, root in app.pipelines().items()
+            for name, root in roots.items()
         }
-        stateful_topics = {topic.name for topic in app.stores.values()}
+        stateful_topics = {topic.name for topic in plan.store_topics.values()}
         standby = (
             StandbyPlanner(
-                app.settings,
+                settings.kafka,
                 group,
-                app.standby_replicas,
+                settings.standby_replicas,
                 stateful_topics,
                 consumer,
                 state,
             )
-            if state is not None and app.standby_replicas > 0
+            if state is not None and settings.standby_replicas > 0
             else None
         )
 
@@ -301,15 +302,15 @@ class Runner:
 
         restore = self._install_signal_handlers()
         consumer.subscribe(
-            [t.name for t in app.input_topics],
+            [t.name for t in plan.input_topics],
             on_assign=on_assign,
             on_revoke=on_revoke,
             on_lost=on_lost,
         )
-        log.info("app %s started on %s", app.name, app.settings.bootstrap_servers)
+        log.info("app %s started on %s", plan.app, settings.kafka.bootstrap_servers)
         try:
             while not self._stopping.is_set():
-                wait = app.max_batch_wait
+                wait = settings.max_batch_wait
                 if state is not None and not state.recovery.done:
                     # Never block on recovery while partitions that are ready have records.
                     ready = bool(self._assigned - self._paused)
@@ -320,7 +321,7 @@ class Runner:
                     standby.tick(self._assigned)  # never blocks: a bounded slice of replay
                 if not checkpoint.empty:
                     # Exactly-once outputs are visible at the commit: never wait past it.
-                    due = checkpoint.started + app.commit_interval - time.monotonic()
+                    due = checkpoint.started + settings.commit_interval - time.monotonic()
                     wait = min(wait, max(due, 0.0))
                 sources = self._poll(consumer, wait)
                 checkpoint.read(sources)
@@ -335,7 +336,7 @@ class Runner:
                     for position in executors[source.topic].positions():
                         checkpoint.track(position)
                 self._tick(executors.values(), checkpoint)
-                if time.monotonic() - checkpoint.started >= app.commit_interval:
+                if time.monotonic() - checkpoint.started >= settings.commit_interval:
                     checkpoint.commit()
                     purger.committed(checkpoint.last_commit)
             checkpoint.commit()
@@ -368,7 +369,7 @@ class Runner:
                 metrics.close()
             log.info(
                 "app %s stopped: %d records produced, %d dead letters",
-                app.name,
+                plan.app,
                 emitter.produced,
                 emitter.dead_letters,
             )
@@ -412,14 +413,14 @@ class Runner:
         """One micro-batch: wait up to ``max_batch_wait`` for the first record, then take what
         is already fetched, up to ``max_batch_records``. Light traffic gets low latency, heavy
         traffic big batches."""
-        app = self.app
+        settings = self.settings
         first = consumer.poll(wait)
         if first is None:
             return []
         self._rebalanced = False
         messages = [first]
-        if app.max_batch_records > 1:
-            messages += consumer.consume(app.max_batch_records - 1, timeout=0)
+        if settings.max_batch_records > 1:
+            messages += consumer.consume(settings.max_batch_records - 1, timeout=0)
         # map() over the C methods: no Python frame per message on this hot path.
         errors = list(map(Message.error, messages))
         good = messages

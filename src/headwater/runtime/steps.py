@@ -29,7 +29,7 @@ from prometheus_client.registry import Collector
 from headwater.errors import ConfigError
 
 if TYPE_CHECKING:
-    from headwater.dataframe.graph import Node
+    from headwater.runtime.graph import Node
 
 METRICS_ADDRESS_ENV = "HEADWATER_METRICS_ADDRESS"
 RECORDS_IN = "headwater_step_records_in"  # Prometheus appends _total to a counter

@@ -16,15 +16,13 @@ minimum (see :class:`MarkerTable`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import polars as pl
 
-from headwater.errors import ConfigError
+from headwater.plan.durations import duration_ms
 
 if TYPE_CHECKING:
     from headwater.state.store import PartitionStore
@@ -37,28 +35,6 @@ MARKER_HEADER = "headwater.watermark"
 # In an operator's partition store, under the empty key: the watermark it last acted on (closed
 # windows, fired timers), so after a restart it never acts as if time went back.
 WATERMARK_ENTRY = "watermark"
-
-_UNITS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
-
-
-def duration_ms(value: Any, field: str, *, zero: bool = True) -> int:
-    """A duration given as ``timedelta`` or text like ``"500ms"``, ``"5s"``, ``"2m"``, ``"1h"``,
-    ``"1d"``, in milliseconds."""
-    if isinstance(value, timedelta):
-        ms = round(value.total_seconds() * 1000)
-    elif isinstance(value, str) and _DURATION.match(value):
-        match = _DURATION.match(value)
-        assert match is not None
-        ms = round(float(match.group(1)) * _UNITS[match.group(2)])
-    else:
-        raise ConfigError(
-            f"{field}={value!r} is not a duration: give a timedelta or text such as "
-            "'500ms', '5s', '2m', '1h' or '1d'"
-        )
-    if ms < 0 or (ms == 0 and not zero):
-        raise ConfigError(f"{field}={value!r} must be {'>= 0' if zero else '> 0'}")
-    return ms
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,8 @@ from headwater.runtime.window_state import OpenWindows
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation
-    from headwater.dataframe.graph import Node
     from headwater.dataframe.windows import Window
+    from headwater.runtime.graph import Node
     from headwater.state.store import PartitionStore
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 from headwater.errors import BrokerError
-from headwater.kafka.broker import BrokerKind, BrokerProcess, free_port
+from headwater.kafka.broker_process import BrokerKind, BrokerProcess, free_port
 
 KAFKA_VERSION = "4.4.0"
 LIBS_ENV = "HEADWATER_KAFKA_LIBS"

@@ -23,7 +23,7 @@ import pandas as pd
 from headwater.errors import BrokerError, MissingTopicError, PipelineError
 from headwater.kafka.settings import KafkaSettings
 from headwater.kafka.tail import LastRecords, TopicTail
-from headwater.runtime.local import LocalInput, run_local
+from headwater.runtime.local import LocalInput
 
 FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
 
@@ -109,7 +109,7 @@ def _dumps(value: Any) -> bytes:
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
-    from headwater.cli import _find_app
+    from headwater.loader import find_app
 
     root = Path(request["project"]).resolve()
     entry = root / request["entrypoint"]
@@ -118,7 +118,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     sys.path.insert(0, str(entry.parent))  # sibling modules import as with `headwater run`
     try:
         namespace = runpy.run_path(str(entry), run_name="__headwater_preview__")
-        app = _find_app(namespace, Path(request["entrypoint"]))
+        app = find_app(namespace, Path(request["entrypoint"]))
     except Exception as exc:
         result["error"] = _error(exc, "import", root)
         return result
@@ -145,7 +145,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         if ms
     }
     try:
-        local = run_local(app, inputs)
+        local = app.run_local(inputs)
     except Exception as exc:
         result["error"] = _error(exc, "run", root)
         return result

@@ -1,8 +1,11 @@
-"""The pipeline as data: a tree of operator nodes per input topic, and its JSON description."""
+"""A compiled pipeline: a tree of operator nodes per input topic, and its JSON description.
+
+The tree is what :mod:`headwater.runtime.compile` makes of a plan; ``describe`` gives the stable
+topology document the platform draws (see docs/topology.md).
+"""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +22,8 @@ class Node:
     parent: Node | None = None
     children: list[Node] = field(default_factory=list)
 
-    def add(self, operator: Operator, ids: itertools.count[int]) -> Node:
-        child = Node(f"n{next(ids)}", operator, parent=self)
+    def add(self, node_id: str, operator: Operator) -> Node:
+        child = Node(node_id, operator, parent=self)
         self.children.append(child)
         return child
 

@@ -1,0 +1,7 @@
+"""The logical plan between the DataFrame API and the runtime (see docs/topology.md)."""
+
+from headwater.plan.builder import PlanBuilder
+from headwater.plan.plan import PLAN_VERSION, Plan, Step
+from headwater.plan.values import CallableTable
+
+__all__ = ["PLAN_VERSION", "CallableTable", "Plan", "PlanBuilder", "Step"]

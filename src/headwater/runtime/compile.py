@@ -1,0 +1,113 @@
+"""The compiler: a plan's steps become the runtime's operators, one tree per input topic.
+
+Each step kind maps to one operator class; parameters come from the plan (expressions and user
+code restored from its callable table). A ``late`` step becomes the side output of the window
+it reads. The result is what the executor runs (see :mod:`headwater.runtime.graph`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from headwater.dataframe.aggregations import Aggregation, from_spec
+from headwater.dataframe.windows import Window
+from headwater.errors import ConfigError
+from headwater.plan import Plan, Step
+from headwater.runtime import operators as ops
+from headwater.runtime.aggregate import RunningAggregate
+from headwater.runtime.graph import Node
+from headwater.runtime.repartition import GroupKey, RepartitionSource
+from headwater.runtime.timers import KeyedProcess
+from headwater.runtime.watermark import WatermarkConfig
+from headwater.runtime.window import LateRecords, WindowAggregate
+
+
+def compile_plan(plan: Plan) -> dict[str, Node]:
+    """Per input topic, the root of its operator tree, in the order the plan reads them."""
+    nodes: dict[str, Node] = {}
+    roots: dict[str, Node] = {}
+    for step in plan.steps:
+        operator = _operator(plan, step)
+        if not step.inputs:
+            node = nodes[step.id] = Node(step.id, operator)
+            roots[step.params["topic"]] = node
+            continue
+        if len(step.inputs) != 1:
+            raise ConfigError(f"step {step.id} ({step.kind}) reads {len(step.inputs)} inputs")
+        parent = nodes[step.inputs[0]]
+        node = nodes[step.id] = parent.add(step.id, operator)
+        if isinstance(operator, LateRecords):
+            assert isinstance(parent.operator, WindowAggregate)
+            parent.operator.late_node = node
+    return roots
+
+
+def _operator(plan: Plan, step: Step) -> ops.Operator:
+    build = _BUILDERS.get(step.kind)
+    if build is None:
+        raise ConfigError(f"step {step.id} has kind {step.kind!r}, which this runtime lacks")
+    return build(plan, step, lambda name: plan.value(step, name))
+
+
+Param = Callable[[str], Any]
+
+
+def _source(plan: Plan, step: Step, p: Param) -> ops.Operator:
+    topic = plan.topics[p("topic")]
+    marks = p("watermarks")
+    config = None if marks is None else WatermarkConfig(**marks)
+    if step.params.get("internal"):
+        return RepartitionSource(topic, config)
+    return ops.SourceOp(topic, config)
+
+
+def _aggregations(specs: dict[str, Any]) -> dict[str, Aggregation]:
+    return {name: from_spec(spec) for name, spec in specs.items()}
+
+
+def _group_key(plan: Plan, step: Step, p: Param) -> ops.Operator:
+    topic = p("topic")
+    repartition = None if topic is None else plan.topics[topic]
+    return GroupKey(p("by"), p("name"), repartition, bool(p("watermarks")))
+
+
+def _window(plan: Plan, step: Step, p: Param) -> ops.Operator:
+    return WindowAggregate(
+        p("by"),
+        Window(**p("window")),
+        _aggregations(p("aggregations")),
+        p("store"),
+        p("emit"),
+        p("allowed_lateness_ms"),
+        p("early_every_s"),
+    )
+
+
+_BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
+    "source": _source,
+    "filter": lambda plan, step, p: (
+        ops.FilterExpr(p("expression"))
+        if "expression" in step.params
+        else ops.FilterFunction(p("function"), p("metadata"), p("store"))
+    ),
+    "assign": lambda plan, step, p: ops.Assign(p("columns")),
+    "select": lambda plan, step, p: ops.Select(p("columns")),
+    "drop": lambda plan, step, p: ops.Drop(p("columns")),
+    "rename": lambda plan, step, p: ops.Rename(dict(p("columns"))),
+    "apply": lambda plan, step, p: ops.Apply(p("function"), p("expand"), p("metadata"), p("store")),
+    "update": lambda plan, step, p: ops.Update(p("function"), p("metadata"), p("store")),
+    "map_batches": lambda plan, step, p: ops.MapBatches(p("function"), p("format")),
+    "set_key": lambda plan, step, p: ops.SetKey(p("key")),
+    "set_timestamp": lambda plan, step, p: ops.SetTimestamp(p("timestamp")),
+    "set_headers": lambda plan, step, p: ops.SetHeaders(p("function")),
+    "to_topic": lambda plan, step, p: ops.ToTopic(plan.topics[p("topic")], p("key")),
+    "print": lambda plan, step, p: ops.Print(p("metadata")),
+    "group_by": _group_key,
+    "agg_running": lambda plan, step, p: RunningAggregate(
+        p("by"), _aggregations(p("aggregations")), p("store")
+    ),
+    "window": _window,
+    "late": lambda plan, step, p: LateRecords(),
+    "process": lambda plan, step, p: KeyedProcess(p("function"), p("on_timer"), p("store")),
+}
