@@ -84,6 +84,7 @@ class Aggregation:
 
     # Windows (see ``headwater.runtime.window``): partial values per window, mergeable.
     window_only = False  # True for aggregations that exist only over windows
+    whole_record = False  # True: the input is the record's values (a struct), not ``expr``
 
     def partial(self, value: pl.Expr, ts: pl.Expr) -> dict[str, pl.Expr]:
         """Per field, the partial value over a group of rows (a Polars aggregation of the
@@ -517,6 +518,7 @@ class ApplyWindow(_PythonAggregation):
     records are kept until the window closes)."""
 
     kind = "apply_window"
+    whole_record = True
 
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         if not callable(fn):

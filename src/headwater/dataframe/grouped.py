@@ -15,7 +15,7 @@ from headwater.runtime.aggregate import RunningAggregate
 from headwater.runtime.repartition import GroupKey, repartition_topic_name
 from headwater.runtime.timers import KeyedProcess
 from headwater.runtime.watermark import duration_ms
-from headwater.runtime.window import EMIT_MODES, LateRecords, WindowAggregate
+from headwater.runtime.window import EMIT_MODES, LateRecords, WindowAggregate, window_aggregate
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ class Windowed:
                 f"{store!r}); group again with group_by(..., name='another-name') for a second"
             )
         keyed._store(True, store, "window")
-        operator = WindowAggregate(
+        operator = window_aggregate(
             group.columns,
             self.window,
             checked,

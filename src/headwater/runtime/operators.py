@@ -81,7 +81,7 @@ def describe_callable(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
-def _with_missing(frame: pl.DataFrame, expr: pl.Expr) -> tuple[pl.DataFrame, list[str]]:
+def with_missing(frame: pl.DataFrame, expr: pl.Expr) -> tuple[pl.DataFrame, list[str]]:
     """Add the columns ``expr`` reads but the batch lacks, as nulls: a missing field is null."""
     # root_names repeats a column the expression reads twice; adding it twice would fail.
     missing = [n for n in dict.fromkeys(expr.meta.root_names()) if n not in frame.columns]
@@ -116,7 +116,7 @@ class FilterExpr(Operator):
         self.expr = expr
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
-        widened, missing = _with_missing(frame, self.expr)
+        widened, missing = with_missing(frame, self.expr)
         # A field null in every record is a Null-typed column, which filter rejects as predicate.
         return widened.filter(self.expr.fill_null(False)).drop(missing)
 
@@ -138,7 +138,7 @@ class Assign(Operator):
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         added: list[str] = []
         for expr in self.columns.values():
-            frame, missing = _with_missing(frame, expr)
+            frame, missing = with_missing(frame, expr)
             added += missing
         frame = frame.with_columns([e.alias(n) for n, e in self.columns.items()])
         return frame.drop([c for c in added if c not in self.columns])
@@ -436,7 +436,7 @@ class SetKey(Operator):
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         if isinstance(self.key, pl.Expr):
-            widened, missing = _with_missing(frame, self.key)
+            widened, missing = with_missing(frame, self.key)
             return widened.with_columns(self.key.alias(KEY)).drop(missing)
         return _set_by_function(frame, ctx, self.key, KEY, self.label)
 
@@ -453,7 +453,7 @@ class SetTimestamp(Operator):
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         if isinstance(self.ts, pl.Expr):
-            widened, missing = _with_missing(frame, self.ts)
+            widened, missing = with_missing(frame, self.ts)
             out = with_millis(widened.with_columns(self.ts.alias(TS)), TS).drop(missing)
         else:
             out = with_millis(_set_by_function(frame, ctx, self.ts, TS, self.label), TS)
@@ -568,7 +568,7 @@ class ToTopic(Operator):
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         out = frame
         if isinstance(self.key, pl.Expr):
-            widened, missing = _with_missing(frame, self.key)
+            widened, missing = with_missing(frame, self.key)
             out = widened.with_columns(self.key.alias(KEY)).drop(missing)
         elif self.key is not None:
             out = _set_by_function(frame, ctx, self.key, KEY, self.label)

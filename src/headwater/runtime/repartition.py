@@ -17,7 +17,7 @@ import polars as pl
 
 from headwater.kafka.admin import TopicAdmin, TopicInfo
 from headwater.runtime.batch import KEY, ROW
-from headwater.runtime.operators import BatchContext, Operator, SourceOp, _with_missing
+from headwater.runtime.operators import BatchContext, Operator, SourceOp, with_missing
 from headwater.topic import Topic
 
 log = logging.getLogger("headwater.runner")
@@ -55,7 +55,7 @@ class GroupKey(Operator):
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         added: list[str] = []
         for expr in self.by.values():
-            frame, missing = _with_missing(frame, expr)
+            frame, missing = with_missing(frame, expr)
             added += missing
         frame = frame.with_columns([e.alias(c) for c, e in self.by.items()])
         frame = frame.drop([c for c in added if c not in self.by])
