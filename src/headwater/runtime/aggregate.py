@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from headwater.runtime.aggregators import running_aggregator
 from headwater.runtime.batch import meta_columns
 from headwater.runtime.keyed import (
     KEY_COLUMN,
@@ -43,9 +44,10 @@ class RunningAggregate(KeyedOperator):
         super().__init__(store)
         self.group_columns = group_columns
         self.aggs = aggs
+        self._aggregators = {name: running_aggregator(agg) for name, agg in aggs.items()}
         self._fields = {
             name: {field: f"{_WORK}{name}.{field}" for field in agg.fields}
-            for name, agg in aggs.items()
+            for name, agg in self._aggregators.items()
         }
 
     def params(self) -> dict[str, Any]:
@@ -69,7 +71,7 @@ class RunningAggregate(KeyedOperator):
             return frame.select(meta_columns(frame))
         added: list[str] = []
         read: list[str] = []
-        for agg in self.aggs.values():
+        for agg in self._aggregators.values():
             if agg.expr is not None:
                 frame, missing = with_missing(frame, agg.expr)
                 added += missing
@@ -80,7 +82,7 @@ class RunningAggregate(KeyedOperator):
             frame = frame.with_columns(pl.col(untyped).cast(pl.Int64))
         current = [
             expr.over(_GROUP).alias(self._fields[name][field])
-            for name, agg in self.aggs.items()
+            for name, agg in self._aggregators.items()
             for field, expr in agg.batch().items()
         ]
         frame = frame.with_columns(current).drop(added)
@@ -89,14 +91,14 @@ class RunningAggregate(KeyedOperator):
         )
         merged = [
             agg.merge(field, pl.col(_PREVIOUS + column), pl.col(column)).alias(column)
-            for name, agg in self.aggs.items()
+            for name, agg in self._aggregators.items()
             for field, column in self._fields[name].items()
         ]
         frame = frame.with_columns(merged)
         self._save(frame, stores)
         results = [
             agg.result({f: pl.col(c) for f, c in self._fields[name].items()}).alias(name)
-            for name, agg in self.aggs.items()
+            for name, agg in self._aggregators.items()
         ]
         groups = [
             pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in self.group_columns

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from headwater.runtime.aggregators import PythonAggregator, window_aggregator
 from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_columns
 from headwater.runtime.keyed import (
     KEY_COLUMN,
@@ -101,10 +102,11 @@ class WindowAggregate(KeyedOperator):
         self.late_records = 0  # metric: records found late
         self.early_every = early_every  # seconds between early results, or None
         self._early_at = time.monotonic()
+        self._aggregators = {name: window_aggregator(agg) for name, agg in aggs.items()}
         # Per aggregation, its fields and their working columns.
         self._fields = {
             name: {f: f"{FIELD}{name}.{f}" for f in agg.partial(pl.col("_"), pl.col(TS))}
-            for name, agg in aggs.items()
+            for name, agg in self._aggregators.items()
         }
 
     # Description
@@ -217,7 +219,7 @@ class WindowAggregate(KeyedOperator):
         missing); ``apply_window`` gets the record's values as a struct."""
         values = value_columns(frame)
         columns = []
-        for name, agg in self.aggs.items():
+        for name, agg in self._aggregators.items():
             if agg.whole_record:
                 columns.append(
                     pl.struct(
@@ -279,7 +281,7 @@ class WindowAggregate(KeyedOperator):
             ts.max().alias(MAXTS),
             pl.len().cast(pl.Int64).alias(COUNT),
         ]
-        for name, agg in self.aggs.items():
+        for name, agg in self._aggregators.items():
             value = ts if agg.expr is None else pl.col(INPUT + name)
             for field, expr in agg.partial(value, ts).items():
                 exprs.append(expr.alias(self._fields[name][field]))
@@ -291,7 +293,7 @@ class WindowAggregate(KeyedOperator):
             pl.col(MAXTS).max(),
             pl.col(COUNT).sum(),
         ]
-        for name, agg in self.aggs.items():
+        for name, agg in self._aggregators.items():
             fields = {f: pl.col(c) for f, c in self._fields[name].items()}
             for field, column in self._fields[name].items():
                 exprs.append(agg.combine(field, fields).alias(column))
@@ -299,12 +301,11 @@ class WindowAggregate(KeyedOperator):
 
     def _finish(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Python aggregations turn their lists of values or states into one stored state."""
-        for name, agg in self.aggs.items():
-            for field, column in self._fields[name].items():
-                fn = agg.finish_partial(field)
-                if fn is not None:
-                    values = [fn(v) for v in frame[column].to_list()]
-                    frame = frame.with_columns(pl.Series(column, values, dtype=pl.String))
+        for name, agg in self._aggregators.items():
+            if isinstance(agg, PythonAggregator):
+                column = self._fields[name]["state"]
+                values = [agg.settle(v) for v in frame[column].to_list()]
+                frame = frame.with_columns(pl.Series(column, values, dtype=pl.String))
         return frame
 
     def _field_columns(self) -> list[str]:
@@ -334,13 +335,13 @@ class WindowAggregate(KeyedOperator):
         """Output records: group columns, window start and end, one column per aggregate;
         keyed by the group, timed at the window's latest record."""
         outputs: list[pl.Expr] = []
-        python: list[str] = []
-        for name, agg in self.aggs.items():
-            expr = agg.output({f: pl.col(c) for f, c in self._fields[name].items()})
-            if expr is None:
-                python.append(name)
+        python: dict[str, PythonAggregator] = {}
+        for name, agg in self._aggregators.items():
+            if isinstance(agg, PythonAggregator):
+                python[name] = agg
             else:
-                outputs.append(expr.alias(name))
+                fields = {f: pl.col(c) for f, c in self._fields[name].items()}
+                outputs.append(agg.output(fields).alias(name))
         end = pl.col(END)
         frame = windows.select(
             pl.col(LASTROW).alias(ROW),
@@ -353,13 +354,12 @@ class WindowAggregate(KeyedOperator):
             *[pl.col(c) for n in python for c in self._fields[n].values()],
         )
         failures: list[tuple[int, Exception]] = []
-        for name in python:
-            agg = self.aggs[name]
+        for name, agg in python.items():
             column = self._fields[name]["state"]
             values: list[Any] = []
             for position, state in enumerate(frame[column].to_list()):
                 try:
-                    values.append(agg.output_rows([{"state": state}])[0])
+                    values.append(agg.result(state))
                 except Exception as exc:
                     failures.append((position, exc))
                     values.append(None)
