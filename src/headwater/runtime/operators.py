@@ -9,6 +9,7 @@ context themselves, so the other records of the batch go on.
 from __future__ import annotations
 
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -59,15 +60,29 @@ class BatchContext(Protocol):
         """Run the side-output branch ``node`` (say, late records) over ``frame``."""
 
 
-class Operator:
-    """One step of a pipeline. ``kind`` and ``params`` describe it in the topology."""
+class Operator(ABC):
+    """One step of a pipeline: ``process`` turns a batch's frame into the next step's.
+
+    ``kind``, ``params`` and ``label`` describe it in the topology. ``stores`` names the state
+    stores it keeps per input partition; a ``side`` step is fed by its parent on the side (late
+    records), not by its results. For event time, ``reads_markers`` says its input carries
+    watermark markers (the root reading a repartition topic) and ``marker_topic`` is the topic
+    it writes markers to along with its records, if any. Operators that act as time advances
+    follow :class:`~headwater.runtime.timed.TimedOperator`.
+    """
 
     kind: str = "operator"
-    # Names of the state stores this step reads and writes (kept per input partition).
     stores: tuple[str, ...] = ()
+    side = False
+    reads_markers = False
 
+    @abstractmethod
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
-        raise NotImplementedError
+        """The batch after this step (rows keep their ``_hw_row``)."""
+
+    @property
+    def marker_topic(self) -> Topic | None:
+        return None
 
     def params(self) -> dict[str, Any]:
         return {}

@@ -52,6 +52,11 @@ class GroupKey(Operator):
     def label(self) -> str:
         return "group_by " + ", ".join(self.by)
 
+    @property
+    def marker_topic(self) -> Topic | None:
+        """The repartition topic when windows follow: markers go along with the records."""
+        return self.topic if self.watermarks else None
+
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         added: list[str] = []
         for expr in self.by.values():
@@ -82,6 +87,7 @@ class RepartitionSource(SourceOp):
     """The root of the pipeline that continues after a ``group_by``, reading its topic."""
 
     internal = True
+    reads_markers = True
 
 
 def create_internal_topics(

@@ -27,12 +27,12 @@ from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_rows, with
 from headwater.runtime.keyed import (
     KEY_COLUMN,
     PARTITION,
-    KeyedOperator,
     TimedCache,
     keyed_frame,
     skip_applied,
 )
 from headwater.runtime.operators import BatchContext, describe_callable
+from headwater.runtime.timed import Fired, TimedOperator
 from headwater.runtime.watermark import MAX_TIME
 from headwater.serde.frames import frame_from_rows
 from headwater.state.encoding import encode_key
@@ -103,13 +103,11 @@ class ProcessContext:
         self.watermark = watermark
 
 
-class KeyedProcess(KeyedOperator):
+class KeyedProcess(TimedOperator):
     """``group_by(...).process(fn, on_timer=...)``: a function per record with keyed state
     and timers."""
 
     kind = "process"
-    timed = True  # fired as time advances
-    early_every = None
 
     def __init__(
         self, fn: Callable[..., Any], on_timer: Callable[..., Any] | None, store: str
@@ -171,15 +169,10 @@ class KeyedProcess(KeyedOperator):
         return with_values(kept, frame_from_rows(out))
 
     # Firing
-    def early_due(self, now: float) -> bool:
-        return False
-
     def forget(self, partition: int) -> None:
         self._index.pop(partition, None)
 
-    def fire(
-        self, partition: int, watermark: int, ctx: BatchContext
-    ) -> tuple[pl.DataFrame, list[tuple[int, Exception]]] | None:
+    def fire(self, partition: int, watermark: int, ctx: BatchContext) -> Fired | None:
         """Fire the partition's due timers; returns on_timer's results and the timers that
         failed (by position, as rows of their own), or None when no timer was due."""
         now_ms = int(time.time() * 1000)

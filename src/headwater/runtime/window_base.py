@@ -30,12 +30,12 @@ from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_columns
 from headwater.runtime.keyed import (
     KEY_COLUMN,
     PARTITION,
-    KeyedOperator,
     TimedCache,
     keyed_frame,
     skip_applied,
 )
 from headwater.runtime.operators import BatchContext, Operator
+from headwater.runtime.timed import Fired, TimedOperator
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation
@@ -56,9 +56,6 @@ WATERMARK = "_hw_win_wm"
 INPUT, FIELD = "_hw_in.", "_hw_f."
 _P, _K = PARTITION, KEY_COLUMN
 
-# A firing's results: output records, and the ones whose result failed (by position).
-Fired = tuple[pl.DataFrame, list[tuple[int, Exception]]]
-
 
 class LateRecordError(ValueError):
     """A record whose windows had all closed when it was read."""
@@ -68,19 +65,18 @@ class LateRecords(Operator):
     """The root of a window's late side output: the late records, as they were read."""
 
     kind = "late"
-    side = True  # fed by its window, not by the window's results
+    side = True
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         return frame
 
 
-class WindowAggregate(KeyedOperator):
+class WindowAggregate(TimedOperator):
     """``group_by(...).window(window, ...).agg(**aggs)``: aggregates per key and window.
 
     Subclasses keep the windows (:meth:`_aggregate`) and close them (:meth:`fire`)."""
 
     kind = "window"
-    timed = True  # closed as event time advances (count windows are not)
 
     def __init__(
         self,
@@ -149,27 +145,14 @@ class WindowAggregate(KeyedOperator):
         results to send now (``emit="update"``, or count windows that filled)."""
         raise NotImplementedError
 
-    # Time (the timed-operator contract)
-    def fire(self, partition: int, watermark: int, ctx: BatchContext) -> Fired | None:
-        """Close the partition's windows the watermark has passed (plus the allowed
-        lateness); returns their results (none with ``emit="update"``) and the results that
-        failed, by position, or None when the partition's state did not change."""
-        return None
-
+    # Time (the timed-operator contract): fire() closes the windows the watermark has passed
+    # (plus the allowed lateness), returning their results (none with emit="update").
     def early_due(self, now: float) -> bool:
         """Whether early results are due (``early_every`` seconds since the last)."""
         if self.early_every is None or now - self._early_at < self.early_every:
             return False
         self._early_at = now
         return True
-
-    def early(self, partition: int, ctx: BatchContext) -> Fired | None:
-        """The results so far of the partition's open windows that changed since the last
-        early results (nothing is closed or changed)."""
-        return None
-
-    def forget(self, partition: int) -> None:
-        """The partition is gone from this instance, or read again: drop what is kept of it."""
 
     def _cache_of(self, partition: int, store: PartitionStore) -> TimedCache:
         """The partition's state in memory, with the watermark its windows last closed at."""

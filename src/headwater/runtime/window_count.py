@@ -15,6 +15,7 @@ import polars as pl
 from headwater.runtime.batch import KEY
 from headwater.runtime.keyed import KEY_COLUMN, PARTITION
 from headwater.runtime.operators import BatchContext
+from headwater.runtime.timed import Fired
 from headwater.runtime.window_base import (
     COUNT,
     END,
@@ -36,6 +37,12 @@ class CountWindows(WindowAggregate):
     """Tumbling and hopping count windows, in their keys' store entries."""
 
     timed = False  # closed by records: never fired as time advances
+
+    def fire(self, partition: int, watermark: int, ctx: BatchContext) -> Fired | None:
+        return None
+
+    def forget(self, partition: int) -> None:
+        """Nothing is kept in memory."""
 
     def _aggregate(
         self,

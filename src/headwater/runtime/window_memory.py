@@ -18,6 +18,7 @@ from headwater.dataframe.windows import WindowKind
 from headwater.runtime.batch import KEY, TS
 from headwater.runtime.keyed import KEY_COLUMN, PARTITION
 from headwater.runtime.operators import BatchContext
+from headwater.runtime.timed import Fired
 from headwater.runtime.window_base import (
     COUNT,
     END,
@@ -29,7 +30,6 @@ from headwater.runtime.window_base import (
     SESSION,
     START,
     WATERMARK,
-    Fired,
     WindowAggregate,
     empty,
     stored_entries,

@@ -16,6 +16,7 @@ import polars as pl
 from headwater.runtime.batch import KEY, ROW, TS
 from headwater.runtime.keyed import KEY_COLUMN, PARTITION, TimedCache
 from headwater.runtime.operators import BatchContext
+from headwater.runtime.timed import Fired
 from headwater.runtime.watermark import MAX_TIME
 from headwater.runtime.window_base import (
     END,
@@ -23,7 +24,6 @@ from headwater.runtime.window_base import (
     INPUT,
     START,
     WATERMARK,
-    Fired,
     WindowAggregate,
     empty,
     stored_entries,
