@@ -12,7 +12,7 @@ import orjson
 import polars as pl
 
 from headwater.errors import PipelineError, StateError
-from headwater.runtime.batch import KEY, ROW, TS, Source, value_columns, with_values
+from headwater.runtime.batch import KEY, ROW, TS, Position, Source, value_columns, with_values
 from headwater.runtime.eventtime import PipelineTime
 from headwater.runtime.operators import with_millis
 from headwater.runtime.watermark import encode_marker
@@ -138,7 +138,7 @@ class Executor:
         self.time = PipelineTime(root)
         self._next: dict[int, int] = {}  # partition -> the offset after the last processed
         self._ticked = 0.0
-        self._positions: list[Source] = []
+        self._positions: list[Position] = []
 
     def fail(
         self,
@@ -341,13 +341,13 @@ class Executor:
         self._ticked = now
         self.advance(now)
 
-    def positions(self) -> list[Source]:
+    def positions(self) -> list[Position]:
         """For the checkpoint, since the last call: where each partition whose state changed
         by time alone (windows closed) stands, so its store's changes have an offset."""
         positions, self._positions = self._positions, []
         return positions
 
-    def _position(self, partition: int) -> Source:
+    def _position(self, partition: int) -> Position:
         offset = self._next.get(partition)
         if offset is None:
             store = self.time.timed[0][1].store
@@ -356,7 +356,7 @@ class Executor:
                 if self.stores is not None
                 else 0
             )
-        return Source(self.topic.name, [partition], [offset - 1], [None], [None], [0])
+        return Position(self.topic.name, partition, offset)
 
     def finish(self) -> None:
         """The input is over (a local run): every window closes."""
