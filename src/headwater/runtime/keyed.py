@@ -78,11 +78,16 @@ class PartitionCache:
 class TimedCache(PartitionCache):
     """A partition cache of a timed operator: it also keeps the watermark the operator last
     acted at (as of the store when built), and writes it to the store at every checkpoint
-    where it moved, so after a restart the operator never acts as if time went back."""
+    where it moved, so after a restart the operator never acts as if time went back (a record
+    late before the restart is late after it, even when no window had closed)."""
 
     def __init__(self, store: PartitionStore) -> None:
         super().__init__(store)
         self.watermark = self._written = stored_watermark(store, MIN_TIME)
+
+    def moves(self, watermark: int) -> bool:
+        """Whether acting at ``watermark`` would move the one kept."""
+        return min(watermark, MAX_TIME) > self.watermark
 
     def advance(self, watermark: int) -> bool:
         """The operator acts at ``watermark``; whether that moved it (persisted at the next

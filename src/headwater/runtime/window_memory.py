@@ -218,12 +218,18 @@ class InMemoryWindows(WindowAggregate):
     def fire(self, partition: int, watermark: int, ctx: BatchContext) -> Fired | None:
         limit = watermark - self.lateness
         known = self._open.get(partition)
-        if known is not None and known.current(known.store) and known.earliest > limit:
-            return None  # the usual case: nothing due, found without looking at the windows
+        if (
+            known is not None
+            and known.current(known.store)
+            and not known.moves(watermark)
+            and known.earliest > limit
+        ):
+            return None  # the usual case: nothing to do, found without looking at windows
         store = ctx.store(self.store, partition)  # before any change: the savepoint
         open_ = self._open_of(partition, store)
+        moved = open_.advance(watermark)  # kept even when no window closes: see TimedCache
         if open_.frame.height == 0 or open_.earliest > limit:
-            return None
+            return (pl.DataFrame(), []) if moved else None
         due = pl.col(END) <= limit
         closed = open_.frame.filter(due)
         open_.replace(open_.frame.filter(~due), closed[_K].unique(maintain_order=True))

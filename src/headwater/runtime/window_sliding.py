@@ -134,13 +134,19 @@ class SlidingWindows(WindowAggregate):
     def fire(self, partition: int, watermark: int, ctx: BatchContext) -> Fired | None:
         limit = watermark - self.lateness
         known = self._index.get(partition)
-        if known is not None and known.current(known.store) and known.earliest > limit:
-            return None  # the usual case: nothing due, found without looking at the keys
+        if (
+            known is not None
+            and known.current(known.store)
+            and not known.moves(watermark)
+            and known.earliest > limit
+        ):
+            return None  # the usual case: nothing to do, found without looking at the keys
         store = ctx.store(self.store, partition)
         index = self._index_of(partition, store)
+        moved = index.advance(watermark)  # kept even when no window closes: see TimedCache
         due = [k for k, end in index.due.items() if end <= limit]
         if not due:
-            return None
+            return (pl.DataFrame(), []) if moved else None
         closed: list[dict[str, Any]] = []
         keep: list[tuple[Any, dict[str, Any]]] = []
         drop: list[Any] = []
