@@ -311,3 +311,41 @@ def test_early_results_come_every_interval_before_the_window_closes(
 
 def _value(message: Any) -> Any:
     return orjson.loads(message.value())
+
+
+def test_a_restart_keeps_the_watermark_even_when_no_window_closed(
+    bootstrap: str, make_topic: Callable[..., str], unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    source, out, late = make_topic("clicks", partitions=1), unique("counts"), unique("late")
+    name = unique("wmrestart")
+    hour = BASE_TS // 3_600_000 * 3_600_000
+
+    def app() -> App:
+        app = App(
+            name,
+            bootstrap,
+            consumer_config=FAST_GROUP,
+            commit_interval=0.5,
+            state_dir=tmp_path / "state",
+        )
+        clicks = app.dataframe(app.topic(source, timestamp="ts")).with_watermarks("0s")
+        hourly = clicks.group_by("customer", repartition=False).window(windows.tumbling("1h"))
+        hourly.agg(n=agg.count()).to_topic(app.topic(out))
+        hourly.late().to_topic(app.topic(late))
+        return app
+
+    # The watermark moves 50 minutes into the hour: no window closes, none was ever closed.
+    _send(bootstrap, source, [{"customer": "a", "ts": hour + 1_000}])
+    _send(bootstrap, source, [{"customer": "a", "ts": hour + 3_000_000}])
+    first = app()
+    with running(first):
+        wait_until(
+            lambda: committed_offsets(bootstrap, name, source, 1)[0] >= 2, timeout=30, interval=0.2
+        )
+    assert read_topic(bootstrap, out) == []
+    # Restarted: a record of the previous hour was late before, and is late again.
+    _send(bootstrap, source, [{"customer": "b", "ts": hour - 1_000, "id": "late"}])
+    with running(app()):
+        found = wait_for_records(bootstrap, late, 1, timeout=30)
+    assert [_value(m)["id"] for m in found] == ["late"]
+    assert read_topic(bootstrap, out) == []

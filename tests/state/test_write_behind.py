@@ -50,6 +50,7 @@ def test_changed_keys_reach_the_store_only_at_a_checkpoint(store: PartitionStore
     store.persist(input_offset=3, changelog_offset=None)
     # b's last window closed: its entry is deleted at the next checkpoint, a's is rewritten.
     open_.replace(windows([("a", 20, 2)]), pl.Series(["a", "b"]))
+    store.write_behind()  # the first step of a checkpoint
     assert store.dirty_count == 2
     store.persist(input_offset=4, changelog_offset=None)
     assert store.get("a", "win") == {"windows": [[20, 2]]}
@@ -65,6 +66,7 @@ def test_rollback_restores_the_frame_and_abort_drops_it(store: PartitionStore) -
     open_.replace(windows([("a", 10, 2)]), pl.Series(["a"]))
     store.rollback(savepoint)
     assert open_.frame["n"].to_list() == [1]
+    store.write_behind()
     assert store.dirty_count == 0  # the rolled-back change is not written
     later = attached(store, windows([("c", 5, 1)]))  # attached after the savepoint
     store.rollback(savepoint)

@@ -10,6 +10,7 @@ tumbling(60000 ms)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from headwater.errors import ConfigError
@@ -17,6 +18,7 @@ from headwater.plan.durations import duration_ms
 
 __all__ = [
     "Window",
+    "WindowKind",
     "hopping",
     "hopping_count",
     "session",
@@ -26,30 +28,50 @@ __all__ = [
 ]
 
 
+class WindowKind(StrEnum):
+    """How records are cut into windows (its value names the window's store)."""
+
+    TUMBLING = "tumbling"
+    HOPPING = "hopping"
+    SLIDING = "sliding"
+    SESSION = "session"
+    TUMBLING_COUNT = "tumbling_count"
+    HOPPING_COUNT = "hopping_count"
+
+    @property
+    def by_count(self) -> bool:
+        """Whether windows are counted in records (closed by their records, not by time)."""
+        return self in (WindowKind.TUMBLING_COUNT, WindowKind.HOPPING_COUNT)
+
+
 @dataclass(frozen=True)
 class Window:
-    """A window kind. ``size`` and ``step`` are milliseconds for time windows and records for
-    count windows; ``gap`` is a session's inactivity gap in milliseconds."""
+    """A window definition. ``size`` and ``step`` are milliseconds for time windows and records
+    for count windows; ``gap`` is a session's inactivity gap in milliseconds."""
 
-    kind: str
+    kind: WindowKind
     size: int = 0
     step: int = 0
     gap: int = 0
 
+    def __post_init__(self) -> None:
+        # A plan read back from JSON names the kind as text.
+        object.__setattr__(self, "kind", WindowKind(self.kind))
+
     @property
     def by_count(self) -> bool:
-        return self.kind in ("tumbling_count", "hopping_count")
+        return self.kind.by_count
 
     @property
     def span_ms(self) -> int:
         """How far before its end a time window's records may lie."""
-        return self.gap if self.kind == "session" else self.size
+        return self.gap if self.kind is WindowKind.SESSION else self.size
 
     def describe(self) -> str:
-        if self.kind == "session":
+        if self.kind is WindowKind.SESSION:
             return f"session(gap {self.gap} ms)"
         unit = "records" if self.by_count else "ms"
-        if self.kind.startswith("hopping"):
+        if self.kind in (WindowKind.HOPPING, WindowKind.HOPPING_COUNT):
             return f"{self.kind}({self.size} {unit}, step {self.step} {unit})"
         return f"{self.kind}({self.size} {unit})"
 
@@ -59,7 +81,7 @@ class Window:
 
 def tumbling(size: Any) -> Window:
     """Fixed, non-overlapping windows ``[start, start + size)``, aligned to the epoch."""
-    return Window("tumbling", size=duration_ms(size, "tumbling(size)", zero=False))
+    return Window(WindowKind.TUMBLING, size=duration_ms(size, "tumbling(size)", zero=False))
 
 
 def hopping(size: Any, step: Any) -> Window:
@@ -72,26 +94,26 @@ def hopping(size: Any, step: Any) -> Window:
             f"hopping(size={size!r}, step={step!r}): step must not exceed size "
             "(records between windows would belong to none)"
         )
-    return Window("hopping", size=size_ms, step=step_ms)
+    return Window(WindowKind.HOPPING, size=size_ms, step=step_ms)
 
 
 def sliding(size: Any) -> Window:
     """As Kafka Streams' sliding windows: each record opens the window ``[ts - size, ts]``
     (both ends included) holding every record of its key in that time range."""
-    return Window("sliding", size=duration_ms(size, "sliding(size)", zero=False))
+    return Window(WindowKind.SLIDING, size=duration_ms(size, "sliding(size)", zero=False))
 
 
 def session(gap: Any) -> Window:
     """Sessions: a key's records closer than ``gap`` to each other share a window, which
     runs from its first record to its last record plus ``gap``; sessions that come to
     overlap (an out-of-order record bridging two) merge."""
-    return Window("session", gap=duration_ms(gap, "session(gap)", zero=False))
+    return Window(WindowKind.SESSION, gap=duration_ms(gap, "session(gap)", zero=False))
 
 
 def tumbling_count(size: int) -> Window:
     """Every ``size`` records of a key, in the order they are read: records ``[0, size)``,
     ``[size, 2 * size)``..."""
-    return Window("tumbling_count", size=_count(size, "tumbling_count(size)"))
+    return Window(WindowKind.TUMBLING_COUNT, size=_count(size, "tumbling_count(size)"))
 
 
 def hopping_count(size: int, step: int) -> Window:
@@ -100,7 +122,7 @@ def hopping_count(size: int, step: int) -> Window:
     step_n = _count(step, "hopping_count(step)")
     if step_n > size_n:
         raise ConfigError(f"hopping_count(size={size}, step={step}): step must not exceed size")
-    return Window("hopping_count", size=size_n, step=step_n)
+    return Window(WindowKind.HOPPING_COUNT, size=size_n, step=step_n)
 
 
 def _count(value: Any, field: str) -> int:

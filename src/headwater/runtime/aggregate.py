@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from headwater.runtime.batch import KEY, ROW, meta_columns
-from headwater.runtime.operators import BatchContext, Operator, _with_missing, state_key
-from headwater.state.encoding import encode_key
+from headwater.runtime.aggregators import running_aggregator
+from headwater.runtime.batch import meta_columns
+from headwater.runtime.keyed import (
+    KEY_COLUMN,
+    PARTITION,
+    KeyedOperator,
+    keyed_frame,
+    skip_applied,
+)
+from headwater.runtime.operators import BatchContext, with_missing
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation
@@ -24,27 +31,23 @@ if TYPE_CHECKING:
 
 # The store entry holding a key's partial values: {"<aggregate>.<field>": value}.
 ENTRY = "agg"
-_PARTITION = "_hw_agg_partition"
-_KEY = "_hw_agg_key"
-_GROUP = [_PARTITION, _KEY]
+_GROUP = [PARTITION, KEY_COLUMN]
 _WORK, _PREVIOUS = "_hw_agg.", "_hw_prev."  # prefixes of the working columns of partials
-# Key types a store takes as they are; any other (a struct of several columns) goes as JSON.
-_PLAIN_KEYS = (pl.String, pl.Binary, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt32, pl.UInt16)
 
 
-class RunningAggregate(Operator):
+class RunningAggregate(KeyedOperator):
     """``group_by(...).agg_running(**aggs)``: each record with its key's aggregates so far."""
 
     kind = "agg_running"
 
     def __init__(self, group_columns: list[str], aggs: dict[str, Aggregation], store: str):
+        super().__init__(store)
         self.group_columns = group_columns
         self.aggs = aggs
-        self.store = store
-        self.stores = (store,)
+        self._aggregators = {name: running_aggregator(agg) for name, agg in aggs.items()}
         self._fields = {
             name: {field: f"{_WORK}{name}.{field}" for field in agg.fields}
-            for name, agg in aggs.items()
+            for name, agg in self._aggregators.items()
         }
 
     def params(self) -> dict[str, Any]:
@@ -62,15 +65,15 @@ class RunningAggregate(Operator):
         frame = keyed_frame(frame, ctx, self.label)
         if frame.height == 0:
             return frame.select(meta_columns(frame))
-        stores = {p: ctx.store(self.store, p) for p in frame[_PARTITION].unique().to_list()}
+        stores = self.partition_stores(frame, ctx)
         frame = skip_applied(frame, ctx, stores)
         if frame.height == 0:
             return frame.select(meta_columns(frame))
         added: list[str] = []
         read: list[str] = []
-        for agg in self.aggs.values():
+        for agg in self._aggregators.values():
             if agg.expr is not None:
-                frame, missing = _with_missing(frame, agg.expr)
+                frame, missing = with_missing(frame, agg.expr)
                 added += missing
                 read += agg.expr.meta.root_names()
         # A column null in every record of the batch has type Null, which cum_min refuses.
@@ -79,7 +82,7 @@ class RunningAggregate(Operator):
             frame = frame.with_columns(pl.col(untyped).cast(pl.Int64))
         current = [
             expr.over(_GROUP).alias(self._fields[name][field])
-            for name, agg in self.aggs.items()
+            for name, agg in self._aggregators.items()
             for field, expr in agg.batch().items()
         ]
         frame = frame.with_columns(current).drop(added)
@@ -88,14 +91,14 @@ class RunningAggregate(Operator):
         )
         merged = [
             agg.merge(field, pl.col(_PREVIOUS + column), pl.col(column)).alias(column)
-            for name, agg in self.aggs.items()
+            for name, agg in self._aggregators.items()
             for field, column in self._fields[name].items()
         ]
         frame = frame.with_columns(merged)
         self._save(frame, stores)
         results = [
             agg.result({f: pl.col(c) for f, c in self._fields[name].items()}).alias(name)
-            for name, agg in self.aggs.items()
+            for name, agg in self._aggregators.items()
         ]
         groups = [
             pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in self.group_columns
@@ -107,8 +110,8 @@ class RunningAggregate(Operator):
         groups = frame.select(_GROUP).unique(maintain_order=True)
         columns = [c for fields in self._fields.values() for c in fields.values()]
         parts: list[pl.DataFrame] = []
-        for (partition,), keyed in groups.group_by(_PARTITION, maintain_order=True):
-            keys = keyed[_KEY].to_list()
+        for (partition,), keyed in groups.group_by(PARTITION, maintain_order=True):
+            keys = keyed[KEY_COLUMN].to_list()
             states = stores[int(partition)].get_many(keys, ENTRY)
             data: dict[str, Any] = {
                 _PREVIOUS + c: pl.Series(
@@ -123,43 +126,7 @@ class RunningAggregate(Operator):
         """Write each key's last partial values: one write per key and batch."""
         columns = [c for fields in self._fields.values() for c in fields.values()]
         last = frame.select([*_GROUP, *columns]).unique(_GROUP, keep="last", maintain_order=True)
-        for (partition,), keyed in last.group_by(_PARTITION, maintain_order=True):
-            keys = keyed[_KEY].to_list()
+        for (partition,), keyed in last.group_by(PARTITION, maintain_order=True):
+            keys = keyed[KEY_COLUMN].to_list()
             states = keyed.select(pl.col(c).alias(c.removeprefix(_WORK)) for c in columns)
             stores[int(partition)].set_many(zip(keys, states.to_dicts(), strict=True), ENTRY)
-
-
-def keyed_frame(frame: pl.DataFrame, ctx: BatchContext, label: str) -> pl.DataFrame:
-    """The frame with each row's input partition and state key; rows without a key fail."""
-    rows = frame[ROW]
-    partitions = pl.Series(_PARTITION, ctx.source.partitions, dtype=pl.Int64).gather(rows)
-    frame = frame.with_columns(partitions)
-    keys = frame[KEY]
-    if keys.null_count():
-        nulls = keys.is_null()
-        ctx.fail(
-            frame.filter(nulls)[ROW].to_list(),
-            ValueError(
-                f"{label} needs a record key and this record has none; "
-                "group_by() gives records their group as key"
-            ),
-            label,
-        )
-        frame = frame.filter(~nulls)
-        keys = frame[KEY]
-    if keys.dtype not in _PLAIN_KEYS:
-        keys = pl.Series([encode_key(state_key(k)) for k in keys.to_list()], dtype=pl.Binary)
-    return frame.with_columns(keys.alias(_KEY))
-
-
-def skip_applied(
-    frame: pl.DataFrame, ctx: BatchContext, stores: dict[int, PartitionStore]
-) -> pl.DataFrame:
-    """Drop rows below their store's processed offset: applied before a crash, and their
-    outputs flushed before that offset was persisted."""
-    processed = {p: store.processed_offset for p, store in stores.items()}
-    if not any(processed.values()):
-        return frame
-    offsets = pl.Series(ctx.source.offsets, dtype=pl.Int64).gather(frame[ROW])
-    floor = frame[_PARTITION].replace_strict(processed, return_dtype=pl.Int64)
-    return frame.filter(offsets >= floor)

@@ -9,7 +9,7 @@ functions and one-to-many expansions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -75,6 +75,19 @@ class Source:
         """Per partition, the offset after the last record (what a commit stores)."""
         last = dict(zip(self.partitions, self.offsets, strict=True))  # later offsets win
         return {p: o + 1 for p, o in last.items()}
+
+
+class Position(NamedTuple):
+    """Where an input partition stands: the next offset to read (what a commit stores). The
+    checkpoint tracks it for a partition whose state changed by time alone (windows closed,
+    the watermark moved), so that change has an input offset."""
+
+    topic: str
+    partition: int
+    next_offset: int
+
+    def next_offsets(self) -> dict[int, int]:
+        return {self.partition: self.next_offset}
 
 
 def meta_columns(frame: pl.DataFrame) -> list[str]:

@@ -4,14 +4,16 @@ At-least-once, in this order (docs/state.md explains why a crash at any point lo
 1. ``producer.flush()``: the broker acknowledged every output and dead letter derived from the
    records processed so far; an output the broker refused goes to the dead letters (and is
    flushed too), any other delivery failure stops here, and nothing is committed;
-2. the state's changelog records (each changed entry once, then a marker per partition) are
+2. ``state.write_behind()``: state operators keep in memory (open windows, the watermark they
+   acted at) is written into their stores' entries;
+3. the state's changelog records (each changed entry once, then a marker per partition) are
    produced and flushed, with successful delivery reports, so the exact changelog offsets are
    known; outputs go first because a marker makes a restart skip the state updates of the
    inputs below it, which is only safe once their outputs exist;
-3. ``state.persist()``: each store writes its changes and both offsets in one RocksDB batch;
-4. the input offsets are committed, synchronously.
-A crash before step 4 rereads records whose outputs may already exist (duplicates, never loss).
-Exactly-once replaces steps 1-4 with one transaction (see ``transaction.py``).
+4. ``state.persist()``: each store writes its changes and both offsets in one RocksDB batch;
+5. the input offsets are committed, synchronously.
+A crash before step 5 rereads records whose outputs may already exist (duplicates, never loss).
+Exactly-once replaces steps 1, 3 and 5 with one transaction (see ``transaction.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from headwater.errors import BrokerError
-from headwater.runtime.batch import Source
+from headwater.runtime.batch import Position, Source
 from headwater.runtime.delivery import DeliveryErrors, Refusal
 
 if TYPE_CHECKING:
@@ -94,10 +96,11 @@ class Checkpoint:
     def read(self, sources: list[Source]) -> None:
         """Called with every batch polled, before any of it is processed."""
 
-    def track(self, source: Source) -> None:
-        """Mark every record of ``source`` processed (its outputs are produced or queued)."""
-        for partition, offset in source.next_offsets().items():
-            self._pending[(source.topic, partition)] = offset
+    def track(self, read: Source | Position) -> None:
+        """Mark every record of ``read`` processed (its outputs are produced or queued), or an
+        input partition's state changed by time alone as of its position."""
+        for partition, offset in read.next_offsets().items():
+            self._pending[(read.topic, partition)] = offset
 
     def forget(self, partitions: list[TopicPartition]) -> None:
         """Partitions this member lost without a chance to commit: drop their pending offsets."""
@@ -110,12 +113,12 @@ class Checkpoint:
 
     # Commit
     def commit(self) -> None:
+        """The checkpoint, in the order of the module's docstring."""
         offsets = dict(self._pending)
         try:
-            self._flush(self._producer, "outputs")
-            if self._dead_letter_refused():
-                self._flush(self._producer, "dead letters of refused outputs")
+            self._flush_outputs()
             if self._state is not None:
+                self._state.write_behind()
                 self._write_changelog(offsets)
         except BaseException:
             if self._state is not None:
@@ -128,6 +131,12 @@ class Checkpoint:
         self.last_commit = offsets
         self._pending.clear()
         self.started = time.monotonic()
+
+    def _flush_outputs(self) -> None:
+        """Every output and dead letter so far acknowledged; refused outputs dead-lettered."""
+        self._flush(self._producer, "outputs")
+        if self._dead_letter_refused():
+            self._flush(self._producer, "dead letters of refused outputs")
 
     def _write_changelog(self, offsets: dict[tuple[str, int], int]) -> None:
         if self._state is None or self._changelog_producer is None:

@@ -20,7 +20,7 @@ from headwater.runtime.graph import Node
 from headwater.runtime.repartition import GroupKey, RepartitionSource
 from headwater.runtime.timers import KeyedProcess
 from headwater.runtime.watermark import WatermarkConfig
-from headwater.runtime.window import LateRecords, WindowAggregate
+from headwater.runtime.window import LateRecords, WindowAggregate, window_aggregate
 
 
 def compile_plan(plan: Plan) -> dict[str, Node]:
@@ -73,7 +73,7 @@ def _group_key(plan: Plan, step: Step, p: Param) -> ops.Operator:
 
 
 def _window(plan: Plan, step: Step, p: Param) -> ops.Operator:
-    return WindowAggregate(
+    return window_aggregate(
         p("by"),
         Window(**p("window")),
         _aggregations(p("aggregations")),

@@ -17,8 +17,7 @@ import polars as pl
 
 from headwater.runtime.batch import ROW, TS, Source
 from headwater.runtime.operators import SourceOp
-from headwater.runtime.repartition import GroupKey, RepartitionSource
-from headwater.runtime.timers import KeyedProcess
+from headwater.runtime.timed import TimedOperator
 from headwater.runtime.watermark import (
     MARKER_HEADER,
     MAX_TIME,
@@ -27,10 +26,10 @@ from headwater.runtime.watermark import (
     WatermarkConfig,
     WatermarkTracker,
 )
-from headwater.runtime.window import WindowAggregate
 
 if TYPE_CHECKING:
     from headwater.runtime.graph import Node
+    from headwater.topic import Topic
 
 RESEND_MARKERS = 2.0  # seconds
 
@@ -40,24 +39,22 @@ class PipelineTime:
         source = root.operator
         config = (source.watermarks if isinstance(source, SourceOp) else None) or WatermarkConfig()
         self.tracker = WatermarkTracker(config)
-        self.markers = MarkerTable() if isinstance(root.operator, RepartitionSource) else None
+        self.markers = MarkerTable() if root.operator.reads_markers else None
         nodes = root.walk()
-        self.carriers = [
-            n
-            for n in nodes
-            if isinstance(n.operator, GroupKey)
-            and n.operator.topic is not None
-            and n.operator.watermarks
+        # Steps that write watermark markers along with their records, and the topics.
+        carriers = [(n, n.operator.marker_topic) for n in nodes]
+        self.marker_topics: list[Topic] = [t for _, t in carriers if t is not None]
+        # Timed operators (windows, keyed process functions): fired as time advances.
+        self.operators: list[tuple[Node, TimedOperator]] = [
+            (n, n.operator) for n in nodes if isinstance(n.operator, TimedOperator)
         ]
-        # Windows and keyed process functions: both are fired as time advances.
-        self.windows = [n for n in nodes if isinstance(n.operator, WindowAggregate | KeyedProcess)]
-        self.timed = [n for n in self.windows if n.operator.timed]  # type: ignore[attr-defined]
+        self.timed = [(n, op) for n, op in self.operators if op.timed]
         # Nodes whose input records move the tracker: a repartitioned window's watermark comes
         # from markers instead.
-        self.observers = {id(n) for n in self.carriers}
+        self.observers = {id(n) for n, t in carriers if t is not None}
         if self.markers is None:
-            self.observers |= {id(n) for n in self.windows}
-        self.enabled = bool(self.carriers or self.windows)
+            self.observers |= {id(n) for n, _ in self.operators}
+        self.enabled = bool(self.marker_topics or self.operators)
         self.live: set[int] = set()  # partitions this instance processes
         self._sent: dict[int, tuple[int, bool]] = {}
         self._resent = 0.0
@@ -118,7 +115,7 @@ class PipelineTime:
             # instance learns the watermarks that have not changed since.
             changed, self._resent = marks, now
         self._sent.update(changed)
-        return changed if self.carriers else {}
+        return changed if self.marker_topics else {}
 
     def finish(self) -> None:
         """The input ended (a local run): watermarks go to the end of time."""
@@ -138,8 +135,8 @@ class PipelineTime:
         self._sent.clear()
         if self.markers is not None:
             self.markers.forget(partition)
-        for node in self.windows:
-            node.operator.forget(partition)  # type: ignore[attr-defined]
+        for _, operator in self.operators:
+            operator.forget(partition)
 
     def forget(self, partition: int) -> None:
         self.tracker.forget(partition)
@@ -147,5 +144,5 @@ class PipelineTime:
         self._sent.pop(partition, None)
         if self.markers is not None:
             self.markers.forget(partition)
-        for node in self.windows:
-            node.operator.forget(partition)  # type: ignore[attr-defined]
+        for _, operator in self.operators:
+            operator.forget(partition)

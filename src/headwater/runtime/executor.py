@@ -12,7 +12,7 @@ import orjson
 import polars as pl
 
 from headwater.errors import PipelineError, StateError
-from headwater.runtime.batch import KEY, ROW, TS, Source, value_columns, with_values
+from headwater.runtime.batch import KEY, ROW, TS, Position, Source, value_columns, with_values
 from headwater.runtime.eventtime import PipelineTime
 from headwater.runtime.operators import with_millis
 from headwater.runtime.steps import StepCounters, step_id
@@ -21,6 +21,7 @@ from headwater.serde.frames import decode_keys, decode_values
 
 if TYPE_CHECKING:
     from headwater.runtime.graph import Node
+    from headwater.runtime.timed import TimedOperator
     from headwater.state.store import PartitionStore, Savepoint
     from headwater.topic import Topic
 
@@ -150,7 +151,7 @@ class Executor:
         self.time = PipelineTime(root)
         self._next: dict[int, int] = {}  # partition -> the offset after the last processed
         self._ticked = 0.0
-        self._positions: list[Source] = []
+        self._positions: list[Position] = []
 
     def fail(
         self,
@@ -287,7 +288,7 @@ class Executor:
         if out.height == 0:
             return
         for child in node.children:
-            if not getattr(child.operator, "side", False):  # side outputs run when fed
+            if not child.operator.side:  # side outputs run when fed
                 self._run(child, out, ctx, whole_batch)
 
     # Event time
@@ -296,10 +297,9 @@ class Executor:
         changed, close the windows the watermark passed. Returns the partitions whose state
         changed."""
         changed = self.time.advance(now)
-        for node in self.time.carriers:
+        for topic in self.time.marker_topics:
             if not changed:
                 break
-            topic: Topic = node.operator.topic  # type: ignore[attr-defined]
             count = self.emitter.partition_count(topic)
             upstream_count = self.emitter.partition_count(self.topic)
             for upstream, (mark, idle) in sorted(changed.items()):
@@ -307,31 +307,29 @@ class Executor:
                 for partition in range(count):
                     self.emitter.marker(topic, partition, payload)
         touched: list[int] = []
-        for node in self.time.timed:
+        for node, operator in self.time.timed:
             for partition in sorted(self.time.live):
-                if self._fire(node, partition):
+                if self._fire(node, operator, partition):
                     touched.append(partition)
-            operator = node.operator
-            if operator.early_due(now):  # type: ignore[attr-defined]
+            if operator.early_due(now):
                 for partition in sorted(self.time.live):
-                    self._fire(node, partition, early=True)
+                    self._fire(node, operator, partition, early=True)
         self._positions += [self._position(p) for p in dict.fromkeys(touched)]
         return touched
 
-    def _fire(self, node: Node, partition: int, early: bool = False) -> bool:
+    def _fire(
+        self, node: Node, operator: TimedOperator, partition: int, early: bool = False
+    ) -> bool:
         """Close the due windows of ``partition`` (or, ``early``, send the results so far of
         the windows that changed) and run the results down the pipeline."""
         attempt = _Attempt()
         empty = Source(self.topic.name, [], [], [], [], [])
         ctx = _Context(self, empty, attempt, whole_batch=False)
-        operator = node.operator
         try:
             if early:
-                fired = operator.early(partition, ctx)  # type: ignore[attr-defined]
+                fired = operator.early(partition, ctx)
             else:
-                fired = operator.fire(  # type: ignore[attr-defined]
-                    partition, self.time.watermark(partition), ctx
-                )
+                fired = operator.fire(partition, self.time.watermark(partition), ctx)
             if fired is None:
                 return False
             frame, failures = fired
@@ -339,7 +337,7 @@ class Executor:
                 ctx.source = _results_source(self.topic.name, partition, frame)
                 frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW))
                 for position, error in failures:
-                    ctx.fail([position], error, node.operator.label)
+                    ctx.fail([position], error, operator.label)
                 if failures:
                     bad = [p for p, _ in failures]
                     frame = frame.filter(~pl.col(ROW).is_in(bad))
@@ -348,7 +346,7 @@ class Executor:
                 if self._tap is not None:
                     attempt.tapped.append((node, frame))
                 for child in node.children:
-                    if frame.height and not getattr(child.operator, "side", False):
+                    if frame.height and not child.operator.side:
                         self._run(child, frame, ctx, whole_batch=False)
         except BaseException:
             attempt.rollback()
@@ -365,22 +363,22 @@ class Executor:
         self._ticked = now
         self.advance(now)
 
-    def positions(self) -> list[Source]:
+    def positions(self) -> list[Position]:
         """For the checkpoint, since the last call: where each partition whose state changed
         by time alone (windows closed) stands, so its store's changes have an offset."""
         positions, self._positions = self._positions, []
         return positions
 
-    def _position(self, partition: int) -> Source:
+    def _position(self, partition: int) -> Position:
         offset = self._next.get(partition)
         if offset is None:
-            store = self.time.timed[0].operator.store  # type: ignore[attr-defined]
+            store = self.time.timed[0][1].store
             offset = (
                 self.stores(store, self.topic.name, partition).processed_offset
                 if self.stores is not None
                 else 0
             )
-        return Source(self.topic.name, [partition], [offset - 1], [None], [None], [0])
+        return Position(self.topic.name, partition, offset)
 
     def finish(self) -> None:
         """The input is over (a local run): every window closes."""

@@ -9,6 +9,7 @@ context themselves, so the other records of the batch go on.
 from __future__ import annotations
 
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -60,15 +61,29 @@ class BatchContext(Protocol):
         """Run the side-output branch ``node`` (say, late records) over ``frame``."""
 
 
-class Operator:
-    """One step of a pipeline. ``kind`` and ``params`` describe it in the topology."""
+class Operator(ABC):
+    """One step of a pipeline: ``process`` turns a batch's frame into the next step's.
+
+    ``kind``, ``params`` and ``label`` describe it in the topology. ``stores`` names the state
+    stores it keeps per input partition; a ``side`` step is fed by its parent on the side (late
+    records), not by its results. For event time, ``reads_markers`` says its input carries
+    watermark markers (the root reading a repartition topic) and ``marker_topic`` is the topic
+    it writes markers to along with its records, if any. Operators that act as time advances
+    follow :class:`~headwater.runtime.timed.TimedOperator`.
+    """
 
     kind: str = "operator"
-    # Names of the state stores this step reads and writes (kept per input partition).
     stores: tuple[str, ...] = ()
+    side = False
+    reads_markers = False
 
+    @abstractmethod
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
-        raise NotImplementedError
+        """The batch after this step (rows keep their ``_hw_row``)."""
+
+    @property
+    def marker_topic(self) -> Topic | None:
+        return None
 
     def params(self) -> dict[str, Any]:
         return {}
@@ -82,7 +97,7 @@ def describe_callable(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
-def _with_missing(frame: pl.DataFrame, expr: pl.Expr) -> tuple[pl.DataFrame, list[str]]:
+def with_missing(frame: pl.DataFrame, expr: pl.Expr) -> tuple[pl.DataFrame, list[str]]:
     """Add the columns ``expr`` reads but the batch lacks, as nulls: a missing field is null."""
     # root_names repeats a column the expression reads twice; adding it twice would fail.
     missing = [n for n in dict.fromkeys(expr.meta.root_names()) if n not in frame.columns]
@@ -119,7 +134,7 @@ class FilterExpr(Operator):
         self.expr = expr
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
-        widened, missing = _with_missing(frame, self.expr)
+        widened, missing = with_missing(frame, self.expr)
         # A field null in every record is a Null-typed column, which filter rejects as predicate.
         return widened.filter(self.expr.fill_null(False)).drop(missing)
 
@@ -141,7 +156,7 @@ class Assign(Operator):
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         added: list[str] = []
         for expr in self.columns.values():
-            frame, missing = _with_missing(frame, expr)
+            frame, missing = with_missing(frame, expr)
             added += missing
         frame = frame.with_columns([e.alias(n) for n, e in self.columns.items()])
         return frame.drop([c for c in added if c not in self.columns])
@@ -439,7 +454,7 @@ class SetKey(Operator):
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         if isinstance(self.key, pl.Expr):
-            widened, missing = _with_missing(frame, self.key)
+            widened, missing = with_missing(frame, self.key)
             return widened.with_columns(self.key.alias(KEY)).drop(missing)
         return _set_by_function(frame, ctx, self.key, KEY, self.label)
 
@@ -456,7 +471,7 @@ class SetTimestamp(Operator):
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         if isinstance(self.ts, pl.Expr):
-            widened, missing = _with_missing(frame, self.ts)
+            widened, missing = with_missing(frame, self.ts)
             out = with_millis(widened.with_columns(self.ts.alias(TS)), TS).drop(missing)
         else:
             out = with_millis(_set_by_function(frame, ctx, self.ts, TS, self.label), TS)
@@ -571,7 +586,7 @@ class ToTopic(Operator):
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         out = frame
         if isinstance(self.key, pl.Expr):
-            widened, missing = _with_missing(frame, self.key)
+            widened, missing = with_missing(frame, self.key)
             out = widened.with_columns(self.key.alias(KEY)).drop(missing)
         elif self.key is not None:
             out = _set_by_function(frame, ctx, self.key, KEY, self.label)

@@ -17,7 +17,7 @@ import polars as pl
 
 from headwater.kafka.admin import TopicAdmin, TopicInfo
 from headwater.runtime.batch import KEY, ROW
-from headwater.runtime.operators import BatchContext, Operator, SourceOp, _with_missing
+from headwater.runtime.operators import BatchContext, Operator, SourceOp, with_missing
 from headwater.topic import Topic
 
 log = logging.getLogger("headwater.runner")
@@ -54,10 +54,15 @@ class GroupKey(Operator):
     def label(self) -> str:
         return "group_by " + ", ".join(self.by)
 
+    @property
+    def marker_topic(self) -> Topic | None:
+        """The repartition topic when windows follow: markers go along with the records."""
+        return self.topic if self.watermarks else None
+
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         added: list[str] = []
         for expr in self.by.values():
-            frame, missing = _with_missing(frame, expr)
+            frame, missing = with_missing(frame, expr)
             added += missing
         frame = frame.with_columns([e.alias(c) for c, e in self.by.items()])
         frame = frame.drop([c for c in added if c not in self.by])
@@ -84,6 +89,7 @@ class RepartitionSource(SourceOp):
     """The root of the pipeline that continues after a ``group_by``, reading its topic."""
 
     internal = True
+    reads_markers = True
 
 
 def create_internal_topics(

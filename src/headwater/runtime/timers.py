@@ -18,15 +18,22 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from headwater.errors import ConfigError
-from headwater.runtime.aggregate import _KEY, _PARTITION, keyed_frame, skip_applied
 from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_rows, with_values
-from headwater.runtime.operators import BatchContext, Operator, describe_callable
-from headwater.runtime.watermark import MAX_TIME, MIN_TIME, persist_watermark, stored_watermark
+from headwater.runtime.keyed import (
+    KEY_COLUMN,
+    PARTITION,
+    TimedCache,
+    keyed_frame,
+    skip_applied,
+)
+from headwater.runtime.operators import BatchContext, describe_callable
+from headwater.runtime.timed import Fired, TimedOperator
+from headwater.runtime.watermark import MAX_TIME
 from headwater.serde.frames import frame_from_rows
 from headwater.state.encoding import encode_key
 
@@ -96,13 +103,11 @@ class ProcessContext:
         self.watermark = watermark
 
 
-class KeyedProcess(Operator):
+class KeyedProcess(TimedOperator):
     """``group_by(...).process(fn, on_timer=...)``: a function per record with keyed state
     and timers."""
 
     kind = "process"
-    timed = True  # fired as time advances
-    early_every = None
 
     def __init__(
         self, fn: Callable[..., Any], on_timer: Callable[..., Any] | None, store: str
@@ -110,10 +115,9 @@ class KeyedProcess(Operator):
         for name, f in (("fn", fn), ("on_timer", on_timer)):
             if f is not None and not callable(f):
                 raise ConfigError(f"process({name}=...) needs a function, got {type(f).__name__}")
+        super().__init__(store)
         self.fn = fn
         self.on_timer = on_timer
-        self.store = store
-        self.stores = (store,)
         # Partition -> its keys' earliest timers.
         self._index: dict[int, DueTimers] = {}
 
@@ -131,18 +135,19 @@ class KeyedProcess(Operator):
         meta = meta_columns(frame)
         if frame.height == 0:
             return frame.select(meta)
-        stores = {p: ctx.store(self.store, p) for p in frame[_PARTITION].unique().to_list()}
+        stores = self.partition_stores(frame, ctx)
         frame = skip_applied(frame, ctx, stores)
         marks = {}  # the watermark, never below the one persisted
         for p, store in stores.items():
             index = self._index_of(p, store)  # built before this batch's writes
-            marks[p] = index.advance(ctx.watermark(p))
+            index.advance(ctx.watermark(p))
+            marks[p] = index.watermark
         rows, stamps = frame[ROW].to_list(), frame[TS].to_list()
-        keys = [encode_key(k) for k in frame[_KEY].to_list()]
-        plain, parts = frame[KEY].to_list(), frame[_PARTITION].to_list()
+        keys = [encode_key(k) for k in frame[KEY_COLUMN].to_list()]
+        plain, parts = frame[KEY].to_list(), frame[PARTITION].to_list()
         out: list[dict[str, Any]] = []
         keep: list[int] = []
-        values = value_rows(frame.drop([_PARTITION, _KEY]))
+        values = value_rows(frame.drop([PARTITION, KEY_COLUMN]))
         for i, value in enumerate(values):
             store, key = stores[parts[i]], keys[i]
             entry = self._entry(store, key, plain[i])
@@ -164,15 +169,10 @@ class KeyedProcess(Operator):
         return with_values(kept, frame_from_rows(out))
 
     # Firing
-    def early_due(self, now: float) -> bool:
-        return False
-
     def forget(self, partition: int) -> None:
         self._index.pop(partition, None)
 
-    def fire(
-        self, partition: int, watermark: int, ctx: BatchContext
-    ) -> tuple[pl.DataFrame, list[tuple[int, Exception]]] | None:
+    def fire(self, partition: int, watermark: int, ctx: BatchContext) -> Fired | None:
         """Fire the partition's due timers; returns on_timer's results and the timers that
         failed (by position, as rows of their own), or None when no timer was due."""
         now_ms = int(time.time() * 1000)
@@ -251,48 +251,22 @@ class KeyedProcess(Operator):
             if entry:
                 index.set(key, _earliest(entry))
         self._index[partition] = index
-        store.attach(index)
         return index
 
 
-class DueTimers:
+class DueTimers(TimedCache):
     """One partition's keys with timers: key -> (earliest event timer, earliest processing
     timer), and a heap per domain, so the keys due are found without looking at the others.
 
     Heaps are lazy: a key's old times stay in them until they come to the top, where the
-    times no longer its earliest are dropped. Attached to the store as write-behind state, it
-    writes the watermark at checkpoints and is discarded (then rebuilt) on an abort.
+    times no longer its earliest are dropped. As a timed cache it writes the watermark at
+    checkpoints and is discarded (then rebuilt) on an abort.
     """
 
     def __init__(self, store: PartitionStore) -> None:
-        self.store = store
-        self.valid = True
-        self.watermark = self._written = stored_watermark(store, MIN_TIME)
+        super().__init__(store)
         self.earliest: dict[bytes, tuple[int, int]] = {}
         self._heaps: tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]] = ([], [])
-
-    def current(self, store: PartitionStore) -> bool:
-        """Whether this index still stands for ``store`` (the same, open, not aborted)."""
-        return self.valid and self.store is store and not store.closed
-
-    def advance(self, watermark: int) -> int:
-        """The operator acted at ``watermark``: it is persisted at the next checkpoint."""
-        self.watermark = max(self.watermark, min(watermark, MAX_TIME))
-        return self.watermark
-
-    # WriteBehind
-    def flush(self, store: PartitionStore) -> None:
-        if self.watermark > self._written:
-            self._written = persist_watermark(store, self.watermark)
-
-    def snapshot(self) -> object:
-        return self.watermark
-
-    def restore(self, snapshot: object) -> None:
-        self.watermark = cast(int, snapshot)
-
-    def discard(self) -> None:
-        self.valid = False
 
     def set(self, key: bytes, earliest: tuple[int, int]) -> None:
         if self.earliest.get(key) == earliest:

@@ -2,6 +2,7 @@
 
 A checkpoint period is one Kafka transaction, opened before the first record it produces.
 Committing it, in order:
+0. ``state.write_behind()``: state operators keep in memory is written into the stores' entries;
 1. the state's changelog records are produced into the transaction;
 2. ``send_offsets_to_transaction`` adds the input offsets, with the consumer's group metadata
    so a member that left the group (a zombie) cannot commit them (KIP-447);
@@ -165,6 +166,7 @@ class TransactionalCheckpoint(Checkpoint):
         state = self._state
         try:
             if state is not None:
+                state.write_behind()
                 produce_changelog(
                     self._producer, state.changelog_records(offsets), state.on_delivery
                 )

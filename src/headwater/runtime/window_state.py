@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
+from headwater.runtime.keyed import TimedCache
 from headwater.runtime.watermark import MAX_TIME
 
 if TYPE_CHECKING:
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
 ToEntries = Callable[[pl.DataFrame], dict[Any, dict[str, Any]]]
 
 
-class OpenWindows:
+class OpenWindows(TimedCache):
     """One partition's open windows: ``frame`` has a row per key and window, ``end_column``
-    their ends, ``key_column`` the state key."""
+    their ends, ``key_column`` the state key. As a timed cache it also keeps the watermark
+    its windows last closed at."""
 
     def __init__(
         self,
@@ -39,18 +41,13 @@ class OpenWindows:
         key_column: str,
         end_column: str,
     ) -> None:
-        self.store = store
+        super().__init__(store)
         self.entry = entry
-        self.valid = True  # False once discarded: rebuild from the store
         self._to_entries = to_entries
         self._key, self._end = key_column, end_column
         self._changed: list[pl.Series] = []  # keys changed since the last flush
         self.frame = frame
         self.earliest = self._earliest()
-
-    def current(self, store: PartitionStore) -> bool:
-        """Whether this state still stands for ``store`` (the same, open, not aborted)."""
-        return self.valid and self.store is store and not store.closed
 
     def replace(self, frame: pl.DataFrame, changed: pl.Series) -> None:
         """The open windows are now ``frame``; the keys in ``changed`` are to be written."""
@@ -86,6 +83,7 @@ class OpenWindows:
 
     # WriteBehind
     def flush(self, store: PartitionStore) -> None:
+        super().flush(store)
         if not self._changed:
             return
         keys = list(dict.fromkeys(k for changed in self._changed for k in changed.to_list()))
@@ -98,16 +96,17 @@ class OpenWindows:
                 store.delete(key, self.entry)  # no open window left: purged
 
     def snapshot(self) -> object:
-        return self.frame, len(self._changed)
+        return self.frame, len(self._changed), super().snapshot()
 
     def restore(self, snapshot: object) -> None:
-        frame, changed = cast(tuple[pl.DataFrame, int], snapshot)
+        frame, changed, watermark = cast(tuple[pl.DataFrame, int, object], snapshot)
+        super().restore(watermark)
         self.frame = frame
         del self._changed[changed:]
         self.earliest = self._earliest()
 
     def discard(self) -> None:
-        self.valid = False
+        super().discard()
         self.frame = pl.DataFrame()
         self._changed.clear()
         self.earliest = MAX_TIME

@@ -2,11 +2,12 @@
 recovery.
 
 Life of a checkpoint (see docs/state.md for why a crash at any point loses nothing):
-1. ``changelog_records(input_offsets)``: every changed entry once, plus a marker, to produce;
-2. the runtime flushes them with its outputs (in one transaction under exactly-once);
-3. ``persist(input_offsets)``: one RocksDB batch per store with changes and offsets;
-4. the runtime commits the input offsets.
-On failure before step 3, ``abort()`` drops the changes; the inputs are processed again.
+1. ``write_behind()``: state operators keep in memory is written into the stores' entries;
+2. ``changelog_records(input_offsets)``: every changed entry once, plus a marker, to produce;
+3. the runtime flushes them with its outputs (in one transaction under exactly-once);
+4. ``persist(input_offsets)``: one RocksDB batch per store with changes and offsets;
+5. the runtime commits the input offsets.
+On failure before step 4, ``abort()`` drops the changes; the inputs are processed again.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ class StateManager:
                 store = self._open.pop((spec.name, topic, partition), None)
                 if store is None:
                     continue
+                store.write_behind()
                 if store.dirty_count:
                     log.warning(
                         "store %s closed with %d unpersisted changes; its partition's inputs "
@@ -195,6 +197,12 @@ class StateManager:
         return list(self._open.values())
 
     # Checkpoint
+    def write_behind(self) -> None:
+        """Write every store's write-behind state into its entries: the first step of a
+        checkpoint, before the changelog records are taken."""
+        for store in self._open.values():
+            store.write_behind()
+
     def changelog_records(
         self, input_offsets: Mapping[tuple[str, int], int]
     ) -> list[ChangelogRecord]:
@@ -204,6 +212,7 @@ class StateManager:
         checkpoint will commit it; it goes in every record's header and in the marker.
         """
         records: list[ChangelogRecord] = []
+        self.write_behind()  # nothing if the checkpoint did it: a change is never left out
         for store_id, store in self._open.items():
             if not store.dirty_count:
                 continue
@@ -254,6 +263,7 @@ class StateManager:
         for store_id, store in self._open.items():
             if self.recovery.is_recovering(store):
                 continue
+            store.write_behind()  # a change since the changelog was taken shows here
             if store.dirty_count and self._sealed.get(store_id) != store.version:
                 raise StateError(
                     f"store {store.describe()} changed after changelog_records() was taken; "

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from headwater.errors import StateError
 from headwater.state.encoding import encode_value, entry_key
 
-if TYPE_CHECKING:
-    from headwater.state.store import PartitionStore
+
+class Entries(Protocol):
+    """Where a State reads and writes its entries (a PartitionStore), by entry key."""
+
+    def read_entry(self, entry: bytes, default: Any, now_ms: int | None) -> Any:
+        """The entry's value, or ``default`` when it is unset or expired at ``now_ms``."""
+        ...
+
+    def write_entry(self, entry: bytes, data: bytes | None) -> None:
+        """Set the entry's encoded value (None: delete it)."""
+        ...
+
+    def has_entry(self, entry: bytes, now_ms: int | None) -> bool:
+        """Whether the entry is set and not expired at ``now_ms``."""
+        ...
 
 
 class State:
@@ -37,7 +50,7 @@ class State:
 
     __slots__ = ("_key", "_store", "timestamp_ms")
 
-    def __init__(self, store: PartitionStore, key: bytes, timestamp_ms: int | None) -> None:
+    def __init__(self, store: Entries, key: bytes, timestamp_ms: int | None) -> None:
         self._store = store
         self._key = key
         self.timestamp_ms = timestamp_ms
@@ -49,7 +62,7 @@ class State:
 
     def get(self, name: str, default: Any = None) -> Any:
         """The value of ``name``, or ``default`` when it is unset or expired."""
-        return self._store._get(entry_key(self._key, name), default, self.timestamp_ms)
+        return self._store.read_entry(entry_key(self._key, name), default, self.timestamp_ms)
 
     def set(self, name: str, value: Any, ttl_ms: int | None = None) -> None:
         """Set ``name``; with ``ttl_ms`` it expires that long after this record's event time."""
@@ -63,15 +76,15 @@ class State:
                     "has none; create it with store.state(key, timestamp_ms=...)"
                 )
             expires_at = self.timestamp_ms + ttl_ms
-        self._store._set(entry_key(self._key, name), encode_value(value, name, expires_at))
+        self._store.write_entry(entry_key(self._key, name), encode_value(value, name, expires_at))
 
     def delete(self, name: str) -> None:
         """Forget ``name``."""
-        self._store._set(entry_key(self._key, name), None)
+        self._store.write_entry(entry_key(self._key, name), None)
 
     def exists(self, name: str) -> bool:
         """Whether ``name`` is set and not expired."""
-        return self._store._raw(entry_key(self._key, name), self.timestamp_ms) is not None
+        return self._store.has_entry(entry_key(self._key, name), self.timestamp_ms)
 
     def __repr__(self) -> str:
         return f"State(key={self._key!r}, timestamp_ms={self.timestamp_ms})"

@@ -143,16 +143,16 @@ class PartitionStore:
         return State(self, encode_key(key), timestamp_ms)
 
     def get(self, key: StateKey, name: str, default: Any = None, now_ms: int | None = None) -> Any:
-        return self._get(entry_key(encode_key(key), name), default, now_ms)
+        return self.read_entry(entry_key(encode_key(key), name), default, now_ms)
 
     def set(self, key: StateKey, name: str, value: Any, expires_at: int | None = None) -> None:
-        self._set(entry_key(encode_key(key), name), encode_value(value, name, expires_at))
+        self.write_entry(entry_key(encode_key(key), name), encode_value(value, name, expires_at))
 
     def delete(self, key: StateKey, name: str) -> None:
-        self._set(entry_key(encode_key(key), name), None)
+        self.write_entry(entry_key(encode_key(key), name), None)
 
     def exists(self, key: StateKey, name: str, now_ms: int | None = None) -> bool:
-        return self._raw(entry_key(encode_key(key), name), now_ms) is not None
+        return self.has_entry(entry_key(encode_key(key), name), now_ms)
 
     # Vectorised access: each key read and written once per batch
     def get_many(
@@ -197,7 +197,7 @@ class PartitionStore:
             count += 1
         self.version += count
 
-    # Entry-level access, shared with State
+    # Entry-level access (State's, see headwater.state.state.Entries)
     def _raw(self, entry: bytes, now_ms: int | None) -> bytes | None:
         try:
             data = self._dirty[entry] if entry in self._dirty else self._db.get(entry)
@@ -208,13 +208,16 @@ class PartitionStore:
             return None
         return data
 
-    def _get(self, entry: bytes, default: Any, now_ms: int | None) -> Any:
+    def read_entry(self, entry: bytes, default: Any, now_ms: int | None) -> Any:
         data = self._raw(entry, now_ms)
         return default if data is None else decode_value(data)[0]
 
-    def _set(self, entry: bytes, data: bytes | None) -> None:
+    def write_entry(self, entry: bytes, data: bytes | None) -> None:
         self._dirty[entry] = data
         self.version += 1
+
+    def has_entry(self, entry: bytes, now_ms: int | None) -> bool:
+        return self._raw(entry, now_ms) is not None
 
     def _expired(self, entry: bytes, data: bytes, now_ms: int | None) -> bool:
         if now_ms is None:
@@ -222,7 +225,7 @@ class PartitionStore:
         expiry = expiry_of(data)
         if expiry is None or now_ms < expiry:
             return False
-        self._set(entry, None)  # expired: delete it, so the changelog forgets it too
+        self.write_entry(entry, None)  # expired: delete it, so the changelog forgets it too
         return True
 
     # Write-behind state
@@ -230,7 +233,9 @@ class PartitionStore:
         """Keep ``behind`` in step with this store's checkpoints (see :class:`WriteBehind`)."""
         self._behind.append(behind)
 
-    def _flush_behind(self) -> None:
+    def write_behind(self) -> None:
+        """Write the attached write-behind state's changes into the dirty entries (the first
+        step of a checkpoint: the changelog and the persist then see them)."""
         for behind in self._behind:
             behind.flush(self)
 
@@ -242,18 +247,21 @@ class PartitionStore:
     # Checkpoint
     @property
     def dirty_count(self) -> int:
-        self._flush_behind()
+        """How many entries changed since the last persist (write-behind state not written
+        yet is not counted: see :meth:`write_behind`)."""
         return len(self._dirty)
 
     def changes(self) -> list[tuple[bytes, bytes | None]]:
-        """Each entry changed since the last persist, once, with its latest value (None: gone)."""
-        self._flush_behind()
+        """Each entry changed since the last persist, once, with its latest value (None: gone);
+        the write-behind state is written first."""
+        self.write_behind()
         return list(self._dirty.items())
 
     def persist(self, input_offset: int | None, changelog_offset: int | None) -> None:
-        """Write the changes and the offsets in one atomic RocksDB batch, then forget them."""
+        """Write the write-behind state, the changes and the offsets in one atomic RocksDB
+        batch, then forget the changes."""
         self._check_open()
-        self._flush_behind()
+        self.write_behind()
         batch = WriteBatch(raw_mode=True)
         for entry, data in self._dirty.items():
             if data is None:
@@ -300,7 +308,7 @@ class PartitionStore:
     ) -> None:
         """Apply replayed changelog records and the offsets they bring, in one atomic batch."""
         self._check_open()
-        self._flush_behind()
+        self.write_behind()
         if self._dirty:
             raise StateError(
                 f"store {self.describe()} has unpersisted changes and cannot replay its "
