@@ -90,8 +90,8 @@ def run_headwater_app(
     ``options``, its pipeline made by ``build(app, source, sink)``; stops once ``records``
     inputs went through it, timed from its first batch to its final checkpoint."""
     from headwater import App
-    from headwater.runtime.checkpoint import Checkpoint
-    from headwater.runtime.executor import Executor
+    from headwater.runtime.commit.checkpoint import Checkpoint
+    from headwater.runtime.loop.executor import Executor
 
     state_dir = Path(tempfile.mkdtemp(prefix="hw-bench-state-"))
     app = App(
@@ -146,7 +146,7 @@ def run_headwater_app(
 
 def _subclasses(cls: type) -> list[type]:
     """Every subclass of ``cls`` (the checkpoint variants), imported or not yet."""
-    import headwater.runtime.runner  # noqa: F401  (imports every checkpoint kind)
+    import headwater.runtime.loop.runner  # noqa: F401  (imports every checkpoint kind)
 
     found: list[type] = []
     for sub in cls.__subclasses__():

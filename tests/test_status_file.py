@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from headwater.runtime.status import STATUS_FILE_ENV, StatusFile
+from headwater.runtime.loop.status import STATUS_FILE_ENV, StatusFile
 
 
 def test_status_file_is_rewritten_whole_on_each_assignment(tmp_path: Path) -> None:

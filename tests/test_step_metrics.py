@@ -11,10 +11,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from headwater import App, ConfigError, agg, windows
-from headwater.runtime.executor import Executor
-from headwater.runtime.local import _Capture, _TemporaryStores, make_source
-from headwater.runtime.status import StatusFile
-from headwater.runtime.steps import (
+from headwater.runtime.loop.executor import Executor
+from headwater.runtime.loop.local import _Capture, _TemporaryStores, make_source
+from headwater.runtime.loop.status import StatusFile
+from headwater.runtime.loop.step_metrics import (
     METRICS_ADDRESS_ENV,
     StepCounters,
     serve_metrics,

@@ -12,16 +12,16 @@ from headwater.kafka.settings import KafkaSettings
 from headwater.plan import Plan, PlanBuilder
 from headwater.runtime.compile import compile_plan
 from headwater.runtime.graph import Node, describe
-from headwater.runtime.operators import Operator
-from headwater.runtime.settings import Guarantee, OnError, RunSettings
+from headwater.runtime.loop.settings import Guarantee, OnError, RunSettings
+from headwater.runtime.operators.steps import Operator
 from headwater.serde.codecs import Serde
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from headwater.runtime.local import LocalResult
-    from headwater.runtime.runner import Runner
+    from headwater.runtime.loop.local import LocalResult
+    from headwater.runtime.loop.runner import Runner
 
 __all__ = ["App", "Guarantee", "OnError"]
 _APP_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
@@ -201,7 +201,7 @@ class App:
 
     def run(self) -> None:
         """Process until SIGINT / SIGTERM or :meth:`stop`, then finish the batch and commit."""
-        from headwater.runtime.runner import Runner
+        from headwater.runtime.loop.runner import Runner
 
         if not self._builder.sources:
             raise ConfigError("the app has no pipeline: call app.dataframe(topic) first")
@@ -220,7 +220,7 @@ class App:
     def test(self, inputs: dict[str, Any]) -> Any:
         """Run every pipeline in-process: ``inputs`` maps topic names to lists of values.
 
-        Returns a :class:`~headwater.runtime.local.LocalResult` with ``outputs`` (a pandas
+        Returns a :class:`~headwater.runtime.loop.local.LocalResult` with ``outputs`` (a pandas
         DataFrame per output topic) and ``dead_letters``.
         """
         return self.run_local({name: (data, None, None) for name, data in inputs.items()})
@@ -228,7 +228,7 @@ class App:
     def run_local(self, inputs: dict[str, LocalData], tap: str | None = None) -> LocalResult:
         """Run the plan in-process: ``inputs`` maps topic names to (values, keys or None,
         timestamps or None); ``tap`` names a step whose output the result's ``tapped`` holds."""
-        from headwater.runtime.local import run_local  # pandas: loaded when a test needs it
+        from headwater.runtime.loop.local import run_local  # pandas: loaded when a test needs it
 
         plan = self.plan()
         roots = compile_plan(plan)

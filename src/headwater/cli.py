@@ -420,7 +420,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         os.environ[BROKER_ENV] = args.broker  # read when the app's KafkaSettings are made
     if args.metrics:
-        from headwater.runtime.steps import METRICS_ADDRESS_ENV
+        from headwater.runtime.loop.step_metrics import METRICS_ADDRESS_ENV
 
         os.environ[METRICS_ADDRESS_ENV] = args.metrics  # read when the app starts running
     from headwater.loader import has_main_block, load_app

@@ -9,11 +9,11 @@ import pytest
 from aggregation_oracle import AGGS, assert_matches, oracle, random_orders
 
 from headwater import App, ConfigError, agg
-from headwater.runtime.aggregate import ENTRY
-from headwater.runtime.batch import Source
-from headwater.runtime.executor import Executor
-from headwater.runtime.local import _Capture
-from headwater.runtime.repartition import murmur2, murmur2_partition
+from headwater.runtime.loop.batch import Source
+from headwater.runtime.loop.executor import Executor
+from headwater.runtime.loop.local import _Capture
+from headwater.runtime.operators.repartition import murmur2, murmur2_partition
+from headwater.runtime.operators.running import ENTRY
 from headwater.serde.codecs import resolve_serde
 from headwater.state.store import PartitionStore
 

@@ -11,8 +11,8 @@ import pytest
 
 from headwater import App
 from headwater.errors import ConfigError
-from headwater.runtime.timers import DueTimers, ProcessContext
-from headwater.runtime.watermark import MAX_TIME
+from headwater.runtime.operators.timers import DueTimers, ProcessContext
+from headwater.runtime.time.watermark import MAX_TIME
 from headwater.state import PartitionStore
 
 GAP = 10_000

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from headwater import App, ConfigError, agg, windows
-from headwater.runtime.watermark import (
+from headwater.runtime.time.watermark import (
     MIN_TIME,
     MarkerTable,
     WatermarkConfig,

@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from kafka_helpers import FAST_GROUP, group_committed, read_all, wait_until
 
 from headwater import App
-from headwater.runtime.transaction import TransactionalCheckpoint
+from headwater.runtime.commit.transaction import TransactionalCheckpoint
 
 __all__ = [
     "FAST_GROUP",

@@ -26,9 +26,11 @@ from test_stateful import (
 
 from headwater import App
 from headwater.errors import BrokerError
-from headwater.runtime.emitter import KafkaEmitter
-from headwater.runtime.transaction import TransactionalCheckpoint
+from headwater.runtime.commit.transaction import TransactionalCheckpoint
+from headwater.runtime.loop.emitter import KafkaEmitter
 from headwater.state import read_key
+
+TRANSACTION_LOG = "headwater.runtime.commit.transaction"
 
 pytestmark = pytest.mark.broker
 
@@ -118,7 +120,10 @@ def test_a_producer_fenced_once_is_replaced_and_the_output_stays_exact(
     second = [(k, seq + 200, v) for k, seq, v in second]
     produce_events(bootstrap, source, first)
     app = eos_app(name, bootstrap, source, sink, tmp_path / "state")
-    with caplog.at_level(logging.WARNING, logger="headwater.runtime.transaction"), running(app):
+    with (
+        caplog.at_level(logging.WARNING, logger=TRANSACTION_LOG),
+        running(app),
+    ):
         wait_committed(bootstrap, name, source, 200)
         txn_id = (tmp_path / "state" / name / "transactional.id").read_text().strip()
         # Another producer registers the app's transactional.id: the app's epoch is over.
@@ -156,7 +161,10 @@ def test_a_producer_that_refuses_to_produce_after_an_abort_is_replaced(
     armed = False
     monkeypatch.setattr(KafkaEmitter, "emit", refusing_emit)
     app = eos_app(name, bootstrap, source, sink, tmp_path / "state")
-    with caplog.at_level(logging.WARNING, logger="headwater.runtime.transaction"), running(app):
+    with (
+        caplog.at_level(logging.WARNING, logger=TRANSACTION_LOG),
+        running(app),
+    ):
         wait_committed(bootstrap, name, source, 200)
         armed = True
         produce_events(bootstrap, source, second)
@@ -175,7 +183,7 @@ def test_an_instance_fenced_again_and_again_stops_with_a_clear_error(
 ) -> None:
     # Fenced more often than MAX_FENCES a minute means another instance shares the id; with
     # MAX_FENCES at 0 the first fence is one too many.
-    monkeypatch.setattr("headwater.runtime.transaction.MAX_FENCES", 0)
+    monkeypatch.setattr("headwater.runtime.commit.transaction.MAX_FENCES", 0)
     source, sink, name = make_topic("clicks", PARTITIONS), unique("totals"), unique("app")
     produce_events(bootstrap, source, events(200, keys=5, seed=5))
     app = eos_app(name, bootstrap, source, sink, tmp_path / "state")
@@ -231,7 +239,10 @@ def test_a_transaction_that_outlives_its_timeout_is_aborted_and_the_app_recovers
         real_commit(self)
 
     monkeypatch.setattr(TransactionalCheckpoint, "commit", commit_after_a_hang)
-    with caplog.at_level(logging.WARNING, logger="headwater.runtime.transaction"), running(app):
+    with (
+        caplog.at_level(logging.WARNING, logger=TRANSACTION_LOG),
+        running(app),
+    ):
         wait_committed(bootstrap, name, source, len(records))
     assert hung, "the app never hung: nothing was tested"
     assert any("was fenced" in r.getMessage() for r in caplog.records)

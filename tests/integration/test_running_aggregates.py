@@ -22,7 +22,7 @@ from integration_helpers import (
 
 from headwater import App, agg
 from headwater.kafka.admin import TopicAdmin
-from headwater.runtime.repartition import murmur2_partition
+from headwater.runtime.operators.repartition import murmur2_partition
 
 pytestmark = pytest.mark.broker
 
@@ -100,7 +100,7 @@ def test_the_committed_part_of_a_repartition_topic_is_purged(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("headwater.runtime.purge.PURGE_INTERVAL", 0.0)  # at every commit
+    monkeypatch.setattr("headwater.runtime.commit.purge.PURGE_INTERVAL", 0.0)  # at every commit
     source = make_topic("orders", partitions=3)
     orders = random_orders(150, seed=13)
     _produce(bootstrap, source, orders)

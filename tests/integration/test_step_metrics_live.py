@@ -17,7 +17,7 @@ import orjson
 from kafka_helpers import FAST_GROUP, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
-from headwater.runtime.status import STATUS_FILE_ENV
+from headwater.runtime.loop.status import STATUS_FILE_ENV
 
 APP = """
 from headwater import App, agg

@@ -33,7 +33,7 @@ from window_oracle import (
 )
 
 from headwater import App, agg, windows
-from headwater.runtime.transaction import TransactionalCheckpoint
+from headwater.runtime.commit.transaction import TransactionalCheckpoint
 
 pytestmark = pytest.mark.broker
 

@@ -14,10 +14,10 @@ from headwater.errors import ConfigError
 from headwater.plan import Plan
 from headwater.runtime.compile import compile_plan
 from headwater.runtime.graph import Node, describe
-from headwater.runtime.local import run_local
-from headwater.runtime.operators import Operator, SourceOp
-from headwater.runtime.repartition import GroupKey
-from headwater.runtime.window import WindowAggregate
+from headwater.runtime.loop.local import run_local
+from headwater.runtime.operators.repartition import GroupKey
+from headwater.runtime.operators.steps import Operator, SourceOp
+from headwater.runtime.operators.window_strategies import WindowAggregate
 
 
 def double(df: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from platform_server import LiveServer
 from headwater.kafka.admin import TopicAdmin
 from headwater.platform.deployments.steps import metrics_address, parse_steps
 from headwater.platform.metrics.steps import StepRates, scrape_steps
-from headwater.runtime.steps import StepCounters, serve_metrics
+from headwater.runtime.loop.step_metrics import StepCounters, serve_metrics
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ or budgeted; and the accounts' rules (passwords, tokens, names, headers, the dat
 from __future__ import annotations
 
 import stat
+import statistics
 import threading
 import time
 import uuid
@@ -211,7 +212,12 @@ def test_a_login_flood_is_budgeted_and_does_not_slow_other_requests(guarded: Liv
     # Each address got at most its budget of real checks, all addresses the server's budget
     # (plus the checks under way when it was spent: two at a time).
     assert statuses[401] <= 40 + 2
-    assert max(latencies) < 2.0, latencies
+    # Password checks run two at a time beside the other requests, never ahead of them: the
+    # typical request stays quick, and none waits behind the flood (a starved event loop or
+    # thread pool would hold one for the clients' 30 s timeout). The bounds leave room for a
+    # loaded machine's scheduling, which is not what this measures.
+    assert statistics.median(latencies) < 1.0, latencies
+    assert max(latencies) < 10.0, latencies
     assert _rss() - before < 300 << 20
     assert guarded.context.login_limiter.entries() <= 2 * 40
     # A legitimate user from a fresh address is refused only while the whole-server budget is

@@ -14,7 +14,7 @@ from state_helpers import checkpoint, dump, produce_changelog, recover
 
 from headwater import App
 from headwater.errors import ConfigError
-from headwater.runtime.standby import choose_standbys, owners_of
+from headwater.runtime.loop.standby_assignment import choose_standbys, owners_of
 from headwater.state import StateManager
 from headwater.state.encoding import CHECKPOINT_KEY
 

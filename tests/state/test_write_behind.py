@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from headwater.runtime.window_state import OpenWindows
+from headwater.runtime.operators.open_windows import OpenWindows
 from headwater.state import PartitionStore
 
 

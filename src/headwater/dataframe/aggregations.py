@@ -2,8 +2,8 @@
 
 These are definitions: what to aggregate and how, as plain values. How they run (the partial
 values kept per key or window, computed by Polars or by Python code) is the runtime's
-business (:mod:`headwater.runtime.aggregators`). Nulls in the aggregated column are skipped, as
-in pandas and Polars.
+business (:mod:`headwater.runtime.operators.aggregators`). Nulls in the aggregated column are
+skipped, as in pandas and Polars.
 
 >>> from headwater import agg
 >>> agg.sum("amount").describe()

@@ -28,7 +28,7 @@ from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import BROKER_ENV, KafkaSettings
 from headwater.kafka.tail import TailRecord, TopicTail
 from headwater.kafka.tansu import TansuBroker
-from headwater.runtime.emitter import DLQ_OPERATOR, DLQ_REASON
+from headwater.runtime.loop.emitter import DLQ_OPERATOR, DLQ_REASON
 
 EXAMPLE = Path(__file__).resolve().parent / "orders_app.py"
 SUMMARY_SECONDS = 5.0

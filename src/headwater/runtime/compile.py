@@ -14,13 +14,17 @@ from headwater.dataframe.aggregations import Aggregation, from_spec
 from headwater.dataframe.windows import Window
 from headwater.errors import ConfigError
 from headwater.plan import Plan, Step
-from headwater.runtime import operators as ops
-from headwater.runtime.aggregate import RunningAggregate
 from headwater.runtime.graph import Node
-from headwater.runtime.repartition import GroupKey, RepartitionSource
-from headwater.runtime.timers import KeyedProcess
-from headwater.runtime.watermark import WatermarkConfig
-from headwater.runtime.window import LateRecords, WindowAggregate, window_aggregate
+from headwater.runtime.operators import steps as ops
+from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
+from headwater.runtime.operators.running import RunningAggregate
+from headwater.runtime.operators.timers import KeyedProcess
+from headwater.runtime.operators.window_strategies import (
+    LateRecords,
+    WindowAggregate,
+    window_aggregate,
+)
+from headwater.runtime.time.watermark import WatermarkConfig
 
 
 def compile_plan(plan: Plan) -> dict[str, Node]:

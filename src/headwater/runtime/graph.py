@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.runtime.operators import Operator, SourceOp, ToTopic
-from headwater.runtime.repartition import GroupKey, RepartitionSource
+from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
+from headwater.runtime.operators.steps import Operator, SourceOp, ToTopic
 
 
 @dataclass(eq=False)

@@ -1,6 +1,6 @@
 """The steps of a deployed app, as its replicas report them in their status files.
 
-A replica's status file (``headwater.runtime.status``) lists the app's steps with their ids,
+A replica's status file (``headwater.runtime.loop.status``) lists the app's steps with their ids,
 kinds, labels and inputs, and the address where it serves their counters. Both come from the
 replica's own process, so they are checked here before the platform uses them: a step without
 an id is dropped, and only a loopback address (where the supervisor told the replica to serve)

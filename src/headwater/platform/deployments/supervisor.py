@@ -34,8 +34,8 @@ from headwater.platform.deployments.steps import (
     parse_steps,
 )
 from headwater.platform.sandbox import Jail, Sandbox, SandboxMode
-from headwater.runtime.status import STATUS_FILE_ENV
-from headwater.runtime.steps import METRICS_ADDRESS_ENV
+from headwater.runtime.loop.status import STATUS_FILE_ENV
+from headwater.runtime.loop.step_metrics import METRICS_ADDRESS_ENV
 
 log = logging.getLogger("headwater.platform.supervisor")
 

@@ -1,7 +1,8 @@
 """Records in and out per second of every step of every deployment, from its replicas' counters.
 
 Each replica serves ``headwater_step_records_in_total`` / ``_out_total`` per step (see
-``headwater.runtime.steps``). Every few seconds the sampler scrapes every live replica, adds up
+``headwater.runtime.loop.step_metrics``). Every few seconds the sampler scrapes every live
+replica, adds up
 what each counted since the sample before (a replica that restarted counts from zero again, so
 a counter that went down counts whole) and keeps the sum over the deployment's replicas for a
 window: a step's rate is what the window's samples grew by, per second of the window.

@@ -23,7 +23,7 @@ import pandas as pd
 from headwater.errors import BrokerError, MissingTopicError, PipelineError
 from headwater.kafka.settings import KafkaSettings
 from headwater.kafka.tail import LastRecords, TopicTail
-from headwater.runtime.local import LocalInput
+from headwater.runtime.loop.local import LocalInput
 
 FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
 

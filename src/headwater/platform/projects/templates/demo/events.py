@@ -11,7 +11,7 @@ import threading
 from headwater.demo.generator import OrderGenerator, OrderProducer
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
-from headwater.runtime.status import StatusFile
+from headwater.runtime.loop.status import StatusFile
 from headwater.signals import on_stop_signals
 from headwater.topic import Topic
 

@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 
 from headwater.kafka.admin import TopicAdmin, TopicInfo
-from headwater.runtime.batch import KEY, ROW
-from headwater.runtime.operators import BatchContext, Operator, SourceOp, with_missing
+from headwater.runtime.loop.batch import KEY, ROW
+from headwater.runtime.operators.steps import BatchContext, Operator, SourceOp, with_missing
 from headwater.topic import Topic
 
 log = logging.getLogger("headwater.runner")

@@ -19,24 +19,24 @@ from confluent_kafka import (
 
 from headwater.errors import BrokerError, MissingTopicError
 from headwater.kafka.admin import TopicAdmin
-from headwater.runtime.batch import Source
-from headwater.runtime.checkpoint import Checkpoint
+from headwater.runtime.commit.checkpoint import Checkpoint
+from headwater.runtime.commit.delivery import DeliveryErrors
+from headwater.runtime.commit.purge import RepartitionPurger
+from headwater.runtime.commit.transaction import TransactionalCheckpoint, transactional_id
 from headwater.runtime.compile import compile_plan
-from headwater.runtime.delivery import DeliveryErrors
-from headwater.runtime.emitter import KafkaEmitter
-from headwater.runtime.executor import Executor
 from headwater.runtime.graph import describe
-from headwater.runtime.purge import RepartitionPurger
-from headwater.runtime.standby import StandbyPlanner
-from headwater.runtime.status import StatusFile
-from headwater.runtime.steps import serve_step_metrics, topology_steps
-from headwater.runtime.transaction import TransactionalCheckpoint, transactional_id
+from headwater.runtime.loop.batch import Source
+from headwater.runtime.loop.emitter import KafkaEmitter
+from headwater.runtime.loop.executor import Executor
+from headwater.runtime.loop.standby_assignment import StandbyPlanner
+from headwater.runtime.loop.status import StatusFile
+from headwater.runtime.loop.step_metrics import serve_step_metrics, topology_steps
 from headwater.signals import on_stop_signals
 from headwater.state import StateManager
 
 if TYPE_CHECKING:
     from headwater.plan import Plan
-    from headwater.runtime.settings import RunSettings
+    from headwater.runtime.loop.settings import RunSettings
 
 log = logging.getLogger("headwater.runner")
 
@@ -70,7 +70,7 @@ class Runner:
         plan, settings = self.plan, self.settings
         admin = TopicAdmin(settings.kafka)
         existing = admin.list_topics()
-        from headwater.runtime.repartition import create_internal_topics
+        from headwater.runtime.operators.repartition import create_internal_topics
 
         # Repartition topics are inputs too, made with their upstream topic's partition count.
         # Listed again even when another replica created them meanwhile (none created here).

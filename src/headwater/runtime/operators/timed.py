@@ -21,8 +21,8 @@ from abc import ABC, abstractmethod
 
 import polars as pl
 
-from headwater.runtime.keyed import KeyedOperator
-from headwater.runtime.operators import BatchContext
+from headwater.runtime.operators.keyed import KeyedOperator
+from headwater.runtime.operators.steps import BatchContext
 
 # What a firing produced: output records, and those whose result failed (by position).
 Fired = tuple[pl.DataFrame, list[tuple[int, Exception]]]

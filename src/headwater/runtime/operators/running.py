@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from headwater.runtime.aggregators import running_aggregator
-from headwater.runtime.batch import meta_columns
-from headwater.runtime.keyed import (
+from headwater.runtime.loop.batch import meta_columns
+from headwater.runtime.operators.aggregators import running_aggregator
+from headwater.runtime.operators.keyed import (
     KEY_COLUMN,
     PARTITION,
     KeyedOperator,
     keyed_frame,
     skip_applied,
 )
-from headwater.runtime.operators import BatchContext, with_missing
+from headwater.runtime.operators.steps import BatchContext, with_missing
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation

@@ -35,9 +35,9 @@ from typing import IO, TYPE_CHECKING
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from headwater.errors import BrokerError
-from headwater.runtime.batch import Source
-from headwater.runtime.checkpoint import Checkpoint, produce_changelog, refused_error
-from headwater.runtime.delivery import DeliveryErrors
+from headwater.runtime.commit.checkpoint import Checkpoint, produce_changelog, refused_error
+from headwater.runtime.commit.delivery import DeliveryErrors
+from headwater.runtime.loop.batch import Source
 
 if TYPE_CHECKING:
     from headwater.state import StateManager

@@ -23,17 +23,17 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from headwater.errors import ConfigError
-from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_rows, with_values
-from headwater.runtime.keyed import (
+from headwater.runtime.loop.batch import KEY, ROW, TS, meta_columns, value_rows, with_values
+from headwater.runtime.operators.keyed import (
     KEY_COLUMN,
     PARTITION,
     TimedCache,
     keyed_frame,
     skip_applied,
 )
-from headwater.runtime.operators import BatchContext, describe_callable
-from headwater.runtime.timed import Fired, TimedOperator
-from headwater.runtime.watermark import MAX_TIME
+from headwater.runtime.operators.steps import BatchContext, describe_callable
+from headwater.runtime.operators.timed import Fired, TimedOperator
+from headwater.runtime.time.watermark import MAX_TIME
 from headwater.serde.frames import frame_from_rows
 from headwater.state.encoding import encode_key
 

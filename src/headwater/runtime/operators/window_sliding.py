@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from headwater.runtime.batch import KEY, ROW, TS
-from headwater.runtime.keyed import KEY_COLUMN, PARTITION, TimedCache
-from headwater.runtime.operators import BatchContext
-from headwater.runtime.timed import Fired
-from headwater.runtime.watermark import MAX_TIME
-from headwater.runtime.window_base import (
+from headwater.runtime.loop.batch import KEY, ROW, TS
+from headwater.runtime.operators.keyed import KEY_COLUMN, PARTITION, TimedCache
+from headwater.runtime.operators.steps import BatchContext
+from headwater.runtime.operators.timed import Fired
+from headwater.runtime.operators.window_base import (
     END,
     ENTRY,
     INPUT,
@@ -28,6 +27,7 @@ from headwater.runtime.window_base import (
     empty,
     stored_entries,
 )
+from headwater.runtime.time.watermark import MAX_TIME
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation

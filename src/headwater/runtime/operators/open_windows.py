@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from headwater.runtime.keyed import TimedCache
-from headwater.runtime.watermark import MAX_TIME
+from headwater.runtime.operators.keyed import TimedCache
+from headwater.runtime.time.watermark import MAX_TIME
 
 if TYPE_CHECKING:
     from headwater.state.store import PartitionStore

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from confluent_kafka import KafkaError, Message
 
 if TYPE_CHECKING:
-    from headwater.runtime.batch import Source
+    from headwater.runtime.loop.batch import Source
 
 # Errors that concern one record, not the producer, the partition or the cluster.
 RECORD_REFUSALS = frozenset(

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from headwater.runtime.batch import KEY
-from headwater.runtime.keyed import KEY_COLUMN, PARTITION
-from headwater.runtime.operators import BatchContext
-from headwater.runtime.timed import Fired
-from headwater.runtime.window_base import (
+from headwater.runtime.loop.batch import KEY
+from headwater.runtime.operators.keyed import KEY_COLUMN, PARTITION
+from headwater.runtime.operators.steps import BatchContext
+from headwater.runtime.operators.timed import Fired
+from headwater.runtime.operators.window_base import (
     COUNT,
     END,
     ENTRY,

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from headwater.runtime.batch import KEY, ROW
-from headwater.runtime.operators import BatchContext, Operator, state_key
-from headwater.runtime.watermark import MAX_TIME, MIN_TIME, persist_watermark, stored_watermark
+from headwater.runtime.loop.batch import KEY, ROW
+from headwater.runtime.operators.steps import BatchContext, Operator, state_key
+from headwater.runtime.time.watermark import MAX_TIME, MIN_TIME, persist_watermark, stored_watermark
 from headwater.state.encoding import encode_key
 
 if TYPE_CHECKING:

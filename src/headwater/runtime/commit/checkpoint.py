@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from headwater.errors import BrokerError
-from headwater.runtime.batch import Position, Source
-from headwater.runtime.delivery import DeliveryErrors, Refusal
+from headwater.runtime.commit.delivery import DeliveryErrors, Refusal
+from headwater.runtime.loop.batch import Position, Source
 
 if TYPE_CHECKING:
     from headwater.state import ChangelogRecord, StateManager

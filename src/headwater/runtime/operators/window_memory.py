@@ -1,7 +1,7 @@
 """Tumbling, hopping and session windows: a partition's open windows in memory.
 
 The partition's open windows are one Polars frame
-(:class:`~headwater.runtime.window_state.OpenWindows`), written behind to the store at
+(:class:`~headwater.runtime.operators.open_windows.OpenWindows`), written behind to the store at
 checkpoints. A batch's rows are assigned to their windows (a hopping window's record to every
 window covering it; a session's records closer than the gap to one window), the batch's
 partials are merged into the keys' open windows (sessions that now overlap merge), and the
@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from headwater.dataframe.windows import WindowKind
-from headwater.runtime.batch import KEY, TS
-from headwater.runtime.keyed import KEY_COLUMN, PARTITION
-from headwater.runtime.operators import BatchContext
-from headwater.runtime.timed import Fired
-from headwater.runtime.window_base import (
+from headwater.runtime.loop.batch import KEY, TS
+from headwater.runtime.operators.keyed import KEY_COLUMN, PARTITION
+from headwater.runtime.operators.open_windows import OpenWindows
+from headwater.runtime.operators.steps import BatchContext
+from headwater.runtime.operators.timed import Fired
+from headwater.runtime.operators.window_base import (
     COUNT,
     END,
     ENTRY,
@@ -35,7 +36,6 @@ from headwater.runtime.window_base import (
     stored_entries,
     window_rows,
 )
-from headwater.runtime.window_state import OpenWindows
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation

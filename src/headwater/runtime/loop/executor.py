@@ -12,16 +12,16 @@ import orjson
 import polars as pl
 
 from headwater.errors import PipelineError, StateError
-from headwater.runtime.batch import KEY, ROW, TS, Position, Source, value_columns, with_values
-from headwater.runtime.eventtime import PipelineTime
-from headwater.runtime.operators import with_millis
-from headwater.runtime.steps import StepCounters, step_id
-from headwater.runtime.watermark import encode_marker
+from headwater.runtime.loop.batch import KEY, ROW, TS, Position, Source, value_columns, with_values
+from headwater.runtime.loop.step_metrics import StepCounters, step_id
+from headwater.runtime.operators.steps import with_millis
+from headwater.runtime.time.pipeline_time import PipelineTime
+from headwater.runtime.time.watermark import encode_marker
 from headwater.serde.frames import decode_keys, decode_values
 
 if TYPE_CHECKING:
     from headwater.runtime.graph import Node
-    from headwater.runtime.timed import TimedOperator
+    from headwater.runtime.operators.timed import TimedOperator
     from headwater.state.store import PartitionStore, Savepoint
     from headwater.topic import Topic
 

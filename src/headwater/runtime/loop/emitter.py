@@ -9,9 +9,9 @@ from typing import Any
 import polars as pl
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from headwater.runtime.batch import HEADERS, KEY, ROW, TS, Headers, Source, values_of
-from headwater.runtime.delivery import DeliveryErrors, DeliveryRefused, Refusal
-from headwater.runtime.watermark import MARKER_HEADER
+from headwater.runtime.commit.delivery import DeliveryErrors, DeliveryRefused, Refusal
+from headwater.runtime.loop.batch import HEADERS, KEY, ROW, TS, Headers, Source, values_of
+from headwater.runtime.time.watermark import MARKER_HEADER
 from headwater.serde.frames import encode_keys, encode_values
 from headwater.topic import Topic
 

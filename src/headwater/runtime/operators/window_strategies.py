@@ -1,11 +1,11 @@
 """Window operators: ``group_by(...).window(...).agg(...)``, one class per storage strategy.
 
 The window kind says where the open windows live: tumbling, hopping and session windows in
-memory per partition (:class:`~headwater.runtime.window_memory.InMemoryWindows`), sliding
+memory per partition (:class:`~headwater.runtime.operators.window_memory.InMemoryWindows`), sliding
 windows as their records in the store
-(:class:`~headwater.runtime.window_sliding.SlidingWindows`), count windows in their keys'
-entries (:class:`~headwater.runtime.window_count.CountWindows`). What they share is in
-:mod:`headwater.runtime.window_base`.
+(:class:`~headwater.runtime.operators.window_sliding.SlidingWindows`), count windows in their keys'
+entries (:class:`~headwater.runtime.operators.window_count.CountWindows`). What they share is in
+:mod:`headwater.runtime.operators.window_base`.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from headwater.dataframe.windows import WindowKind
-from headwater.runtime.window_base import (
+from headwater.runtime.operators.window_base import (
     EMIT_MODES,
     LateRecordError,
     LateRecords,
     WindowAggregate,
 )
-from headwater.runtime.window_count import CountWindows
-from headwater.runtime.window_memory import InMemoryWindows
-from headwater.runtime.window_sliding import SlidingWindows
+from headwater.runtime.operators.window_count import CountWindows
+from headwater.runtime.operators.window_memory import InMemoryWindows
+from headwater.runtime.operators.window_sliding import SlidingWindows
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation

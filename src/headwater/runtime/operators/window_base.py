@@ -2,10 +2,11 @@
 
 For a batch: rows already applied before a crash are dropped; each aggregation's input
 becomes a column; the storage strategy of the window kind takes it from there (one operator
-class per strategy: :class:`~headwater.runtime.window_memory.InMemoryWindows` for tumbling,
-hopping and session windows, :class:`~headwater.runtime.window_sliding.SlidingWindows`,
-:class:`~headwater.runtime.window_count.CountWindows`). Partial values per window are computed
-by Polars (one row per record and window, exploded) and merged with the key's earlier ones:
+class per strategy:
+:class:`~headwater.runtime.operators.window_memory.InMemoryWindows` for tumbling, hopping and
+session windows, :class:`~headwater.runtime.operators.window_sliding.SlidingWindows`,
+:class:`~headwater.runtime.operators.window_count.CountWindows`). Partial values per window are
+computed by Polars (one row per record and window, exploded) and merged with the key's earlier ones:
 sums add, minimums take the smaller. In the store, a key's entry, ``win``, holds its open
 windows.
 
@@ -25,17 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from headwater.runtime.aggregators import PythonAggregator, window_aggregator
-from headwater.runtime.batch import KEY, ROW, TS, meta_columns, value_columns
-from headwater.runtime.keyed import (
+from headwater.runtime.loop.batch import KEY, ROW, TS, meta_columns, value_columns
+from headwater.runtime.operators.aggregators import PythonAggregator, window_aggregator
+from headwater.runtime.operators.keyed import (
     KEY_COLUMN,
     PARTITION,
     TimedCache,
     keyed_frame,
     skip_applied,
 )
-from headwater.runtime.operators import BatchContext, Operator
-from headwater.runtime.timed import Fired, TimedOperator
+from headwater.runtime.operators.steps import BatchContext, Operator
+from headwater.runtime.operators.timed import Fired, TimedOperator
 
 if TYPE_CHECKING:
     from headwater.dataframe.aggregations import Aggregation

@@ -19,20 +19,20 @@ import pandas as pd
 import polars as pl
 
 from headwater.errors import ConfigError
-from headwater.runtime.batch import KEY, TS, Headers, Source, values_of
 from headwater.runtime.compile import compile_plan
-from headwater.runtime.emitter import KafkaEmitter
-from headwater.runtime.executor import Executor
 from headwater.runtime.graph import Node
-from headwater.runtime.repartition import murmur2_partition
-from headwater.runtime.watermark import MARKER_HEADER
+from headwater.runtime.loop.batch import KEY, TS, Headers, Source, values_of
+from headwater.runtime.loop.emitter import KafkaEmitter
+from headwater.runtime.loop.executor import Executor
+from headwater.runtime.operators.repartition import murmur2_partition
+from headwater.runtime.time.watermark import MARKER_HEADER
 from headwater.serde.frames import encode_keys, encode_values
 from headwater.state.store import PartitionStore
 from headwater.topic import Topic
 
 if TYPE_CHECKING:
     from headwater.plan import Plan
-    from headwater.runtime.settings import RunSettings
+    from headwater.runtime.loop.settings import RunSettings
 
 LocalInput = tuple[Any, Sequence[Any] | None, Sequence[int] | None]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import orjson
 import polars as pl
 
-from headwater.runtime.batch import (
+from headwater.runtime.loop.batch import (
     HEADERS,
     KEY,
     META,
@@ -33,7 +33,7 @@ from headwater.runtime.batch import (
 from headwater.serde.frames import frame_from_rows
 
 if TYPE_CHECKING:
-    from headwater.runtime.watermark import WatermarkConfig
+    from headwater.runtime.time.watermark import WatermarkConfig
     from headwater.state.store import PartitionStore
     from headwater.topic import Topic
 
@@ -69,7 +69,7 @@ class Operator(ABC):
     records), not by its results. For event time, ``reads_markers`` says its input carries
     watermark markers (the root reading a repartition topic) and ``marker_topic`` is the topic
     it writes markers to along with its records, if any. Operators that act as time advances
-    follow :class:`~headwater.runtime.timed.TimedOperator`.
+    follow :class:`~headwater.runtime.operators.timed.TimedOperator`.
     """
 
     kind: str = "operator"

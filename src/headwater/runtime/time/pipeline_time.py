@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from headwater.runtime.batch import ROW, TS, Source
-from headwater.runtime.operators import SourceOp
-from headwater.runtime.timed import TimedOperator
-from headwater.runtime.watermark import (
+from headwater.runtime.loop.batch import ROW, TS, Source
+from headwater.runtime.operators.steps import SourceOp
+from headwater.runtime.operators.timed import TimedOperator
+from headwater.runtime.time.watermark import (
     MARKER_HEADER,
     MAX_TIME,
     MIN_TIME,

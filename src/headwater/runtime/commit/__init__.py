@@ -1,0 +1,1 @@
+"""The commit protocol: checkpoints, transactions, delivery reports, purges."""

@@ -1,0 +1,1 @@
+"""The loop: polling micro-batches, executing them, emitting, running locally."""

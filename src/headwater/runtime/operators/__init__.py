@@ -1,0 +1,1 @@
+"""The operators: steps, running aggregates, windows, timers, repartitions."""

@@ -1,0 +1,1 @@
+"""Event time: watermarks and how they advance through a pipeline."""
