@@ -6,7 +6,6 @@ kafka_helpers, so no test imports a conftest).
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import uuid
@@ -26,10 +25,6 @@ from headwater.platform.db.session import normalize_url
 from headwater.platform.server import MAX_REQUEST_HEAD_BYTES
 
 # The tests' PostgreSQL database; each server gets a schema of its own in it.
-POSTGRES_URL = os.environ.get(
-    "HEADWATER_TEST_POSTGRES",
-    "postgresql://headwater:headwater@127.0.0.1:5432/headwater_test",
-)
 
 
 @contextmanager

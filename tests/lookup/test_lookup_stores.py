@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -10,14 +9,10 @@ import orjson
 import psycopg
 import pytest
 import redis
+from service_helpers import POSTGRES_URL, REDIS_URL, redis_key_prefix
 
 from headwater.errors import ConfigError, LookupFailed
 from headwater.lookup import LookupClient, LookupPolicy, PostgresStore, RedisStore
-
-POSTGRES_URL = os.environ.get(
-    "HEADWATER_TEST_POSTGRES", "postgresql://headwater:headwater@127.0.0.1:5432/headwater_test"
-)
-REDIS_URL = os.environ.get("HEADWATER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -59,15 +54,8 @@ def test_postgres_names_that_are_not_identifiers_cannot_inject(customers_table: 
 
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
-    prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
+    with redis_key_prefix() as prefix:
         yield prefix
-    finally:
-        keys = list(client.scan_iter(f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def test_redis_hashes_are_read_in_one_pipeline(redis_prefix: str) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from platform_server import (
     ADMIN_PASSWORD,
-    POSTGRES_URL,
     LiveServer,
     live_server,
     postgres_schema_in,
 )
+from service_helpers import POSTGRES_URL
 
 from headwater.platform import PlatformSettings
 

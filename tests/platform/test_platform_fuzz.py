@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from platform_server import (
     ADMIN_PASSWORD,
-    POSTGRES_URL,
     LiveServer,
     live_server,
     postgres_schema_in,
@@ -25,6 +24,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.openapi import from_url
 from schemathesis.specs.openapi.checks import status_code_conformance
+from service_helpers import POSTGRES_URL
 
 from headwater.platform import PlatformSettings
 

@@ -17,11 +17,11 @@ import pytest
 from platform_server import (
     ADMIN_PASSWORD,
     PASSWORD,
-    POSTGRES_URL,
     LiveServer,
     live_server,
     postgres_schema_in,
 )
+from service_helpers import POSTGRES_URL
 
 from headwater.platform import PlatformSettings
 from headwater.platform.live import FILTER_STEPS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,14 +10,10 @@ import polars as pl
 import psycopg
 import pytest
 import redis
+from service_helpers import POSTGRES_URL, REDIS_URL, redis_key_prefix
 
 from headwater.errors import ConfigError
 from headwater.sinks import ParquetSink, PostgresSink, RedisSink
-
-POSTGRES_URL = os.environ.get(
-    "HEADWATER_TEST_POSTGRES", "postgresql://headwater:headwater@127.0.0.1:5432/headwater_test"
-)
-REDIS_URL = os.environ.get("HEADWATER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def features(n: int, window: int = 0) -> pl.DataFrame:
@@ -96,15 +91,8 @@ def test_postgres_upserts_on_the_key_and_replays_change_nothing(feature_table: s
 
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
-    prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
+    with redis_key_prefix() as prefix:
         yield prefix
-    finally:
-        keys = list(client.scan_iter(f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def test_redis_writes_a_hash_per_entity_with_a_ttl(redis_prefix: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -11,13 +10,11 @@ from pathlib import Path
 import polars as pl
 import psycopg
 import pytest
+from service_helpers import POSTGRES_URL
 
 from headwater.errors import ConfigError
 from headwater.sources import FileSource, FrameSource, QuerySource, event_time_ms
 
-POSTGRES_URL = os.environ.get(
-    "HEADWATER_TEST_POSTGRES", "postgresql://headwater:headwater@127.0.0.1:5432/headwater_test"
-)
 START = datetime(2026, 12, 1, tzinfo=UTC)
 
 
