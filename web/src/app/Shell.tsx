@@ -1,10 +1,11 @@
 /** The frame around every page: navigation, who is logged in, theme, and g-key shortcuts. */
 import { Suspense, useEffect } from "react";
-import { NavLink, Outlet, useNavigate } from "react-router-dom";
+import { NavLink, Outlet, useMatch, useNavigate } from "react-router-dom";
 
 import { useSession } from "../auth/session";
 import { Loading } from "../components/States";
-import { SECTIONS } from "./sections";
+import { clusterPath } from "../clusters/ClusterScope";
+import { type Section, SECTIONS } from "./sections";
 import type { Theme } from "./theme";
 
 function isTyping(target: EventTarget | null): boolean {
@@ -32,9 +33,15 @@ function useSectionShortcuts() {
   }, [navigate]);
 }
 
+function sectionLink(section: Section, cluster: string | undefined): string {
+  return section.clusterView && cluster ? clusterPath(cluster, section.clusterView) : `/${section.path}`;
+}
+
 export function Shell({ theme, toggleTheme }: { theme: Theme; toggleTheme: () => void }) {
   const { user, logout } = useSession();
   useSectionShortcuts();
+  // Within a cluster's page, the other cluster pages stay on that cluster.
+  const scope = useMatch("/clusters/:cluster/*")?.params.cluster;
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -45,7 +52,7 @@ export function Shell({ theme, toggleTheme }: { theme: Theme; toggleTheme: () =>
         <ul>
           {SECTIONS.map((section) => (
             <li key={section.path}>
-              <NavLink to={`/${section.path}`} title={`g then ${section.key}`}>
+              <NavLink to={sectionLink(section, scope)} title={`g then ${section.key}`}>
                 {section.label}
               </NavLink>
             </li>
