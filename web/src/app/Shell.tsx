@@ -13,8 +13,12 @@ function isTyping(target: EventTarget | null): boolean {
   return !!element?.closest("input, textarea, select, [contenteditable], .monaco-editor, dialog");
 }
 
+function sectionLink(section: Section, cluster: string | undefined): string {
+  return section.clusterView && cluster ? clusterPath(cluster, section.clusterView) : `/${section.path}`;
+}
+
 /** "g" then a section's key jumps to it, as in many web apps. */
-function useSectionShortcuts() {
+function useSectionShortcuts(scope: string | undefined) {
   const navigate = useNavigate();
   useEffect(() => {
     let armed = false;
@@ -23,25 +27,21 @@ function useSectionShortcuts() {
       if (armed) {
         armed = false;
         const section = SECTIONS.find((s) => s.key === event.key);
-        if (section) navigate(`/${section.path}`);
+        if (section) navigate(sectionLink(section, scope));
       } else if (event.key === "g") {
         armed = true;
       }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [navigate]);
-}
-
-function sectionLink(section: Section, cluster: string | undefined): string {
-  return section.clusterView && cluster ? clusterPath(cluster, section.clusterView) : `/${section.path}`;
+  }, [navigate, scope]);
 }
 
 export function Shell({ theme, toggleTheme }: { theme: Theme; toggleTheme: () => void }) {
   const { user, logout } = useSession();
-  useSectionShortcuts();
   // Within a cluster's page, the other cluster pages stay on that cluster.
   const scope = useMatch("/clusters/:cluster/*")?.params.cluster;
+  useSectionShortcuts(scope);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
