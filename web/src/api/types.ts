@@ -3,9 +3,25 @@
  * document (schema.d.ts, written by scripts/web_types.sh; never edited by hand).
  */
 
-import type { components } from "./schema";
+import type { components, paths } from "./schema";
 
 type Schemas = components["schemas"];
+type Json<R> = R extends { content: { "application/json": infer J } } ? J : never;
+
+/**
+ * The JSON a successful `method` on `path` answers, as the OpenAPI document says: what each
+ * endpoint in endpoints.ts reads its response as, so a response is never cast to a hand-picked
+ * type. A path or method the document lacks does not compile.
+ */
+export type Answer<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  responses: infer R;
+}
+  ? R extends { 200: infer Ok }
+    ? Json<Ok>
+    : R extends { 201: infer Made }
+      ? Json<Made>
+      : never
+  : never;
 
 export type Role = Schemas["Role"];
 export type User = Schemas["UserOut"];
