@@ -10,6 +10,7 @@ bash scripts/services.sh
 .venv/bin/ruff format --check src tests benchmarks examples
 .venv/bin/mypy
 .venv/bin/lint-imports
+bash scripts/web_types.sh --check
 (cd web && npm run --silent typecheck && npm test --silent)
 # Two workers, a test file each at a time: most tests wait on the broker, so the suite takes
 # less than half as long; module fixtures stay in one process.

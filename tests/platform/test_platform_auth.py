@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from platform_server import PASSWORD, LiveServer
 
-from headwater.platform.auth.dependencies import ROLE_EXTENSION
+from headwater.platform.api.dependencies import ROLE_EXTENSION
 
 PUBLIC = {("GET", "/healthz"), ("POST", "/api/auth/login")}
 RANKS = {"viewer": 0, "editor": 1, "admin": 2}

@@ -11,8 +11,8 @@ from platform_server import LiveServer
 from sqlalchemy import text
 
 from headwater.errors import ConfigError
-from headwater.platform.clusters import kafka_settings
 from headwater.platform.db.models import Cluster
+from headwater.platform.domain.clusters import kafka_settings
 from headwater.platform.secrets import SecretBox
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
-from headwater.platform.context import PlatformContext
 from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.errors import NotFound
 from headwater.platform.projects.manifest import MANIFEST_FILE, parse_manifest
+from headwater.platform.projects.store import ProjectStore
 from headwater.platform.projects.templates import template_files, topic_names
 from headwater.topic import Topic
 
@@ -25,9 +25,9 @@ DEMO_TOPICS = tuple(Topic(name, partitions=3) for name in DEMO_TOPIC_NAMES.value
 SCORES_TOPIC = DEMO_TOPIC_NAMES["scores"]
 
 
-def demo_exists(context: PlatformContext) -> bool:
+def demo_exists(projects: ProjectStore) -> bool:
     try:
-        context.projects.get(DEMO_PROJECT)
+        projects.get(DEMO_PROJECT)
     except NotFound:
         return False
     return True
@@ -38,16 +38,15 @@ def create_demo_topics(settings: KafkaSettings) -> list[str]:
     return TopicAdmin(settings).create(list(DEMO_TOPICS))
 
 
-def create_demo(context: PlatformContext, author: str) -> list[str]:
+def create_demo(projects: ProjectStore, deployments: DeploymentService, author: str) -> list[str]:
     """Create the demo project and deploy each of its apps; returns the app names."""
-    context.projects.create(
+    projects.create(
         DEMO_PROJECT,
         "Live demo: synthetic orders, windowed features, a scorer",
         DEMO_TEMPLATE,
         author,
     )
     manifest = parse_manifest(template_files(DEMO_TEMPLATE, DEMO_PROJECT)[MANIFEST_FILE])
-    service = DeploymentService(context)
     for app in manifest.apps:
-        service.create(DEMO_PROJECT, app.name, author)
+        deployments.create(DEMO_PROJECT, app.name, author)
     return [app.name for app in manifest.apps]

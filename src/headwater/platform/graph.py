@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.platform.deployments.status import DeploymentStatus
 from headwater.platform.topics import is_internal
@@ -61,6 +61,9 @@ class _Sum:
 
 
 class GraphNode(BaseModel):
+    # Every field is in each response: the generated web types need no `undefined`.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     id: str = Field(description="deployment:ID, producer:TOPIC, group:NAME or sink:TOPIC")
     kind: NodeKind
     label: str
@@ -85,6 +88,9 @@ class GraphNode(BaseModel):
 
 
 class GraphEdge(BaseModel):
+    # Every field is in each response: the generated web types need no `undefined`.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     id: str
     source: str = Field(description="the writing node's id")
     target: str = Field(description="the reading node's id")

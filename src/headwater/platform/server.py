@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
@@ -31,24 +31,20 @@ from headwater.platform.api.errors import install as install_errors
 from headwater.platform.api.headers import SecurityHeaders
 from headwater.platform.api.methods import AllowedMethods
 from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
-from headwater.platform.auth.ratelimit import LoginLimiter
-from headwater.platform.context import PlatformContext
+from headwater.platform.context import build_context
 from headwater.platform.data_dir import prepare_data_dir
 from headwater.platform.db.session import Database
-from headwater.platform.deployments.service import DeploymentService
-from headwater.platform.deployments.supervisor import Supervisor
 from headwater.platform.metrics import RequestMetrics, StepSampler, TopicSampler
 from headwater.platform.migrations import upgrade
 from headwater.platform.projects.git_http import GitHTTP
-from headwater.platform.projects.store import ProjectStore
 from headwater.platform.sandbox import Sandbox
-from headwater.platform.secrets import SecretBox
 from headwater.platform.settings import PlatformSettings
 from headwater.platform.spa import install as install_webapp
 
 # The request line and headers of one request, in bytes: room for a page cursor of a topic with
 # a few hundred partitions (see GET /api/topics/{name}/records); a longer request is refused.
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 ROUTERS = (
     health,
@@ -68,10 +64,28 @@ ROUTERS = (
 )
 
 
-def create_app(settings: PlatformSettings) -> FastAPI:
-    """The API over ``settings.data_dir``: migrates the database and creates the first admin."""
+def api_app(lifespan: Lifespan | None = None) -> FastAPI:
+    """Every route of the API, bound to no data directory yet: what the OpenAPI document
+    describes (see openapi.py)."""
     from headwater import __version__
 
+    app = FastAPI(
+        title="Headwater platform",
+        version=__version__,
+        description=(
+            "Projects as Git repositories, users and API tokens, Kafka clusters and secrets. "
+            "Each route's `x-required-role` names the least role it needs."
+        ),
+        lifespan=lifespan,
+    )
+    install_errors(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    return app
+
+
+def create_app(settings: PlatformSettings) -> FastAPI:
+    """The API over ``settings.data_dir``: migrates the database and creates the first admin."""
     prepare_data_dir(settings.data_dir)
     sandbox = Sandbox.detect(settings.sandbox, hidden=(settings.data_dir,))
     db = Database(settings.url)
@@ -85,31 +99,18 @@ def create_app(settings: PlatformSettings) -> FastAPI:
             file=sys.stderr,
             flush=True,
         )
-    context = PlatformContext(
-        settings=settings,
-        db=db,
-        secrets=SecretBox.load(settings.secret_key, settings.secret_key_file),
-        projects=ProjectStore(db, settings.projects_dir),
-        login_limiter=LoginLimiter(
-            settings.login_attempts,
-            settings.login_window_seconds,
-            per_address=settings.login_attempts_per_address,
-            overall=settings.login_failures,
-        ),
-        sandbox=sandbox,
-        supervisor=Supervisor(sandbox=sandbox),
-    )
+    context = build_context(settings, db, sandbox)
     prepare_data_dir(settings.data_dir)  # again: the database and key file exist now
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Deployments come back to their desired state; no replica outlives the server.
         context.supervisor.start()
-        sampler = TopicSampler(db, context.secrets, context.metrics.store, context.topic_rates)
+        sampler = TopicSampler(context.clusters, context.metrics.store, context.topic_rates)
         sampler.start()
         step_sampler = StepSampler(context.supervisor, context.step_rates)
         step_sampler.start()
-        await asyncio.to_thread(DeploymentService(context).reconcile)
+        await asyncio.to_thread(context.deployments.reconcile)
         try:
             yield
         finally:
@@ -118,24 +119,14 @@ def create_app(settings: PlatformSettings) -> FastAPI:
             await asyncio.to_thread(context.supervisor.shutdown)
             db.dispose()
 
-    app = FastAPI(
-        title="Headwater platform",
-        version=__version__,
-        description=(
-            "Projects as Git repositories, users and API tokens, Kafka clusters and secrets. "
-            "Each route's `x-required-role` names the least role it needs."
-        ),
-        lifespan=lifespan,
-    )
+    app = api_app(lifespan)
     app.state.platform = context
-    install_errors(app)
     app.add_middleware(AllowedMethods, routes=[r for m in ROUTERS for r in m.router.routes])
     app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes)
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     app.add_middleware(SecurityHeaders)
-    for module in ROUTERS:
-        app.include_router(module.router)
-    app.mount("/git", WSGIMiddleware(GitHTTP(context)))  # type: ignore[arg-type]
+    git = GitHTTP(context.projects, context.tokens, context.db, settings)
+    app.mount("/git", WSGIMiddleware(git))  # type: ignore[arg-type]
     install_webapp(app)  # last: its catch-all must not shadow any route above
     return app
 

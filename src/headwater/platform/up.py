@@ -15,7 +15,6 @@ import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -24,10 +23,9 @@ from sqlalchemy import select
 from headwater.errors import BrokerError, ConfigError
 from headwater.kafka.broker import free_port
 from headwater.kafka.tansu import TansuBroker
-from headwater.platform.api.topics import DEFAULT_CLUSTER, resolve_cluster
 from headwater.platform.auth.bootstrap import ADMIN_NAME, ensure_admin
 from headwater.platform.context import PlatformContext
-from headwater.platform.db.models import Cluster, Deployment
+from headwater.platform.db.models import Deployment
 from headwater.platform.db.session import Database
 from headwater.platform.demo_project import (
     DEMO_PROJECT,
@@ -36,7 +34,7 @@ from headwater.platform.demo_project import (
     create_demo_topics,
     demo_exists,
 )
-from headwater.platform.deployments.service import DeploymentService
+from headwater.platform.domain.clusters import DEFAULT_CLUSTER
 from headwater.platform.migrations import upgrade
 from headwater.platform.server import MAX_REQUEST_HEAD_BYTES, create_app
 from headwater.platform.settings import ADMIN_PASSWORD_ENV, PlatformSettings
@@ -81,11 +79,11 @@ def run_up(options: UpOptions, out: TextIO | None = None) -> None:
             _clear_local_state(context)
         demo_apps: list[str] = []
         new_demo = options.demo and not context.projects.list()
-        if new_demo or demo_exists(context):
+        if new_demo or demo_exists(context.projects):
             # Before any app of the demo runs: an app refuses to start without its inputs.
-            create_demo_topics(resolve_cluster(context, DEFAULT_CLUSTER)[1])
+            create_demo_topics(context.clusters.resolve(DEFAULT_CLUSTER)[1])
         if new_demo:
-            demo_apps = create_demo(context, ADMIN_NAME)
+            demo_apps = create_demo(context.projects, context.deployments, ADMIN_NAME)
         _banner(out, options, bootstrap, broker is not None, password, cluster_note, demo_apps)
         _serve(app, listener)
     except KeyboardInterrupt:
@@ -161,17 +159,12 @@ def _first_admin(settings: PlatformSettings) -> str | None:
 
 def _use_cluster(context: PlatformContext, bootstrap: str) -> str:
     """Point the cluster named ``default`` at ``bootstrap``, creating it if needed."""
-    with context.db.session() as session:
-        cluster = session.scalar(select(Cluster).where(Cluster.name == DEFAULT_CLUSTER))
-        if cluster is None:
-            session.add(Cluster(name=DEFAULT_CLUSTER, bootstrap_servers=bootstrap))
-            return f"registered as cluster {DEFAULT_CLUSTER!r}"
-        if cluster.bootstrap_servers == bootstrap:
-            return f"cluster {DEFAULT_CLUSTER!r}"
-        previous = cluster.bootstrap_servers
-        cluster.bootstrap_servers = bootstrap
-        cluster.updated_at = datetime.now(UTC)
-        return f"cluster {DEFAULT_CLUSTER!r} (moved from {previous})"
+    previous = context.clusters.use(DEFAULT_CLUSTER, bootstrap)
+    if previous is None:
+        return f"registered as cluster {DEFAULT_CLUSTER!r}"
+    if previous == bootstrap:
+        return f"cluster {DEFAULT_CLUSTER!r}"
+    return f"cluster {DEFAULT_CLUSTER!r} (moved from {previous})"
 
 
 def _clear_local_state(context: PlatformContext) -> None:
@@ -180,10 +173,9 @@ def _clear_local_state(context: PlatformContext) -> None:
     The broker starts empty, so the state they hold mirrors changelog topics that are gone;
     each replica starts from a fresh copy of its commit and builds its state anew.
     """
-    service = DeploymentService(context)
     with context.db.session() as session:
         rows = session.scalars(select(Deployment).where(Deployment.cluster == DEFAULT_CLUSTER))
-        folders = [service.folder(row) / "replicas" for row in rows]
+        folders = [context.deployments.folder(row) / "replicas" for row in rows]
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
 

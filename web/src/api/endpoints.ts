@@ -2,124 +2,126 @@
 
 import { type ApiClient, filePath, type Query, segment, withQuery } from "./client";
 import type * as T from "./types";
+import type { Answer } from "./types";
 
 export function endpoints(client: ApiClient) {
   const project = (name: string) => `/api/projects/${segment(name)}`;
   return {
     auth: {
       login: async (username: string, password: string): Promise<T.LoginResult> => {
-        const result = await client.post<T.LoginResult>("/api/auth/login", { username, password });
+        const result = await client.post<Answer<"/api/auth/login", "post">>("/api/auth/login", { username, password });
         client.setCsrfToken(result.csrf_token);
         return result;
       },
       logout: async (): Promise<T.Ok> => {
-        const result = await client.post<T.Ok>("/api/auth/logout");
+        const result = await client.post<Answer<"/api/auth/logout", "post">>("/api/auth/logout");
         client.setCsrfToken(null);
         return result;
       },
-      me: () => client.get<T.User>("/api/auth/me"),
+      me: () => client.get<Answer<"/api/auth/me", "get">>("/api/auth/me"),
       changePassword: (current_password: string, new_password: string) =>
-        client.put<T.Ok>("/api/auth/password", { current_password, new_password }),
+        client.put<Answer<"/api/auth/password", "put">>("/api/auth/password", { current_password, new_password }),
     },
     tokens: {
-      list: () => client.get<T.ApiToken[]>("/api/tokens"),
-      create: (name: string) => client.post<T.NewApiToken>("/api/tokens", { name }),
-      revoke: (id: number) => client.delete<T.Ok>(`/api/tokens/${id}`),
+      list: () => client.get<Answer<"/api/tokens", "get">>("/api/tokens"),
+      create: (name: string) => client.post<Answer<"/api/tokens", "post">>("/api/tokens", { name }),
+      revoke: (id: number) => client.delete<Answer<"/api/tokens/{token_id}", "delete">>(`/api/tokens/${id}`),
     },
     users: {
-      list: () => client.get<T.User[]>("/api/users"),
+      list: () => client.get<Answer<"/api/users", "get">>("/api/users"),
       create: (body: { username: string; password: string; role: T.Role }) =>
-        client.post<T.User>("/api/users", body),
+        client.post<Answer<"/api/users", "post">>("/api/users", body),
       update: (id: number, body: { role?: T.Role; password?: string }) =>
-        client.patch<T.User>(`/api/users/${id}`, body),
-      remove: (id: number) => client.delete<T.Ok>(`/api/users/${id}`),
+        client.patch<Answer<"/api/users/{user_id}", "patch">>(`/api/users/${id}`, body),
+      remove: (id: number) => client.delete<Answer<"/api/users/{user_id}", "delete">>(`/api/users/${id}`),
     },
     clusters: {
-      list: () => client.get<T.Cluster[]>("/api/clusters"),
-      create: (body: T.ClusterIn) => client.post<T.Cluster>("/api/clusters", body),
+      list: () => client.get<Answer<"/api/clusters", "get">>("/api/clusters"),
+      create: (body: T.ClusterIn) => client.post<Answer<"/api/clusters", "post">>("/api/clusters", body),
       update: (name: string, body: T.ClusterPatch) =>
-        client.patch<T.Cluster>(`/api/clusters/${segment(name)}`, body),
-      remove: (name: string) => client.delete<T.Ok>(`/api/clusters/${segment(name)}`),
+        client.patch<Answer<"/api/clusters/{name}", "patch">>(`/api/clusters/${segment(name)}`, body),
+      remove: (name: string) => client.delete<Answer<"/api/clusters/{name}", "delete">>(`/api/clusters/${segment(name)}`),
     },
     secrets: {
-      list: (projectName: string) => client.get<T.Secret[]>(`${project(projectName)}/secrets`),
+      list: (projectName: string) => client.get<Answer<"/api/projects/{project}/secrets", "get">>(`${project(projectName)}/secrets`),
       put: (projectName: string, name: string, value: string) =>
-        client.put<T.Secret>(`${project(projectName)}/secrets/${segment(name)}`, { value }),
+        client.put<Answer<"/api/projects/{project}/secrets/{name}", "put">>(`${project(projectName)}/secrets/${segment(name)}`, { value }),
       remove: (projectName: string, name: string) =>
-        client.delete<T.Ok>(`${project(projectName)}/secrets/${segment(name)}`),
+        client.delete<Answer<"/api/projects/{project}/secrets/{name}", "delete">>(`${project(projectName)}/secrets/${segment(name)}`),
     },
     topics: {
-      list: (cluster?: string) => client.get<T.Topic[]>("/api/topics", { cluster }),
+      list: (cluster?: string) => client.get<Answer<"/api/topics", "get">>("/api/topics", { cluster }),
       get: (name: string, cluster?: string) =>
-        client.get<T.TopicDetail>(`/api/topics/${segment(name)}`, { cluster }),
+        client.get<Answer<"/api/topics/{name}", "get">>(`/api/topics/${segment(name)}`, { cluster }),
       create: (body: T.TopicIn, cluster?: string) =>
-        client.post<T.TopicDetail>("/api/topics", body, { cluster }),
+        client.post<Answer<"/api/topics", "post">>("/api/topics", body, { cluster }),
       remove: (name: string, cluster?: string) =>
-        client.delete<T.Ok>(`/api/topics/${segment(name)}`, { confirm: name, cluster }),
+        client.delete<Answer<"/api/topics/{name}", "delete">>(`/api/topics/${segment(name)}`, { confirm: name, cluster }),
     },
     templates: {
-      list: () => client.get<T.Template[]>("/api/templates"),
+      list: () => client.get<Answer<"/api/templates", "get">>("/api/templates"),
     },
     projects: {
-      list: () => client.get<T.Project[]>("/api/projects"),
-      get: (name: string) => client.get<T.Project>(project(name)),
-      create: (body: T.ProjectIn) => client.post<T.Project>("/api/projects", body),
-      remove: (name: string) => client.delete<T.Ok>(project(name)),
+      list: () => client.get<Answer<"/api/projects", "get">>("/api/projects"),
+      get: (name: string) => client.get<Answer<"/api/projects/{name}", "get">>(project(name)),
+      create: (body: T.ProjectIn) => client.post<Answer<"/api/projects", "post">>("/api/projects", body),
+      remove: (name: string) => client.delete<Answer<"/api/projects/{name}", "delete">>(project(name)),
       files: (name: string, ref?: string) =>
-        client.get<T.Tree>(`${project(name)}/files`, { ref }),
+        client.get<Answer<"/api/projects/{name}/files", "get">>(`${project(name)}/files`, { ref }),
       readFile: (name: string, path: string, ref?: string) =>
-        client.get<T.FileContent>(`${project(name)}/files/${filePath(path)}`, { ref }),
+        client.get<Answer<"/api/projects/{name}/files/{path}", "get">>(`${project(name)}/files/${filePath(path)}`, { ref }),
       writeFile: (name: string, path: string, content: string) =>
-        client.put<T.ProjectFile>(`${project(name)}/files/${filePath(path)}`, { content }),
+        client.put<Answer<"/api/projects/{name}/files/{path}", "put">>(`${project(name)}/files/${filePath(path)}`, { content }),
       deleteFile: (name: string, path: string) =>
-        client.delete<T.Ok>(`${project(name)}/files/${filePath(path)}`),
+        client.delete<Answer<"/api/projects/{name}/files/{path}", "delete">>(`${project(name)}/files/${filePath(path)}`),
       renameFile: (name: string, source: string, target: string) =>
-        client.post<T.ProjectFile>(`${project(name)}/renames`, { source, target }),
-      changes: (name: string) => client.get<T.Change[]>(`${project(name)}/changes`),
-      discard: (name: string) => client.post<T.Ok>(`${project(name)}/changes/discard`),
+        client.post<Answer<"/api/projects/{name}/renames", "post">>(`${project(name)}/renames`, { source, target }),
+      changes: (name: string) => client.get<Answer<"/api/projects/{name}/changes", "get">>(`${project(name)}/changes`),
+      discard: (name: string) => client.post<Answer<"/api/projects/{name}/changes/discard", "post">>(`${project(name)}/changes/discard`),
       commits: (name: string, limit = 50) =>
-        client.get<T.Commit[]>(`${project(name)}/commits`, { limit }),
+        client.get<Answer<"/api/projects/{name}/commits", "get">>(`${project(name)}/commits`, { limit }),
       commit: (name: string, message: string) =>
-        client.post<T.Commit>(`${project(name)}/commits`, { message }),
+        client.post<Answer<"/api/projects/{name}/commits", "post">>(`${project(name)}/commits`, { message }),
       diff: (name: string, base: string, target = "HEAD") =>
-        client.get<T.Diff>(`${project(name)}/diff`, { base, target }),
+        client.get<Answer<"/api/projects/{name}/diff", "get">>(`${project(name)}/diff`, { base, target }),
       rollback: (name: string, commit: string) =>
-        client.post<T.Commit>(`${project(name)}/rollback`, { commit }),
+        client.post<Answer<"/api/projects/{name}/rollback", "post">>(`${project(name)}/rollback`, { commit }),
       manifest: (name: string, ref?: string) =>
-        client.get<T.Manifest>(`${project(name)}/manifest`, { ref }),
+        client.get<Answer<"/api/projects/{name}/manifest", "get">>(`${project(name)}/manifest`, { ref }),
       preview: (name: string, body: T.PreviewIn, cluster?: string) =>
-        client.post<T.PreviewResult>(`${project(name)}/preview`, body, { cluster }),
+        client.post<Answer<"/api/projects/{name}/preview", "post">>(`${project(name)}/preview`, body, { cluster }),
     },
     deployments: {
       list: (projectName: string) =>
-        client.get<T.Deployment[]>(`${project(projectName)}/deployments`),
+        client.get<Answer<"/api/projects/{project}/deployments", "get">>(`${project(projectName)}/deployments`),
       create: (projectName: string, body: T.DeploymentIn) =>
-        client.post<T.Deployment>(`${project(projectName)}/deployments`, body),
-      get: (id: number) => client.get<T.Deployment>(`/api/deployments/${id}`),
+        client.post<Answer<"/api/projects/{project}/deployments", "post">>(`${project(projectName)}/deployments`, body),
+      get: (id: number) => client.get<Answer<"/api/deployments/{deployment_id}", "get">>(`/api/deployments/${id}`),
       update: (id: number, body: T.DeploymentPatch) =>
-        client.patch<T.Deployment>(`/api/deployments/${id}`, body),
-      remove: (id: number) => client.delete<T.Ok>(`/api/deployments/${id}`),
-      stop: (id: number) => client.post<T.Deployment>(`/api/deployments/${id}/stop`),
-      start: (id: number) => client.post<T.Deployment>(`/api/deployments/${id}/start`),
-      replicas: (id: number) => client.get<T.Replica[]>(`/api/deployments/${id}/replicas`),
-      steps: (id: number) => client.get<T.DeploymentSteps>(`/api/deployments/${id}/steps`),
+        client.patch<Answer<"/api/deployments/{deployment_id}", "patch">>(`/api/deployments/${id}`, body),
+      remove: (id: number) => client.delete<Answer<"/api/deployments/{deployment_id}", "delete">>(`/api/deployments/${id}`),
+      stop: (id: number) => client.post<Answer<"/api/deployments/{deployment_id}/stop", "post">>(`/api/deployments/${id}/stop`),
+      start: (id: number) => client.post<Answer<"/api/deployments/{deployment_id}/start", "post">>(`/api/deployments/${id}/start`),
+      replicas: (id: number) => client.get<Answer<"/api/deployments/{deployment_id}/replicas", "get">>(`/api/deployments/${id}/replicas`),
+      steps: (id: number) => client.get<Answer<"/api/deployments/{deployment_id}/steps", "get">>(`/api/deployments/${id}/steps`),
       logs: (id: number, tail = 200) =>
-        client.get<T.LogLine[]>(`/api/deployments/${id}/logs`, { tail }),
+        client.get<Answer<"/api/deployments/{deployment_id}/logs", "get">>(`/api/deployments/${id}/logs`, { tail }),
       /** For an EventSource: one `data:` JSON log line per event. */
       logStreamUrl: (id: number, tail = 0) =>
         withQuery(`/api/deployments/${id}/logs/stream`, { tail }),
     },
     graph: {
-      get: (cluster?: string) => client.get<T.PipelineGraph>("/api/graph", { cluster }),
+      get: (cluster?: string) => client.get<Answer<"/api/graph", "get">>("/api/graph", { cluster }),
     },
     metrics: {
       topic: (name: string, cluster?: string) =>
-        client.get<T.TopicMetrics>(`/api/metrics/topics/${segment(name)}`, { cluster }),
-      deployment: (id: number) => client.get<T.DeploymentMetrics>(`/api/metrics/deployments/${id}`),
+        client.get<Answer<"/api/metrics/topics/{name}", "get">>(`/api/metrics/topics/${segment(name)}`, { cluster }),
+      deployment: (id: number) => client.get<Answer<"/api/metrics/deployments/{deployment_id}", "get">>(`/api/metrics/deployments/${id}`),
     },
     live: {
       /** A page of the topic's history: from `from`, or from a page's `cursor`. */
       page: (topic: string, options: PageOptions = {}) =>
+        // The document types records only as objects; TailRecord says which fields they carry.
         client.get<T.RecordsPage>(`/api/topics/${segment(topic)}/records`, {
           ...tailQuery(options),
           cursor: options.cursor,

@@ -5,7 +5,7 @@ import { SessionProvider, useMe } from "../auth/session";
 import { ErrorBox, Loading } from "../components/States";
 import { LoginPage } from "../pages/LoginPage";
 import { queryClient } from "./queryClient";
-import { HOME, SECTIONS } from "./sections";
+import { CLUSTER_VIEWS, HOME, SECTIONS } from "./sections";
 import { Shell } from "./Shell";
 import { useTheme } from "./theme";
 
@@ -22,6 +22,9 @@ function Routed() {
           <Route index element={<Navigate to={HOME} replace />} />
           {SECTIONS.map(({ path, page: Page }) => (
             <Route key={path} path={`${path}/*`} element={<Page />} />
+          ))}
+          {CLUSTER_VIEWS.map(({ view, page: Page }) => (
+            <Route key={view} path={`clusters/:cluster/${view}/*`} element={<Page />} />
           ))}
           <Route path="*" element={<Navigate to={HOME} replace />} />
         </Route>

@@ -1,10 +1,11 @@
 /** The frame around every page: navigation, who is logged in, theme, and g-key shortcuts. */
 import { Suspense, useEffect } from "react";
-import { NavLink, Outlet, useNavigate } from "react-router-dom";
+import { NavLink, Outlet, useMatch, useNavigate } from "react-router-dom";
 
 import { useSession } from "../auth/session";
 import { Loading } from "../components/States";
-import { SECTIONS } from "./sections";
+import { clusterPath } from "../clusters/ClusterScope";
+import { type Section, SECTIONS } from "./sections";
 import type { Theme } from "./theme";
 
 function isTyping(target: EventTarget | null): boolean {
@@ -12,8 +13,12 @@ function isTyping(target: EventTarget | null): boolean {
   return !!element?.closest("input, textarea, select, [contenteditable], .monaco-editor, dialog");
 }
 
+function sectionLink(section: Section, cluster: string | undefined): string {
+  return section.clusterView && cluster ? clusterPath(cluster, section.clusterView) : `/${section.path}`;
+}
+
 /** "g" then a section's key jumps to it, as in many web apps. */
-function useSectionShortcuts() {
+function useSectionShortcuts(scope: string | undefined) {
   const navigate = useNavigate();
   useEffect(() => {
     let armed = false;
@@ -22,19 +27,21 @@ function useSectionShortcuts() {
       if (armed) {
         armed = false;
         const section = SECTIONS.find((s) => s.key === event.key);
-        if (section) navigate(`/${section.path}`);
+        if (section) navigate(sectionLink(section, scope));
       } else if (event.key === "g") {
         armed = true;
       }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [navigate]);
+  }, [navigate, scope]);
 }
 
 export function Shell({ theme, toggleTheme }: { theme: Theme; toggleTheme: () => void }) {
   const { user, logout } = useSession();
-  useSectionShortcuts();
+  // Within a cluster's page, the other cluster pages stay on that cluster.
+  const scope = useMatch("/clusters/:cluster/*")?.params.cluster;
+  useSectionShortcuts(scope);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -45,7 +52,7 @@ export function Shell({ theme, toggleTheme }: { theme: Theme; toggleTheme: () =>
         <ul>
           {SECTIONS.map((section) => (
             <li key={section.path}>
-              <NavLink to={`/${section.path}`} title={`g then ${section.key}`}>
+              <NavLink to={sectionLink(section, scope)} title={`g then ${section.key}`}>
                 {section.label}
               </NavLink>
             </li>

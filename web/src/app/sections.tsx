@@ -4,6 +4,8 @@
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from "react";
 
+import { type ClusterView, ToClusterView } from "../clusters/ClusterScope";
+
 export interface Section {
   /** The first path segment, e.g. "projects" for /projects and /projects/:name. */
   path: string;
@@ -11,25 +13,42 @@ export interface Section {
   /** Single-key shortcut with "g" first, e.g. g then p for Pipeline. */
   key: string;
   page: ComponentType | LazyExoticComponent<ComponentType>;
+  /** A page of one cluster: its own URL is /clusters/:cluster/PATH, and /PATH leads there. */
+  clusterView?: ClusterView;
 }
 
 const ProjectsSection = lazy(() => import("../projects/ProjectsSection"));
-const TopicsPage = lazy(() => import("../topics/TopicsPage"));
+const TopicsSection = lazy(() => import("../topics/TopicsPage"));
 const SettingsPage = lazy(() => import("../settings/SettingsPage"));
 const DeploymentsSection = lazy(() => import("../deployments/DeploymentsSection"));
 const PipelinePage = lazy(() => import("../pipeline/PipelinePage"));
+
+function PipelineOfDefaultCluster() {
+  return <ToClusterView title="Pipeline" view="pipeline" />;
+}
+
+function TopicsOfDefaultCluster() {
+  return <ToClusterView title="Topics" view="topics" />;
+}
 
 export const SECTIONS: readonly Section[] = [
   {
     path: "pipeline",
     label: "Pipeline",
     key: "p",
-    page: PipelinePage,
+    page: PipelineOfDefaultCluster,
+    clusterView: "pipeline",
   },
   { path: "projects", label: "Projects", key: "r", page: ProjectsSection },
-  { path: "topics", label: "Topics", key: "t", page: TopicsPage },
+  { path: "topics", label: "Topics", key: "t", page: TopicsOfDefaultCluster, clusterView: "topics" },
   { path: "deployments", label: "Deployments", key: "d", page: DeploymentsSection },
   { path: "settings", label: "Settings", key: "s", page: SettingsPage },
+];
+
+/** The pages of one cluster, at /clusters/:cluster/VIEW. */
+export const CLUSTER_VIEWS: readonly { view: ClusterView; page: LazyExoticComponent<ComponentType> }[] = [
+  { view: "topics", page: TopicsSection },
+  { view: "pipeline", page: PipelinePage },
 ];
 
 /** Where "/" leads. */

@@ -1,6 +1,5 @@
 /** One deployment: status, replicas, resources, scale, stop/start, redeploy at another commit,
  * live logs, charts. */
-import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 
@@ -11,11 +10,10 @@ import { Dialog } from "../components/Dialog";
 import { Empty, ErrorBox, QueryView } from "../components/States";
 import { TimeChart } from "../components/TimeChart";
 import { useLogStream } from "../live/useLogStream";
-import { useCommits } from "../projects/queries";
 import { formatAgo, shortId } from "../shaping/format";
 import { alignSeries } from "../shaping/metrics";
 import { resourceSource } from "../shaping/resources";
-import { useDeployment, useDeploymentChange, useReplicas } from "./queries";
+import { useCommits, useDeployment, useDeploymentChange, useDeploymentMetrics, useReplicas } from "../api/queries";
 import { ResourcesDialog } from "./ResourcesDialog";
 import { StatusBadge } from "./StatusBadge";
 
@@ -189,11 +187,7 @@ function Replicas({ id }: { id: number }) {
 /** Throughput and lag of the deployment itself: "in" is what its own consumer group consumed,
  * "out" what it wrote, lag its group's alone (never another app's on the same topic). */
 function Charts({ deployment: d }: { deployment: Deployment }) {
-  const metrics = useQuery({
-    queryKey: ["metrics", "deployment", d.id],
-    queryFn: () => api.metrics.deployment(d.id),
-    refetchInterval: 5_000,
-  });
+  const metrics = useDeploymentMetrics(d.id);
   const named = (s: Series): Series => ({ ...s, name: s.labels.topic ? `${s.name} ${s.labels.topic}` : s.name, labels: {} });
   const series = (metrics.data?.series ?? []).map(named);
   const throughput = alignSeries(series.filter((s) => !s.name.startsWith("lag")));

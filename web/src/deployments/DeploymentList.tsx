@@ -1,24 +1,17 @@
 /** Every deployment of every project, with its status and how many replicas are ready. */
-import { useQueries, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 
-import { api, type Deployment } from "../api";
+import type { Deployment } from "../api";
 import { DataTable } from "../components/DataTable";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { shortId } from "../shaping/format";
-import { deploymentKeys, REFRESH_MS } from "./queries";
+import { useProjectDeployments, useProjects } from "../api/queries";
 import { StatusBadge } from "./StatusBadge";
 
 export function DeploymentList() {
-  const projects = useQuery({ queryKey: ["projects"], queryFn: api.projects.list });
+  const projects = useProjects();
   const names = projects.data?.map((p) => p.name) ?? [];
-  const perProject = useQueries({
-    queries: names.map((name) => ({
-      queryKey: deploymentKeys.project(name),
-      queryFn: () => api.deployments.list(name),
-      refetchInterval: REFRESH_MS,
-    })),
-  });
+  const perProject = useProjectDeployments(names);
   const deployments: Deployment[] = perProject.flatMap((q) => q.data ?? []).sort((a, b) => a.id - b.id);
   const failed = perProject.find((q) => q.error)?.error;
   const pending = projects.isPending || perProject.some((q) => q.isPending);

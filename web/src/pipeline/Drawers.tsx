@@ -1,12 +1,11 @@
 /** The pipeline's right-side drawers: a topic's live records, a deployment's panel. */
-import { useQuery } from "@tanstack/react-query";
 import { type ReactNode, useEffect } from "react";
 import { Link } from "react-router-dom";
 
-import { api } from "../api";
 import { QueryView } from "../components/States";
 import { DeploymentView } from "../deployments/DeploymentDetail";
-import { useDeployment } from "../deployments/queries";
+import { useDeployment, useTopic } from "../api/queries";
+import { topicPath } from "../clusters/ClusterScope";
 import { formatCount, formatRate } from "../shaping/format";
 import { TopicTail } from "../topics/TopicTail";
 
@@ -32,12 +31,8 @@ function Drawer({ label, title, onClose, children }: { label: string; title: Rea
 }
 
 export function TopicDrawer({ topic, cluster, onClose }: { topic: string; cluster: string; onClose: () => void }) {
-  const detail = useQuery({
-    queryKey: ["topic", cluster, topic],
-    queryFn: () => api.topics.get(topic, cluster),
-    refetchInterval: 5_000,
-  });
-  const to = `/topics/${encodeURIComponent(topic)}?cluster=${encodeURIComponent(cluster)}`;
+  const detail = useTopic(cluster, topic);
+  const to = topicPath(cluster, topic);
   return (
     <Drawer
       label={`Topic ${topic}`}

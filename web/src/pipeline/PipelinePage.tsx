@@ -1,60 +1,29 @@
 /** The pipeline: deployments between their topics, live rates and lag, drawers for details. */
-import { useQuery } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Link, useSearchParams } from "react-router-dom";
+import { useSearchParams } from "react-router-dom";
 
-import { api } from "../api";
+import { useDeploymentSteps, useGraph, useProjects } from "../api/queries";
 import { useCan } from "../auth/session";
-import { Empty, ErrorBox, Loading, QueryView } from "../components/States";
+import { ClusterPicker, ClusterScopedPage } from "../clusters/ClusterScope";
+import { Empty, ErrorBox, Loading } from "../components/States";
 import { DeployDialog } from "../projects/DeployDialog";
 import { type Layout, nextLagHistory, type Size, stableLayout, toFlow, visibleGraph } from "../shaping/graph";
 import { expandedSize, layoutSteps, type StepFlowEdge, type StepFlowNode, stepFlow } from "../shaping/steps";
 import { DeploymentDrawer, TopicDrawer } from "./Drawers";
 import { PipelineFlow } from "./PipelineFlow";
-import { useDeploymentSteps } from "./useDeploymentSteps";
-
-const REFRESH_MS = 2_500;
 
 export default function PipelinePage() {
-  const clusters = useQuery({ queryKey: ["clusters"], queryFn: api.clusters.list });
-  const [search, setSearch] = useSearchParams();
-  const chosen = search.get("cluster");
-  const cluster =
-    chosen ?? clusters.data?.find((c) => c.name === "default")?.name ?? clusters.data?.[0]?.name;
   return (
-    <div className="page pipeline-page">
-      <QueryView query={clusters} what="clusters">
-        {(list) =>
-          list.length === 0 || cluster === undefined ? (
-            <>
-              <header className="page-header">
-                <h1>Pipeline</h1>
-              </header>
-              <Empty title="No Kafka cluster configured">
-                An admin adds the broker connection under <Link to="/settings/clusters">Settings → Clusters</Link>.
-              </Empty>
-            </>
-          ) : (
-            <Pipeline
-              cluster={cluster}
-              clusters={list.map((c) => c.name)}
-              onCluster={(name) => setSearch({ cluster: name })}
-            />
-          )
-        }
-      </QueryView>
-    </div>
+    <ClusterScopedPage title="Pipeline" view="pipeline" className="pipeline-page">
+      {(cluster, clusters) => <Pipeline key={cluster} cluster={cluster} clusters={clusters} />}
+    </ClusterScopedPage>
   );
 }
 
-function Pipeline(props: { cluster: string; clusters: string[]; onCluster: (name: string) => void }) {
+function Pipeline(props: { cluster: string; clusters: string[] }) {
   const { cluster } = props;
   const canEdit = useCan("editor");
-  const graph = useQuery({
-    queryKey: ["graph", cluster],
-    queryFn: () => api.graph.get(cluster),
-    refetchInterval: REFRESH_MS,
-  });
+  const graph = useGraph(cluster);
   const [showInternal, setShowInternal] = useState(false);
   const [adding, setAdding] = useState(false);
   const [search, setSearch] = useSearchParams();
@@ -136,7 +105,7 @@ function Pipeline(props: { cluster: string; clusters: string[]; onCluster: (name
     }
     return { nodes: [...nodes, ...stepNodes], edges, stepEdges };
   }, [shown, current, lags, sizes, inside]);
-  const projects = useQuery({ queryKey: ["projects"], queryFn: api.projects.list, enabled: canEdit });
+  const projects = useProjects(canEdit);
   const projectNames = projects.data?.map((p) => p.name) ?? [];
 
   return (
@@ -144,16 +113,7 @@ function Pipeline(props: { cluster: string; clusters: string[]; onCluster: (name
       <header className="page-header">
         <h1>Pipeline</h1>
         <span className="toolbar-actions">
-          {props.clusters.length > 1 && (
-            <label className="inline">
-              Cluster
-              <select name="cluster" value={cluster} onChange={(e) => props.onCluster(e.target.value)}>
-                {props.clusters.map((c) => (
-                  <option key={c}>{c}</option>
-                ))}
-              </select>
-            </label>
-          )}
+          <ClusterPicker cluster={cluster} clusters={props.clusters} view="pipeline" />
           <label className="inline">
             <input type="checkbox" checked={showInternal} onChange={(e) => setShowInternal(e.target.checked)} />
             Internal topics

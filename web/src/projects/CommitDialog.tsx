@@ -4,7 +4,7 @@ import { useState } from "react";
 import { api, type Change } from "../api";
 import { Dialog } from "../components/Dialog";
 import { Empty, ErrorBox } from "../components/States";
-import { useInvalidateProject } from "./queries";
+import { useInvalidateProject } from "../api/queries";
 
 /** Saves unsaved editor buffers, then commits the working tree with a message. */
 export function CommitDialog({

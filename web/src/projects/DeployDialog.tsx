@@ -1,7 +1,7 @@
 /** Deploy an app of the project at a commit, then open the new deployment. Replicas, CPU and
  * memory start at the app's headwater.yaml values; a value changed here overrides it. Topics the
  * app needs and the cluster lacks are created first, with the partitions chosen here. */
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { useNavigate } from "react-router-dom";
 
@@ -10,10 +10,9 @@ import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
 import { ErrorBox } from "../components/States";
 import { useInvalidate } from "../components/useInvalidate";
-import { deploymentKeys } from "../deployments/queries";
 import { shortId } from "../shaping/format";
 import { cpuProblem, memoryProblem } from "../shaping/resources";
-import { useCommits } from "./queries";
+import { queryKeys, useCommits, useManifest, useTopics } from "../api/queries";
 
 export interface DeployDialogProps {
   /** The project to deploy from; with `projects` it is only the first choice. */
@@ -41,13 +40,9 @@ export function DeployDialog(props: DeployDialogProps) {
   const [commit, setCommit] = useState("");
   // The apps and their defaults as headwater.yaml has them at the commit to deploy.
   const ref = commit || commits.data?.[0]?.id;
-  const manifest = useQuery({
-    queryKey: ["project", project, "manifest", ref],
-    queryFn: () => api.projects.manifest(project, ref),
-    enabled: open && ref !== undefined,
-    retry: false,
-  });
-  const topics = useQuery({ queryKey: ["topics", undefined], queryFn: () => api.topics.list(), enabled: open });
+  const manifest = useManifest(project, ref, open && ref !== undefined);
+  // The server's default cluster, where the deployment goes.
+  const topics = useTopics(undefined, { enabled: open });
   const apps = manifest.data?.apps ?? [];
   const chosen = apps.find((a) => a.name === app) ?? apps[0];
   const known = new Set((topics.data ?? []).map((t) => t.name));
@@ -55,7 +50,7 @@ export function DeployDialog(props: DeployDialogProps) {
   const [partitions, setPartitions] = useState<Record<string, number>>({});
   const head = commits.data?.[0]?.id ?? "";
   const navigate = useNavigate();
-  const refresh = useInvalidate(deploymentKeys.all);
+  const refresh = useInvalidate(queryKeys.deployments.all);
   const reset = () => {
     setReplicas(null);
     setCpu(null);

@@ -9,7 +9,7 @@ import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
 import { ErrorBox } from "../components/States";
 import { buildFileTree, pathProblem, type TreeNode } from "../shaping/fileTree";
-import { useInvalidateProject } from "./queries";
+import { useInvalidateProject } from "../api/queries";
 
 interface FileTreeProps {
   project: string;

@@ -1,15 +1,14 @@
 /** The history of main: commits, each one's diff (Monaco), and roll back to an older commit. */
-import { useQuery } from "@tanstack/react-query";
 import { Suspense, useState } from "react";
 
-import { api, type Commit, type FileDiff } from "../api";
+import type { Commit, FileDiff } from "../api";
 import { useCan } from "../auth/session";
 import { Dialog } from "../components/Dialog";
 import { Empty, ErrorBox, Loading, QueryView } from "../components/States";
 import { isDark } from "../app/theme";
 import { CodeDiff } from "../editor";
 import { formatAgo, shortId } from "../shaping/format";
-import { keys, useCommits, useFile, useRollback } from "./queries";
+import { useCommits, useDiff, useFile, useRollback } from "../api/queries";
 
 export function HistoryPanel({ project }: { project: string }) {
   const commits = useCommits(project);
@@ -55,11 +54,7 @@ function CommitView({ project, commit, isHead }: { project: string; commit: Comm
   const canEdit = useCan("editor");
   const [confirming, setConfirming] = useState(false);
   const rollback = useRollback(project);
-  const diff = useQuery({
-    queryKey: keys.diff(project, parent ?? "", commit.id),
-    queryFn: () => api.projects.diff(project, parent ?? "", commit.id),
-    enabled: parent !== undefined,
-  });
+  const diff = useDiff(project, parent ?? "", commit.id, parent !== undefined);
   const [file, setFile] = useState<string | null>(null);
   return (
     <section className="commit-view" aria-label={`Commit ${shortId(commit.id)}`}>

@@ -1,6 +1,6 @@
 /** A new project, from a template whose topics are picked from the cluster's list (or named to
  * be created, with their partitions), or empty. */
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { useNavigate } from "react-router-dom";
 
@@ -10,7 +10,7 @@ import { Field } from "../components/Field";
 import { ErrorBox, FieldError, Loading } from "../components/States";
 import { useInvalidate } from "../components/useInvalidate";
 import { topicNameProblem } from "../shaping/topics";
-import { keys } from "./queries";
+import { queryKeys, useTemplates, useTopics } from "../api/queries";
 
 const NAME = /^[a-z][a-z0-9-]*$/;
 const NEW = "__new__";
@@ -28,14 +28,15 @@ function defaultName(slot: TopicSlot, project: string): string {
 }
 
 export function NewProjectDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const templates = useQuery({ queryKey: ["templates"], queryFn: api.templates.list, enabled: open });
-  const topics = useQuery({ queryKey: ["topics", undefined], queryFn: () => api.topics.list(), enabled: open });
+  const templates = useTemplates(open);
+  // The server's default cluster, where the project's topics are.
+  const topics = useTopics(undefined, { enabled: open });
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [template, setTemplate] = useState<string>("windowed-features");
   const [picks, setPicks] = useState<Record<string, Pick>>({});
-  const refresh = useInvalidate(keys.projects);
-  const refreshTopics = useInvalidate(["topics"]);
+  const refresh = useInvalidate(queryKeys.projects);
+  const refreshTopics = useInvalidate(queryKeys.allTopics);
   const navigate = useNavigate();
   const chosen = templates.data?.find((t) => t.id === template);
   const listed = (topics.data ?? []).filter((t) => !t.internal);

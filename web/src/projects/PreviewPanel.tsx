@@ -1,6 +1,8 @@
 /** Preview: run an app of the project over the last records of its inputs; see what it writes.
  * It runs what the editor holds, unsaved changes included, and opens in view. */
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
+
+import { useManifest } from "../api/queries";
 import { useEffect, useMemo, useRef, useState } from "react";
 
 import { api, type AppSpec, type PreviewResult } from "../api";
@@ -8,15 +10,6 @@ import { Empty, ErrorBox, Loading } from "../components/States";
 import { RecordTable } from "../components/RecordTable";
 import { flatten } from "../shaping/records";
 
-/** The working tree's headwater.yaml; asked for only when needed (a project may have none). */
-export function useManifest(project: string, enabled = true) {
-  return useQuery({
-    queryKey: ["project", project, "manifest"],
-    queryFn: () => api.projects.manifest(project),
-    retry: false,
-    enabled,
-  });
-}
 
 export function PreviewPanel(props: {
   project: string;

@@ -1,17 +1,15 @@
-import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router-dom";
 
-import { api } from "../api";
 import { Can } from "../auth/session";
 import { DataTable } from "../components/DataTable";
 import { Empty, QueryView } from "../components/States";
 import { formatAgo, shortId } from "../shaping/format";
 import { NewProjectDialog } from "./NewProjectDialog";
-import { keys } from "./queries";
+import { useProjects } from "../api/queries";
 
 export function ProjectList() {
-  const projects = useQuery({ queryKey: keys.projects, queryFn: api.projects.list });
+  const projects = useProjects();
   const [creating, setCreating] = useState(false);
   return (
     <div className="page">

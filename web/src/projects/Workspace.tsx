@@ -1,5 +1,5 @@
 /** One project: files and editor, or its history; editors save, commit and roll back. */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type Dispatch, type ReactNode, type SetStateAction, Suspense, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 
@@ -16,7 +16,7 @@ import { DeployDialog } from "./DeployDialog";
 import { FileTree } from "./FileTree";
 import { HistoryPanel } from "./HistoryPanel";
 import { PreviewPanel } from "./PreviewPanel";
-import { keys, useChanges, useFile, useFiles } from "./queries";
+import { queryKeys, useChanges, useFile, useFiles, useProject } from "../api/queries";
 
 export function Workspace() {
   const name = useParams().name ?? "";
@@ -27,7 +27,7 @@ export function Workspace() {
 function ProjectWorkspace({ name }: { name: string }) {
   const [search, setSearch] = useSearchParams();
   const tab = search.get("tab") === "history" ? "history" : "code";
-  const project = useQuery({ queryKey: keys.project(name), queryFn: () => api.projects.get(name) });
+  const project = useProject(name);
   const canEdit = useCan("editor");
   const [previewing, setPreviewing] = useState(false);
   const [preview, setPreview] = useState<PreviewResult | null>(null);
@@ -226,10 +226,10 @@ function FileEditor(props: {
   const save = useMutation({
     mutationFn: (content: string) => api.projects.writeFile(project, path, content),
     onSuccess: (_, content) => {
-      queryClient.setQueryData<FileContent>(keys.file(project, path), (old) =>
+      queryClient.setQueryData<FileContent>(queryKeys.file(project, path), (old) =>
         old ? { ...old, content, size: content.length } : old,
       );
-      void queryClient.invalidateQueries({ queryKey: keys.changes(project) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.changes(project) });
       props.onSaved(content);
     },
   });

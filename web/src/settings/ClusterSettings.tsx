@@ -1,7 +1,8 @@
 /** Kafka cluster connections; credentials are write-only (their names show, never values). */
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 
+import { queryKeys, useClusters } from "../api/queries";
 import { api, type Cluster } from "../api";
 import { Can } from "../auth/session";
 import { ConfirmDialog } from "../components/ConfirmDialog";
@@ -14,10 +15,10 @@ import { useConfirmedRemoval } from "../components/useConfirmedRemoval";
 import { useInvalidate } from "../components/useInvalidate";
 import { formatAgo } from "../shaping/format";
 
-const KEY = ["clusters"];
+const KEY = queryKeys.clusters;
 
 export function ClusterSettings() {
-  const clusters = useQuery({ queryKey: KEY, queryFn: api.clusters.list });
+  const clusters = useClusters();
   const [editing, setEditing] = useState<Cluster | "new" | null>(null);
   const { pending: deleting, ask, cancel, confirm, removal } = useConfirmedRemoval(KEY, (name: string) =>
     api.clusters.remove(name),

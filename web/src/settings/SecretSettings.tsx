@@ -2,9 +2,10 @@
  * A project's named secrets, for its deployments: editors set them; nobody reads them back.
  * Each secret belongs to one project, and only that project's deployments can use it.
  */
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 
+import { queryKeys, useProjects, useSecrets } from "../api/queries";
 import { api } from "../api";
 import { Can } from "../auth/session";
 import { ConfirmDialog } from "../components/ConfirmDialog";
@@ -20,7 +21,7 @@ import { formatAgo } from "../shaping/format";
 const NAME = /^[A-Za-z0-9._-]+$/;
 
 export function SecretSettings() {
-  const projects = useQuery({ queryKey: ["projects"], queryFn: api.projects.list });
+  const projects = useProjects();
   const [chosen, setChosen] = useState<string | null>(null);
   const project = chosen ?? projects.data?.[0]?.name ?? null;
   return (
@@ -45,8 +46,8 @@ export function SecretSettings() {
 }
 
 function ProjectSecrets({ project }: { project: string }) {
-  const key = ["secrets", project];
-  const secrets = useQuery({ queryKey: key, queryFn: () => api.secrets.list(project) });
+  const key = queryKeys.secrets(project);
+  const secrets = useSecrets(project);
   const [editing, setEditing] = useState<string | "new" | null>(null);
   const { pending: deleting, ask, cancel, confirm, removal } = useConfirmedRemoval(key, (name: string) =>
     api.secrets.remove(project, name),
@@ -115,7 +116,7 @@ function SecretDialog({
 }) {
   const [name, setName] = useState(existing ?? "");
   const [value, setValue] = useState("");
-  const refresh = useInvalidate(["secrets", project]);
+  const refresh = useInvalidate(queryKeys.secrets(project));
   const save = useMutation({
     mutationFn: () => api.secrets.put(project, name, value),
     onSuccess: () => {

@@ -1,21 +1,21 @@
 /** One's own API tokens; a new token is shown once, right after it is made. */
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 
+import { queryKeys, useTokens } from "../api/queries";
 import { api, type NewApiToken } from "../api";
 import { DataTable } from "../components/DataTable";
 import { Empty, ErrorBox, FieldError, QueryView } from "../components/States";
 import { useInvalidate } from "../components/useInvalidate";
 import { formatAgo } from "../shaping/format";
 
-const KEY = ["tokens"];
 
 export function TokenSettings() {
-  const tokens = useQuery({ queryKey: KEY, queryFn: api.tokens.list });
+  const tokens = useTokens();
   const [name, setName] = useState("");
   const [made, setMade] = useState<NewApiToken | null>(null);
   const [copied, setCopied] = useState(false);
-  const refresh = useInvalidate(KEY);
+  const refresh = useInvalidate(queryKeys.tokens);
   const create = useMutation({
     mutationFn: () => api.tokens.create(name),
     onSuccess: (token) => {

@@ -1,6 +1,7 @@
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 
+import { queryKeys, useUsers } from "../api/queries";
 import { api, type Role, type User } from "../api";
 import { ROLES } from "../auth/roles";
 import { useSession } from "../auth/session";
@@ -13,13 +14,12 @@ import { ErrorBox, QueryView } from "../components/States";
 import { useConfirmedRemoval } from "../components/useConfirmedRemoval";
 import { formatAgo } from "../shaping/format";
 
-const KEY = ["users"];
 
 export function UserSettings() {
-  const users = useQuery({ queryKey: KEY, queryFn: api.users.list });
+  const users = useUsers();
   const { user: me } = useSession();
   const [creating, setCreating] = useState(false);
-  const { pending: deleting, ask, cancel, confirm, removal, refresh } = useConfirmedRemoval(KEY, (user: User) =>
+  const { pending: deleting, ask, cancel, confirm, removal, refresh } = useConfirmedRemoval(queryKeys.users, (user: User) =>
     api.users.remove(user.id),
   );
   const update = useMutation({

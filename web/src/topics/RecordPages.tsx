@@ -1,9 +1,8 @@
 /** A topic's history a page at a time, by offset or time, as far as its end: every record, none
  * skipped (the live tail, by contrast, is capped). */
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
-import { api } from "../api";
+import { useRecordPage } from "../api/queries";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { RecordTable } from "../components/RecordTable";
 import { formatCount } from "../shaping/format";
@@ -39,17 +38,7 @@ export function RecordPages(props: {
   const [trail, setTrail] = useState<string[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const from = startPosition(startKind, offset, time);
-  const page = useQuery({
-    queryKey: ["records", props.cluster, props.name, applied, cursor],
-    queryFn: () =>
-      api.live.page(props.name, {
-        ...applied,
-        cursor,
-        ...(props.cluster ? { cluster: props.cluster } : {}),
-      }),
-    placeholderData: keepPreviousData,
-    retry: false,
-  });
+  const page = useRecordPage(props.cluster, props.name, { ...applied, cursor });
   const rows = useMemo(() => (page.data?.records ?? []).map(tailRow), [page.data]);
   const apply = () => {
     if (from === null) return;

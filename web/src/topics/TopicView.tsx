@@ -1,9 +1,9 @@
 /** One topic live: its figures, the live tail and its write rate. */
-import { useQuery } from "@tanstack/react-query";
 import { useMemo } from "react";
-import { Link, useParams, useSearchParams } from "react-router-dom";
+import { Link, useParams } from "react-router-dom";
 
-import { api } from "../api";
+import { useTopic, useTopicMetrics } from "../api/queries";
+import { clusterPath } from "../clusters/ClusterScope";
 import { ErrorBox } from "../components/States";
 import { TimeChart } from "../components/TimeChart";
 import { formatCount, formatRate } from "../shaping/format";
@@ -12,18 +12,9 @@ import { TopicTail } from "./TopicTail";
 
 export function TopicView() {
   const name = useParams().name ?? "";
-  const [search] = useSearchParams();
-  const cluster = search.get("cluster") ?? undefined;
-  const detail = useQuery({
-    queryKey: ["topic", cluster, name],
-    queryFn: () => api.topics.get(name, cluster),
-    refetchInterval: 5_000,
-  });
-  const metrics = useQuery({
-    queryKey: ["metrics", "topic", cluster, name],
-    queryFn: () => api.metrics.topic(name, cluster),
-    refetchInterval: 5_000,
-  });
+  const cluster = useParams().cluster ?? "";
+  const detail = useTopic(cluster, name);
+  const metrics = useTopicMetrics(cluster, name);
   const rate = useMemo(() => alignSeries(pickSeries(metrics.data?.series ?? [], "rate")), [metrics.data]);
   const partitions = detail.data?.partitions ?? 0;
   return (
@@ -31,7 +22,7 @@ export function TopicView() {
       <header className="page-header">
         <div>
           <div className="crumbs">
-            <Link to="/topics">Topics</Link> /
+            <Link to={clusterPath(cluster, "topics")}>Topics</Link> /
           </div>
           <h1>{name}</h1>
         </div>

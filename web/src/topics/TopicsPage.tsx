@@ -1,5 +1,5 @@
 /** Topics of a cluster: counts and rates (refreshed), create for editors, delete for admins. */
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import {
   type ColumnDef,
   flexRender,
@@ -12,18 +12,18 @@ import { useMemo, useState } from "react";
 import { Link, Route, Routes } from "react-router-dom";
 
 import { api, type Topic } from "../api";
+import { queryKeys, useTopics } from "../api/queries";
 import { Can, useCan } from "../auth/session";
+import { ClusterPicker, ClusterScopedPage, topicPath } from "../clusters/ClusterScope";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { Field } from "../components/Field";
-import { Empty, ErrorBox, Loading, QueryView } from "../components/States";
+import { Empty, ErrorBox, Loading } from "../components/States";
 import { useConfirmedRemoval } from "../components/useConfirmedRemoval";
 import { useInvalidate } from "../components/useInvalidate";
 import { formatCount, formatRate, formatRetention } from "../shaping/format";
 import { shapeTopics, topicNameProblem } from "../shaping/topics";
 import { TopicView } from "./TopicView";
-
-const REFRESH_MS = 5_000;
 
 export default function TopicsSection() {
   return (
@@ -35,51 +35,21 @@ export default function TopicsSection() {
 }
 
 function TopicsPage() {
-  const clusters = useQuery({ queryKey: ["clusters"], queryFn: api.clusters.list });
-  const [chosen, setChosen] = useState<string | null>(null);
-  const cluster =
-    chosen ??
-    clusters.data?.find((c) => c.name === "default")?.name ??
-    clusters.data?.[0]?.name;
   return (
-    <div className="page">
-      <QueryView query={clusters} what="clusters">
-        {(list) =>
-          list.length === 0 || cluster === undefined ? (
-            <>
-              <header className="page-header">
-                <h1>Topics</h1>
-              </header>
-              <Empty title="No Kafka cluster configured">
-                An admin adds the broker connection under{" "}
-                <Link to="/settings/clusters">Settings → Clusters</Link>.
-              </Empty>
-            </>
-          ) : (
-            <TopicList
-              cluster={cluster}
-              clusters={list.map((c) => c.name)}
-              onCluster={setChosen}
-            />
-          )
-        }
-      </QueryView>
-    </div>
+    <ClusterScopedPage title="Topics" view="topics">
+      {(cluster, clusters) => <TopicList key={cluster} cluster={cluster} clusters={clusters} />}
+    </ClusterScopedPage>
   );
 }
 
-function TopicList(props: { cluster: string; clusters: string[]; onCluster: (c: string) => void }) {
+function TopicList(props: { cluster: string; clusters: string[] }) {
   const { cluster } = props;
-  const topics = useQuery({
-    queryKey: ["topics", cluster],
-    queryFn: () => api.topics.list(cluster),
-    refetchInterval: REFRESH_MS,
-  });
+  const topics = useTopics(cluster, { live: true });
   const [search, setSearch] = useState("");
   const [showInternal, setShowInternal] = useState(false);
   const [creating, setCreating] = useState(false);
   const { pending: deleting, ask, cancel, confirm, removal } = useConfirmedRemoval(
-    ["topics", cluster],
+    queryKeys.topics(cluster),
     (name: string) => api.topics.remove(name, cluster),
   );
   const view = useMemo(
@@ -91,16 +61,7 @@ function TopicList(props: { cluster: string; clusters: string[]; onCluster: (c: 
       <header className="page-header">
         <h1>Topics</h1>
         <div className="toolbar-actions">
-          {props.clusters.length > 1 && (
-            <label className="inline">
-              Cluster
-              <select value={cluster} onChange={(e) => props.onCluster(e.target.value)}>
-                {props.clusters.map((c) => (
-                  <option key={c}>{c}</option>
-                ))}
-              </select>
-            </label>
-          )}
+          <ClusterPicker cluster={cluster} clusters={props.clusters} view="topics" />
           <Can role="editor">
             <button type="button" className="primary" onClick={() => setCreating(true)}>
               New topic
@@ -160,7 +121,7 @@ function TopicTable(props: { topics: Topic[]; cluster: string; onDelete: (name: 
         accessorKey: "name",
         header: "Name",
         cell: (c) => (
-          <Link to={`/topics/${encodeURIComponent(c.getValue<string>())}?cluster=${encodeURIComponent(cluster)}`}>
+          <Link to={topicPath(cluster, c.getValue<string>())}>
             <strong>{c.getValue<string>()}</strong>
           </Link>
         ),
@@ -259,7 +220,7 @@ function CreateTopicDialog({ cluster, open, onClose }: { cluster: string; open: 
   const [partitions, setPartitions] = useState(3);
   const [retentionDays, setRetentionDays] = useState("");
   const [compacted, setCompacted] = useState(false);
-  const refresh = useInvalidate(["topics", cluster]);
+  const refresh = useInvalidate(queryKeys.topics(cluster));
   const create = useMutation({
     mutationFn: () =>
       api.topics.create(

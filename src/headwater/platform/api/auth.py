@@ -8,34 +8,25 @@ off the event loop.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, func, select
 
-from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.schemas import NO_NUL, OkOut, RowId, UserOut
-from headwater.platform.auth.dependencies import (
+from headwater.platform.api.dependencies import (
     CSRF_COOKIE,
     SESSION_COOKIE,
-    Principal,
+    Context,
     Viewer,
     secured,
 )
-from headwater.platform.auth.passwords import (
-    MAX_LENGTH,
-    MIN_LENGTH,
-    hash_password,
-    password_problem,
-    verify_password,
-)
+from headwater.platform.api.errors import ERROR_RESPONSES
+from headwater.platform.api.schemas import NO_NUL, OkOut, RowId, UserOut
+from headwater.platform.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from headwater.platform.auth.ratelimit import Busy, LoginLimiter
 from headwater.platform.auth.roles import Role
-from headwater.platform.auth.tokens import API_TOKEN_PREFIX, hash_secret, new_secret
-from headwater.platform.context import Context, PlatformContext
-from headwater.platform.db.models import ApiToken, LoginSession, User
-from headwater.platform.errors import Invalid, NotFound
+from headwater.platform.db.models import ApiToken
+from headwater.platform.domain.users import check_password
 
 router = APIRouter(prefix="/api", tags=["auth"], responses=ERROR_RESPONSES)
 
@@ -99,33 +90,6 @@ BUSY = HTTPException(
 )
 
 
-def _check_login(context: PlatformContext, username: str, password: str) -> User | None:
-    """The user whose name (in any case) and password these are, or None."""
-    with context.db.session() as session:
-        user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-        if not verify_password(user.password_hash if user else None, password):
-            return None
-        return user
-
-
-def _open_session(context: PlatformContext, user: User) -> tuple[str, LoginOut]:
-    cookie, csrf = new_secret(), new_secret()
-    expires = datetime.now(UTC) + timedelta(hours=context.settings.session_hours)
-    with context.db.session() as session:
-        session.add(
-            LoginSession(
-                token_hash=hash_secret(cookie), csrf_token=csrf, user_id=user.id, expires_at=expires
-            )
-        )
-        # Expired sessions of this user go now, so the table does not grow without end.
-        session.execute(
-            delete(LoginSession).where(
-                LoginSession.user_id == user.id, LoginSession.expires_at <= datetime.now(UTC)
-            )
-        )
-    return cookie, LoginOut(user=UserOut.of(user), csrf_token=csrf, expires_at=expires)
-
-
 @router.post("/auth/login", response_model=LoginOut)
 async def login(
     body: LoginIn,
@@ -144,14 +108,18 @@ async def login(
             refused = _too_many(limiter, body.username, address)
             if refused is not None:
                 raise refused
-            user = await asyncio.to_thread(_check_login, context, body.username, body.password)
+            user = await asyncio.to_thread(context.users.check_login, body.username, body.password)
     except Busy:
         raise BUSY from None
     if user is None:
         limiter.failed(body.username, address)
         raise HTTPException(401, "wrong user name or password")
     limiter.succeeded(body.username, address)
-    cookie, out = await asyncio.to_thread(_open_session, context, user)
+    opened = await asyncio.to_thread(context.sessions.open, user.id)
+    cookie = opened.cookie
+    out = LoginOut(
+        user=UserOut.of(user), csrf_token=opened.csrf_token, expires_at=opened.expires_at
+    )
     max_age = int(context.settings.session_hours * 3600)
     secure = context.settings.secure_cookies
     response.set_cookie(
@@ -176,8 +144,7 @@ def logout(
 ) -> OkOut:
     """End this session (with a token: nothing to end)."""
     if principal.session_id is not None:
-        with context.db.session() as session:
-            session.execute(delete(LoginSession).where(LoginSession.id == principal.session_id))
+        context.sessions.close(principal.session_id)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
     return OkOut()
@@ -188,10 +155,7 @@ def me(
     principal: Viewer,
     context: Context,
 ) -> UserOut:
-    with context.db.session() as session:
-        user = session.get(User, principal.user_id)
-        assert user is not None
-        return UserOut.of(user)
+    return UserOut.of(context.users.get(principal.user_id))
 
 
 @router.put("/auth/password", response_model=OkOut, **secured(Role.viewer))
@@ -208,15 +172,18 @@ async def change_password(
     refused = _too_many(limiter, principal.username, address)
     if refused is not None:
         raise refused
-    problem = password_problem(body.new_password, principal.username)
-    if problem:
-        raise Invalid(f"new_password {problem}", [{"field": "new_password", "message": problem}])
+    check_password(body.new_password, principal.username, "new_password")
     try:
         async with limiter.check_slot():
             refused = _too_many(limiter, principal.username, address)
             if refused is not None:
                 raise refused
-            changed = await asyncio.to_thread(_change_password, context, principal, body)
+            changed = await asyncio.to_thread(
+                context.users.change_own_password,
+                principal,
+                body.current_password,
+                body.new_password,
+            )
     except Busy:
         raise BUSY from None
     if not changed:
@@ -225,71 +192,28 @@ async def change_password(
     return OkOut()
 
 
-def _change_password(context: PlatformContext, principal: Principal, body: PasswordIn) -> bool:
-    with context.db.session() as session:
-        user = session.get(User, principal.user_id)
-        assert user is not None
-        if not verify_password(user.password_hash, body.current_password):
-            return False
-        user.password_hash = hash_password(body.new_password)
-        query = delete(LoginSession).where(LoginSession.user_id == user.id)
-        if principal.session_id is not None:
-            query = query.where(LoginSession.id != principal.session_id)
-        session.execute(query)
-        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-    return True
-
-
 @router.get("/tokens", response_model=list[TokenOut], tags=["tokens"], **secured(Role.viewer))
-def list_tokens(
-    principal: Viewer,
-    context: Context,
-) -> list[TokenOut]:
+def list_tokens(principal: Viewer, context: Context) -> list[TokenOut]:
     """One's own API tokens (never the tokens themselves)."""
-    with context.db.session() as session:
-        rows = session.scalars(
-            select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id)
-        )
-        return [_token_out(t) for t in rows]
+    return [token_out(t) for t in context.tokens.list(principal.user_id)]
 
 
 @router.post(
     "/tokens", response_model=NewTokenOut, status_code=201, tags=["tokens"], **secured(Role.viewer)
 )
-def create_token(
-    body: TokenIn,
-    principal: Viewer,
-    context: Context,
-) -> NewTokenOut:
+def create_token(body: TokenIn, principal: Viewer, context: Context) -> NewTokenOut:
     """A new API token acting as oneself; the response is the only time it is shown."""
-    token = new_secret(API_TOKEN_PREFIX)
-    row = ApiToken(
-        user_id=principal.user_id,
-        name=body.name,
-        prefix=token[: len(API_TOKEN_PREFIX) + 6],
-        token_hash=hash_secret(token),
-    )
-    with context.db.session() as session:
-        session.add(row)
-        session.flush()
-        return NewTokenOut(**_token_out(row).model_dump(), token=token)
+    made = context.tokens.create(principal.user_id, body.name)
+    return NewTokenOut(**token_out(made.row).model_dump(), token=made.token)
 
 
 @router.delete("/tokens/{token_id}", response_model=OkOut, tags=["tokens"], **secured(Role.viewer))
-def revoke_token(
-    token_id: RowId,
-    principal: Viewer,
-    context: Context,
-) -> OkOut:
-    with context.db.session() as session:
-        row = session.get(ApiToken, token_id)
-        if row is None or row.user_id != principal.user_id:
-            raise NotFound(f"you have no API token {token_id}")
-        session.delete(row)
+def revoke_token(token_id: RowId, principal: Viewer, context: Context) -> OkOut:
+    context.tokens.revoke(principal.user_id, token_id, f"you have no API token {token_id}")
     return OkOut()
 
 
-def _token_out(token: ApiToken) -> TokenOut:
+def token_out(token: ApiToken) -> TokenOut:
     return TokenOut(
         id=token.id,
         name=token.name,

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import NAME, ClusterPath, OkOut, described_pattern
-from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
-from headwater.platform.clusters import (
-    looks_secret,
-    plain_options,
-    secret_options,
-    store_secret_options,
-)
-from headwater.platform.context import Context, PlatformContext
-from headwater.platform.db.models import Cluster
-from headwater.platform.errors import Conflict, NotFound
+from headwater.platform.domain.clusters import ClusterView, OptionValue, looks_secret
 
 router = APIRouter(prefix="/api/clusters", tags=["clusters"], responses=ERROR_RESPONSES)
-OptionValue = str | int | float | bool
 # HOST:PORT[,HOST:PORT...]; the port's range (1-65535) is checked by the validator below.
 BOOTSTRAP = described_pattern(
     r"^[^,\s\x00]+:[0-9]{1,5}(,\s*[^,\s\x00]+:[0-9]{1,5})*$",
@@ -95,79 +83,54 @@ class ClusterOut(BaseModel):
     bootstrap_servers: str
     options: dict[str, OptionValue]
     secret_options: list[str] = Field(description="names of the credentials that are set")
+    default: bool = Field(
+        description="the cluster a request naming none uses: the one named `default`, else the "
+        "only one configured"
+    )
     created_at: datetime
     updated_at: datetime
 
 
-def _out(cluster: Cluster, context: PlatformContext) -> ClusterOut:
+def _out(cluster: ClusterView) -> ClusterOut:
     return ClusterOut(
         id=cluster.id,
         name=cluster.name,
         bootstrap_servers=cluster.bootstrap_servers,
-        options=plain_options(cluster),
-        secret_options=sorted(secret_options(cluster, context.secrets)),
+        options=cluster.options,
+        secret_options=cluster.secret_options,
+        default=cluster.is_default,
         created_at=cluster.created_at,
         updated_at=cluster.updated_at,
     )
 
 
-def _cluster(session: Session, name: str) -> Cluster:
-    cluster = session.scalar(select(Cluster).where(Cluster.name == name))
-    if cluster is None:
-        raise NotFound(f"no cluster {name!r}; list clusters to see the names")
-    return cluster
-
-
 @router.get("", response_model=list[ClusterOut], **secured(Role.viewer))
 def list_clusters(context: Context) -> list[ClusterOut]:
-    with context.db.session() as session:
-        return [_out(c, context) for c in session.scalars(select(Cluster).order_by(Cluster.name))]
+    return [_out(c) for c in context.clusters.list()]
 
 
 @router.get("/{name}", response_model=ClusterOut, **secured(Role.viewer))
 def get_cluster(name: ClusterPath, context: Context) -> ClusterOut:
-    with context.db.session() as session:
-        return _out(_cluster(session, name), context)
+    return _out(context.clusters.get(name))
 
 
 @router.post("", response_model=ClusterOut, status_code=201, **secured(Role.admin))
 def create_cluster(body: ClusterIn, context: Context) -> ClusterOut:
-    with context.db.session() as session:
-        if session.scalar(select(Cluster).where(Cluster.name == body.name)):
-            raise Conflict(f"a cluster named {body.name!r} exists already")
-        cluster = Cluster(
-            name=body.name,
-            bootstrap_servers=body.bootstrap_servers,
-            options_json=json.dumps(body.options),
+    return _out(
+        context.clusters.create(
+            body.name, body.bootstrap_servers, body.options, body.secret_options
         )
-        store_secret_options(cluster, body.secret_options, context.secrets)
-        session.add(cluster)
-        session.flush()
-        return _out(cluster, context)
+    )
 
 
 @router.patch("/{name}", response_model=ClusterOut, **secured(Role.admin))
 def update_cluster(name: ClusterPath, body: ClusterPatch, context: Context) -> ClusterOut:
-    with context.db.session() as session:
-        cluster = _cluster(session, name)
-        if body.bootstrap_servers is not None:
-            cluster.bootstrap_servers = body.bootstrap_servers
-        if body.options is not None:
-            cluster.options_json = json.dumps(body.options)
-        if body.secret_options is not None:
-            values = secret_options(cluster, context.secrets)
-            for key, value in body.secret_options.items():
-                if value is None:
-                    values.pop(key, None)
-                else:
-                    values[key] = value
-            store_secret_options(cluster, values, context.secrets)
-        cluster.updated_at = datetime.now(UTC)
-        return _out(cluster, context)
+    return _out(
+        context.clusters.update(name, body.bootstrap_servers, body.options, body.secret_options)
+    )
 
 
 @router.delete("/{name}", response_model=OkOut, **secured(Role.admin))
 def delete_cluster(name: ClusterPath, context: Context) -> OkOut:
-    with context.db.session() as session:
-        session.delete(_cluster(session, name))
+    context.clusters.delete(name)
     return OkOut()

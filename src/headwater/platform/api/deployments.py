@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from headwater.platform.api.dependencies import Context, Editor, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import (
     NAME,
@@ -23,15 +24,14 @@ from headwater.platform.api.schemas import (
     RowId,
     described_pattern,
 )
-from headwater.platform.auth.dependencies import Editor, secured
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context, PlatformContext
+from headwater.platform.context import PlatformContext
 from headwater.platform.db.models import Deployment
 from headwater.platform.deployments import resources
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.deployments.logs import LogLine
 from headwater.platform.deployments.resources import Resource
-from headwater.platform.deployments.service import Changes, DeploymentService
+from headwater.platform.deployments.service import Changes
 from headwater.platform.deployments.status import (
     DeploymentStatus,
     deployment_status,
@@ -173,7 +173,7 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
     limits = Limits(deployment.cpu, size) if size is not None else None
     replicas = context.supervisor.replicas(deployment.id)
     try:
-        entry = DeploymentService(context).manifest_entry(deployment)
+        entry = context.deployments.manifest_entry(deployment)
         manifest = ManifestResourcesOut(replicas=entry.replicas, cpu=entry.cpu, memory=entry.memory)
     except PlatformError:  # the project is gone, its history was rewritten or its manifest is bad
         manifest = None
@@ -222,7 +222,7 @@ def _changes(
     **secured(Role.viewer),
 )
 def list_deployments(project: ProjectName, context: Context) -> list[DeploymentOut]:
-    return [_out(context, d) for d in DeploymentService(context).list(project)]
+    return [_out(context, d) for d in context.deployments.list(project)]
 
 
 @router.post(
@@ -235,7 +235,7 @@ def create_deployment(
     project: ProjectName, body: DeploymentIn, principal: Editor, context: Context
 ) -> DeploymentOut:
     """Deploy an app at a commit; unset fields come from its entry in headwater.yaml."""
-    deployment = DeploymentService(context).create(
+    deployment = context.deployments.create(
         project,
         body.app,
         principal.username,
@@ -249,7 +249,7 @@ def create_deployment(
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentOut, **secured(Role.viewer))
 def get_deployment(deployment_id: RowId, context: Context) -> DeploymentOut:
-    return _out(context, DeploymentService(context).get(deployment_id))
+    return _out(context, context.deployments.get(deployment_id))
 
 
 @router.patch("/deployments/{deployment_id}", response_model=DeploymentOut, **secured(Role.editor))
@@ -260,7 +260,7 @@ def update_deployment(
 
     Replicas, cpu and memory given here override headwater.yaml until `reset` hands them back;
     the others take the values of the deployed commit's headwater.yaml."""
-    service = DeploymentService(context)
+    service = context.deployments
     changes = _changes(body, body.commit, body.reset)
     deployment = service.update(deployment_id, principal.username, changes)
     return _out(context, deployment)
@@ -269,7 +269,7 @@ def update_deployment(
 @router.delete("/deployments/{deployment_id}", response_model=OkOut, **secured(Role.editor))
 def delete_deployment(deployment_id: RowId, context: Context) -> OkOut:
     """Stop every replica and forget the deployment."""
-    DeploymentService(context).delete(deployment_id)
+    context.deployments.delete(deployment_id)
     return OkOut()
 
 
@@ -277,7 +277,7 @@ def delete_deployment(deployment_id: RowId, context: Context) -> OkOut:
     "/deployments/{deployment_id}/stop", response_model=DeploymentOut, **secured(Role.editor)
 )
 def stop_deployment(deployment_id: RowId, principal: Editor, context: Context) -> DeploymentOut:
-    service = DeploymentService(context)
+    service = context.deployments
     return _out(context, service.set_state(deployment_id, "stopped", principal.username))
 
 
@@ -285,7 +285,7 @@ def stop_deployment(deployment_id: RowId, principal: Editor, context: Context) -
     "/deployments/{deployment_id}/start", response_model=DeploymentOut, **secured(Role.editor)
 )
 def start_deployment(deployment_id: RowId, principal: Editor, context: Context) -> DeploymentOut:
-    service = DeploymentService(context)
+    service = context.deployments
     return _out(context, service.set_state(deployment_id, "running", principal.username))
 
 
@@ -296,7 +296,7 @@ def start_deployment(deployment_id: RowId, principal: Editor, context: Context) 
 )
 def list_replicas(deployment_id: RowId, context: Context) -> list[ReplicaOut]:
     """The replica processes now: pid, status, restarts, commit and owned partitions."""
-    DeploymentService(context).get(deployment_id)
+    context.deployments.get(deployment_id)
     mode = context.supervisor.enforcer.mode.value
     return [
         ReplicaOut(
@@ -332,7 +332,7 @@ def tail_logs(
     tail: Annotated[int, Query(ge=1, le=5000, description="the last N lines")] = 200,
 ) -> list[LogLineOut]:
     """The latest output of every replica, and the supervisor's lines (starts, exits)."""
-    service = DeploymentService(context)
+    service = context.deployments
     deployment = service.get(deployment_id)
     output = context.supervisor.log(deployment.id, service.folder(deployment))
     return [_log_out(line) for line in output.tail(tail)]
@@ -350,7 +350,7 @@ def stream_logs(
     tail: Annotated[int, Query(ge=0, le=5000, description="lines of history first")] = 0,
 ) -> StreamingResponse:
     """Live output as server-sent events: one `data:` JSON line per log line."""
-    service = DeploymentService(context)
+    service = context.deployments
     deployment = service.get(deployment_id)
     output = context.supervisor.log(deployment.id, service.folder(deployment))
     history = output.tail(tail)

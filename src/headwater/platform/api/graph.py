@@ -5,14 +5,12 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
-from headwater.platform.api.topics import ClusterName, resolve_cluster
-from headwater.platform.auth.dependencies import secured
+from headwater.platform.api.topics import ClusterName
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context, PlatformContext
-from headwater.platform.db.models import Deployment
+from headwater.platform.context import PlatformContext
 from headwater.platform.deployments.status import deployment_status, ready_replicas
 from headwater.platform.deployments.topology import deployment_topics
 from headwater.platform.graph import DeploymentFacts, Graph, GroupTopic, TopicFacts, build_graph
@@ -24,13 +22,11 @@ FRESH_SECONDS = max(60.0, 6 * SAMPLE_SECONDS)
 
 
 def _deployments(context: PlatformContext, cluster: str) -> list[DeploymentFacts]:
-    with context.db.session() as session:
-        rows = list(session.scalars(select(Deployment).where(Deployment.cluster == cluster)))
     found = []
-    for row in rows:
+    for row in context.deployments.on_cluster(cluster):
         # replicas() first: it records the latest report that deployment_topics reads.
         replicas = context.supervisor.replicas(row.id)
-        topics = deployment_topics(context, row)
+        topics = deployment_topics(context.deployments, context.supervisor, row)
         found.append(
             DeploymentFacts(
                 id=row.id,
@@ -80,6 +76,6 @@ def pipeline_graph(context: Context, cluster: ClusterName = None) -> Graph:
     Rates and lags come from the metrics sampler (every few seconds): null until a topic or
     group has been sampled twice.
     """
-    name, _ = resolve_cluster(context, cluster)
+    name, _ = context.clusters.resolve(cluster)
     topics, groups = _sampled(context, name)
     return build_graph(name, _deployments(context, name), topics, groups)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from headwater.platform.context import Context
+from headwater.platform.api.dependencies import Context
 
 router = APIRouter(tags=["health"])
 

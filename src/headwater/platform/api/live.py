@@ -27,12 +27,11 @@ from headwater.kafka.tail import (
     TailRecord,
     TopicTail,
 )
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
 from headwater.platform.api.schemas import described_pattern
-from headwater.platform.api.topics import ClusterName, TopicPath, resolve_cluster
-from headwater.platform.auth.dependencies import secured
+from headwater.platform.api.topics import ClusterName, TopicPath
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context
 from headwater.platform.errors import NotFound, PlatformError, Unavailable
 from headwater.platform.kafka_log import KAFKA_LOG
 from headwater.platform.live import (
@@ -92,7 +91,7 @@ def _tail(
     stop_at_end: bool = False,
 ) -> TopicTail:
     position: Start = parse_start(start)
-    name, settings = resolve_cluster(context, cluster)
+    name, settings = context.clusters.resolve(cluster)
     _check_topic(settings, name, topic, partition)
     return TopicTail(
         settings,
@@ -265,7 +264,7 @@ def page_topic(
             message = "pages start at beginning, offset:<n> or timestamp:<epoch ms>; follow new "
             message += "records with GET /api/topics/{name}/tail"
             raise PlatformError(message, [{"field": "from", "message": message}])
-    cluster_name, settings = resolve_cluster(context, cluster)
+    cluster_name, settings = context.clusters.resolve(cluster)
     _check_topic(settings, cluster_name, name, partition)
     pages = TopicPages(settings, name, partitions=None if partition is None else [partition])
     try:

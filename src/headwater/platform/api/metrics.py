@@ -10,13 +10,11 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import RowId
-from headwater.platform.api.topics import ClusterName, TopicPath, resolve_cluster
-from headwater.platform.auth.dependencies import secured
+from headwater.platform.api.topics import ClusterName, TopicPath
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context
-from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.deployments.topology import deployment_topics
 from headwater.platform.metrics import KEEP_SECONDS, SAMPLE_SECONDS
 from headwater.platform.metrics.deployment import deployment_series
@@ -63,7 +61,7 @@ def topic_metrics(
     name: TopicPath, context: Context, cluster: ClusterName = None
 ) -> TopicMetricsOut:
     """Empty series until the topic has been sampled (every few seconds)."""
-    cluster_name, _ = resolve_cluster(context, cluster)
+    cluster_name, _ = context.clusters.resolve(cluster)
     return TopicMetricsOut(
         cluster=cluster_name,
         topic=name,
@@ -81,9 +79,9 @@ def topic_metrics(
 def deployment_metrics(deployment_id: RowId, context: Context) -> DeploymentMetricsOut:
     """The deployment's last hour: empty until its topics have been sampled and, for in and
     lag, until a replica has named its consumer group."""
-    row = DeploymentService(context).get(deployment_id)
+    row = context.deployments.get(deployment_id)
     context.supervisor.replicas(row.id)  # records the latest report: the group and topics
-    topics = deployment_topics(context, row)
+    topics = deployment_topics(context.deployments, context.supervisor, row)
     found = deployment_series(
         context.metrics.store, row.cluster, topics.group, topics.consumed, topics.produced
     )

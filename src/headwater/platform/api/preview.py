@@ -10,12 +10,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
 from headwater.platform.api.schemas import REF_PATTERN, ProjectName
-from headwater.platform.api.topics import ClusterName, resolve_cluster
-from headwater.platform.auth.dependencies import secured
+from headwater.platform.api.topics import ClusterName
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.errors import Invalid, NotFound, PlatformError, TooLarge, Unavailable
 from headwater.platform.preview import PreviewRequest, run_preview
@@ -88,6 +87,9 @@ class PreviewErrorOut(BaseModel):
 
 
 class PreviewOut(BaseModel):
+    # Every field is in each response: the generated web types need no `undefined`.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     app: str
     ref: str = Field(description="the commit run, or `workspace`")
     unsaved: list[str] = Field(
@@ -168,7 +170,7 @@ def preview(
     ref, files = _project_files(context, name, body.commit)
     files, unsaved = _with_unsaved(files, body.files, context.settings.max_file_bytes)
     spec = _app_spec(files, ref, body.app)
-    _, settings = resolve_cluster(context, cluster)
+    _, settings = context.clusters.resolve(cluster)
     result = run_preview(
         PreviewRequest(
             files=files,

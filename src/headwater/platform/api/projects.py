@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.errors import BrokerError, ConfigError, TopicExistsError
 from headwater.kafka.admin import TopicAdmin
+from headwater.platform.api.dependencies import Context, Editor, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import (
     NO_NUL,
@@ -21,12 +22,9 @@ from headwater.platform.api.schemas import (
     ProjectName,
     described_pattern,
 )
-from headwater.platform.api.topics import TOPIC_NAME, resolve_cluster
-from headwater.platform.auth.dependencies import Editor, secured
+from headwater.platform.api.topics import TOPIC_NAME
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context
 from headwater.platform.db.models import Project
-from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.errors import Conflict, Invalid, NotFound, TooLarge, Unavailable
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, parse_manifest
 from headwater.platform.projects.paths import check_path, check_project_name
@@ -270,7 +268,7 @@ def _check_topic_choices(template: str, project: str, chosen: dict[str, str]) ->
 
 
 def _create_topics(context: Context, cluster: str | None, new: dict[str, TopicChoiceIn]) -> None:
-    name, settings = resolve_cluster(context, cluster)
+    name, settings = context.clusters.resolve(cluster)
     admin = TopicAdmin(settings)
     try:
         existing = set(admin.list_topics())
@@ -314,7 +312,7 @@ def update_project(name: ProjectName, body: ProjectPatch, context: Context) -> P
 @router.delete("/projects/{name}", response_model=OkOut, **secured(Role.admin))
 def delete_project(name: ProjectName, context: Context) -> OkOut:
     """Delete a project and its repository with all its history (once nothing is deployed)."""
-    deployed = DeploymentService(context).list(name)
+    deployed = context.deployments.list(name)
     if deployed:
         apps = ", ".join(f"{d.app} (id {d.id})" for d in deployed)
         raise Conflict(

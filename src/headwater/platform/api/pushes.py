@@ -13,11 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import ProjectName
-from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context
 from headwater.platform.db.models import GitPush
 from headwater.platform.projects import push_log
 

@@ -6,20 +6,17 @@ project never receives another's credentials.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import NO_NUL, OkOut, ProjectName, described_pattern
-from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context
 from headwater.platform.db.models import Secret
-from headwater.platform.errors import NotFound
 from headwater.platform.projects.manifest import SECRET_NAME
 
 router = APIRouter(prefix="/api/projects", tags=["secrets"], responses=ERROR_RESPONSES)
@@ -59,10 +56,7 @@ def _out(secret: Secret) -> SecretOut:
 
 @router.get("/{project}/secrets", response_model=list[SecretOut], **secured(Role.viewer))
 def list_secrets(project: ProjectName, context: Context) -> list[SecretOut]:
-    context.projects.get(project)
-    with context.db.session() as session:
-        query = select(Secret).where(Secret.project == project).order_by(Secret.name)
-        return [_out(s) for s in session.scalars(query)]
+    return [_out(s) for s in context.project_secrets.list(project)]
 
 
 @router.put("/{project}/secrets/{name}", response_model=SecretOut, **secured(Role.editor))
@@ -70,30 +64,10 @@ def put_secret(
     project: ProjectName, name: SecretName, body: SecretIn, context: Context
 ) -> SecretOut:
     """Create or replace a secret of the project; it is encrypted before it is stored."""
-    context.projects.get(project)
-    ciphertext = context.secrets.encrypt(body.value)
-    with context.db.session() as session:
-        secret = session.scalar(
-            select(Secret).where(Secret.project == project, Secret.name == name)
-        )
-        if secret is None:
-            secret = Secret(project=project, name=name, ciphertext=ciphertext)
-            session.add(secret)
-        else:
-            secret.ciphertext = ciphertext
-            secret.updated_at = datetime.now(UTC)
-        session.flush()
-        return _out(secret)
+    return _out(context.project_secrets.put(project, name, body.value))
 
 
 @router.delete("/{project}/secrets/{name}", response_model=OkOut, **secured(Role.editor))
 def delete_secret(project: ProjectName, name: SecretName, context: Context) -> OkOut:
-    context.projects.get(project)
-    with context.db.session() as session:
-        secret = session.scalar(
-            select(Secret).where(Secret.project == project, Secret.name == name)
-        )
-        if secret is None:
-            raise NotFound(f"project {project!r} has no secret {name!r}")
-        session.delete(secret)
+    context.project_secrets.delete(project, name)
     return OkOut()

@@ -5,12 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.schemas import RowId
-from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import Context
-from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.metrics import SAMPLE_SECONDS, STEP_WINDOW_SECONDS
 
 router = APIRouter(prefix="/api", tags=["deployments"], responses=ERROR_RESPONSES)
@@ -46,7 +44,7 @@ class DeploymentStepsOut(BaseModel):
 def deployment_steps(deployment_id: RowId, context: Context) -> DeploymentStepsOut:
     """The app's steps (from its topology) with their rates: null until its replicas have been
     scraped twice, and while none runs."""
-    row = DeploymentService(context).get(deployment_id)
+    row = context.deployments.get(deployment_id)
     context.supervisor.replicas(row.id)  # records the latest report: the steps
     reported = context.supervisor.last_reported(row.id)
     rates = context.step_rates.rates(row.id)

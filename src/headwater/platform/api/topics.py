@@ -6,18 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 
 from headwater.errors import BrokerError, ConfigError, TopicExistsError
 from headwater.kafka.admin import TopicAdmin
-from headwater.kafka.settings import KafkaSettings
+from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
 from headwater.platform.api.schemas import NAME, Integer, OkOut, described_pattern
-from headwater.platform.auth.dependencies import secured
 from headwater.platform.auth.roles import Role
-from headwater.platform.clusters import kafka_settings
-from headwater.platform.context import Context, PlatformContext
-from headwater.platform.db.models import Cluster
 from headwater.platform.errors import Conflict, Invalid, NotFound, PlatformError, Unavailable
 from headwater.platform.kafka_log import KAFKA_LOG
 from headwater.platform.topics import RATE_WINDOW_SECONDS, ClusterView, summary
@@ -31,7 +26,6 @@ router = APIRouter(
         502: {"model": ErrorOut, "description": "The Kafka cluster did not answer"},
     },
 )
-DEFAULT_CLUSTER = "default"
 TOPIC_NAME = described_pattern(r"^[A-Za-z0-9._-]{1,249}$", "letters, digits and . _ -, at most 249")
 TopicPath = Annotated[str, Path(pattern=TOPIC_NAME, description="the topic's name")]
 ClusterName = Annotated[
@@ -114,29 +108,6 @@ class TopicDetailOut(TopicOut):
     consumer_groups_note: str | None = None
 
 
-def resolve_cluster(context: PlatformContext, name: str | None) -> tuple[str, KafkaSettings]:
-    """The named cluster, else the one named `default`, else the only one: name and settings."""
-    with context.db.session() as session:
-        if name is not None:
-            cluster = session.scalar(select(Cluster).where(Cluster.name == name))
-            if cluster is None:
-                raise NotFound(f"no cluster {name!r}; list clusters to see the names")
-            return cluster.name, kafka_settings(cluster, context.secrets)
-        clusters = list(session.scalars(select(Cluster).order_by(Cluster.name)))
-        chosen = [c for c in clusters if c.name == DEFAULT_CLUSTER] or clusters
-        if not chosen:
-            raise Conflict(
-                "no Kafka cluster is configured: an admin adds one with POST /api/clusters"
-            )
-        if len(chosen) > 1:
-            names = ", ".join(c.name for c in clusters)
-            raise Conflict(
-                f"several clusters are configured ({names}): choose one with ?cluster=NAME, "
-                f"or name one {DEFAULT_CLUSTER!r}"
-            )
-        return chosen[0].name, kafka_settings(chosen[0], context.secrets)
-
-
 def _unavailable(exc: BrokerError) -> PlatformError:
     return Unavailable(str(exc))
 
@@ -147,7 +118,7 @@ def _out(cluster: str, row: dict[str, Any]) -> TopicOut:
 
 @router.get("", response_model=list[TopicOut], **secured(Role.viewer))
 def list_topics(context: Context, cluster: ClusterName = None) -> list[TopicOut]:
-    name, settings = resolve_cluster(context, cluster)
+    name, settings = context.clusters.resolve(cluster)
     try:
         rows = summary(ClusterView(settings), context.topic_rates, name)
     except BrokerError as exc:
@@ -157,7 +128,7 @@ def list_topics(context: Context, cluster: ClusterName = None) -> list[TopicOut]
 
 @router.get("/{name}", response_model=TopicDetailOut, **secured(Role.viewer))
 def get_topic(name: TopicPath, context: Context, cluster: ClusterName = None) -> TopicDetailOut:
-    cluster_name, settings = resolve_cluster(context, cluster)
+    cluster_name, settings = context.clusters.resolve(cluster)
     view = ClusterView(settings)
     try:
         rows = summary(view, context.topic_rates, cluster_name, [name])
@@ -197,7 +168,7 @@ def get_topic(name: TopicPath, context: Context, cluster: ClusterName = None) ->
 
 @router.post("", response_model=TopicDetailOut, status_code=201, **secured(Role.editor))
 def create_topic(body: TopicIn, context: Context, cluster: ClusterName = None) -> TopicDetailOut:
-    cluster_name, settings = resolve_cluster(context, cluster)
+    cluster_name, settings = context.clusters.resolve(cluster)
     config = {"cleanup.policy": "compact" if body.compacted else "delete"}
     if body.retention_ms is not None:
         config["retention.ms"] = str(body.retention_ms)
@@ -230,7 +201,7 @@ def delete_topic(
             f"deleting topic {name!r} loses its records: repeat its name with ?confirm={name}",
             [{"field": "confirm", "message": f"must equal the topic name {name!r}"}],
         )
-    cluster_name, settings = resolve_cluster(context, cluster)
+    cluster_name, settings = context.clusters.resolve(cluster)
     admin = TopicAdmin(settings, logger=KAFKA_LOG)
     try:
         admin.delete([name])

@@ -1,6 +1,6 @@
 """Users, passwords, sessions, API tokens and roles."""
 
-from headwater.platform.auth.dependencies import Principal, require, secured
+from headwater.platform.auth.principal import Principal
 from headwater.platform.auth.roles import Role
 
-__all__ = ["Principal", "Role", "require", "secured"]
+__all__ = ["Principal", "Role"]

@@ -1,6 +1,6 @@
 """Deployments as a service: validate, store, and hand the supervisor what to run.
 
-``DeploymentService(context)`` is the Python API the HTTP routes (and other tools) call. Every
+``DeploymentService`` is the Python API the HTTP routes (and other tools) call. Every
 check happens before anything is stored or started, so a refused request changes nothing.
 """
 
@@ -17,17 +17,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from headwater.kafka.settings import OPTIONS_ENV
-from headwater.platform.context import PlatformContext
-from headwater.platform.db.models import Deployment, Secret
+from headwater.kafka.settings import OPTIONS_ENV, KafkaSettings
+from headwater.platform.db.models import Deployment
+from headwater.platform.db.session import Database
 from headwater.platform.deployments import resources
 from headwater.platform.deployments.checkout import checkout, prune
 from headwater.platform.deployments.limits import Limits
 from headwater.platform.deployments.resources import Resource
-from headwater.platform.deployments.supervisor import DeploymentSpec
+from headwater.platform.deployments.supervisor import DeploymentSpec, Supervisor
+from headwater.platform.domain.clusters import ClusterService
+from headwater.platform.domain.secrets import ProjectSecretService
 from headwater.platform.errors import Conflict, Invalid, NotFound
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, memory_size, parse_manifest
 from headwater.platform.projects.repository import ProjectRepository
+from headwater.platform.projects.store import ProjectStore
 
 log = logging.getLogger("headwater.platform.deployments")
 
@@ -60,24 +63,41 @@ def memory_bytes(memory: str) -> int:
 class DeploymentService:
     """Creates, changes, stops, starts and deletes deployments of one server."""
 
-    def __init__(self, context: PlatformContext) -> None:
-        self.context = context
-        self.supervisor = context.supervisor
+    def __init__(
+        self,
+        db: Database,
+        projects: ProjectStore,
+        clusters: ClusterService,
+        secrets: ProjectSecretService,
+        supervisor: Supervisor,
+        data_dir: Path,
+    ) -> None:
+        self.db = db
+        self.projects = projects
+        self.clusters = clusters
+        self.secrets = secrets
+        self.supervisor = supervisor
+        self.data_dir = data_dir
 
     # Reading
+    def on_cluster(self, cluster: str) -> list[Deployment]:
+        with self.db.session() as session:
+            query = select(Deployment).where(Deployment.cluster == cluster)
+            return list(session.scalars(query.order_by(Deployment.id)))
+
     def list(self, project: str) -> list[Deployment]:
-        self.context.projects.get(project)
-        with self.context.db.session() as session:
+        self.projects.get(project)
+        with self.db.session() as session:
             query = select(Deployment).where(Deployment.project == project)
             return list(session.scalars(query.order_by(Deployment.app)))
 
     def get(self, deployment_id: int) -> Deployment:
-        with self.context.db.session() as session:
+        with self.db.session() as session:
             return self._row(session, deployment_id)
 
     def manifest_entry(self, deployment: Deployment) -> AppSpec:
         """The deployment's app entry in headwater.yaml at its deployed commit."""
-        with self.context.projects.open(deployment.project) as repo:
+        with self.projects.open(deployment.project) as repo:
             return _manifest_app(repo, deployment.commit, deployment.app)
 
     # Changing
@@ -112,8 +132,8 @@ class DeploymentService:
         )
         resources.apply(deployment, spec_app, _resource_values(changes))
         try:
-            with self.context.db.session() as session:
-                self._secret_values(session, project, json.loads(deployment.secrets_json))
+            with self.db.session() as session:
+                self.secrets.values(session, project, json.loads(deployment.secrets_json))
                 session.add(deployment)
                 session.flush()
                 spec = self._spec(session, deployment) if state == "running" else None
@@ -130,7 +150,7 @@ class DeploymentService:
     def update(self, deployment_id: int, author: str, changes: Changes) -> Deployment:
         """Scale, change limits or environment, or redeploy another commit (a rollback); the
         resources not set on the deployment follow the headwater.yaml of its commit."""
-        with self.context.db.session() as session:
+        with self.db.session() as session:
             deployment = self._row(session, deployment_id)
             ref = changes.commit if changes.commit is not None else deployment.commit
             deployment.commit, manifest = self._app_at(deployment.project, deployment.app, ref)
@@ -139,7 +159,7 @@ class DeploymentService:
                 deployment.env_json = json.dumps(changes.env)
             if changes.secrets is not None:
                 # Each one must exist, in this deployment's project.
-                self._secret_values(session, deployment.project, changes.secrets)
+                self.secrets.values(session, deployment.project, changes.secrets)
                 deployment.secrets_json = json.dumps(changes.secrets)
             deployment.updated_by = author
             deployment.updated_at = datetime.now(UTC)
@@ -152,7 +172,7 @@ class DeploymentService:
 
     def set_state(self, deployment_id: int, state: State, author: str) -> Deployment:
         """Stop every replica, or start them again at the deployment's commit."""
-        with self.context.db.session() as session:
+        with self.db.session() as session:
             deployment = self._row(session, deployment_id)
             deployment.desired_state = state
             deployment.updated_by = author
@@ -165,13 +185,13 @@ class DeploymentService:
         return deployment
 
     def delete(self, deployment_id: int) -> None:
-        with self.context.db.session() as session:
+        with self.db.session() as session:
             session.delete(self._row(session, deployment_id))
         self.supervisor.forget(deployment_id)
 
     def reconcile(self) -> None:
         """Bring every deployment to its desired state (at server start)."""
-        with self.context.db.session() as session:
+        with self.db.session() as session:
             rows = list(session.scalars(select(Deployment).order_by(Deployment.id)))
             for deployment in rows:
                 if deployment.desired_state != "running":
@@ -189,7 +209,7 @@ class DeploymentService:
 
     # Helpers
     def folder(self, deployment: Deployment) -> Path:
-        return self.context.settings.data_dir / "deployments" / deployment.project / deployment.app
+        return self.data_dir / "deployments" / deployment.project / deployment.app
 
     def _row(self, session: Session, deployment_id: int) -> Deployment:
         deployment = session.get(Deployment, deployment_id)
@@ -201,7 +221,7 @@ class DeploymentService:
 
     def _app_at(self, project: str, app: str, ref: str | None) -> tuple[str, AppSpec]:
         """The full commit id of ``ref`` and ``app``'s entry in its headwater.yaml."""
-        with self.context.projects.open(project) as repo:
+        with self.projects.open(project) as repo:
             try:
                 commit = repo.resolve(ref)
             except NotFound as exc:
@@ -210,41 +230,17 @@ class DeploymentService:
                 raise Invalid(exc.message, [{"field": "commit", "message": exc.message}]) from None
             return commit, _manifest_app(repo, commit, app)
 
-    def _cluster(self, name: str | None) -> tuple[str, Any]:
-        from headwater.platform.api.topics import resolve_cluster
-
-        return resolve_cluster(self.context, name)
-
-    def _secret_values(
-        self, session: Session, project: str, refs: dict[str, str]
-    ) -> dict[str, str]:
-        """The values of the secrets ``refs`` names, all of them secrets of ``project``."""
-        values: dict[str, str] = {}
-        missing: list[str] = []
-        for env, name in refs.items():
-            secret = session.scalar(
-                select(Secret).where(Secret.project == project, Secret.name == name)
-            )
-            if secret is None:
-                missing.append(f"{env} -> {name}")
-                continue
-            values[env] = self.context.secrets.decrypt(secret.ciphertext)
-        if missing:
-            message = (
-                f"secret(s) {', '.join(missing)} do not exist in project {project!r}: add them "
-                f"with PUT /api/projects/{project}/secrets/NAME"
-            )
-            raise Invalid(message, [{"field": "secrets", "message": message}])
-        return values
+    def _cluster(self, name: str | None) -> tuple[str, KafkaSettings]:
+        return self.clusters.resolve(name)
 
     def _spec(self, session: Session, deployment: Deployment) -> DeploymentSpec:
         """What the supervisor runs for ``deployment``: checkout, environment, cluster, limits."""
         env: dict[str, str] = json.loads(deployment.env_json or "{}")
         refs: dict[str, str] = json.loads(deployment.secrets_json or "{}")
-        secrets = self._secret_values(session, deployment.project, refs)
+        secrets = self.secrets.values(session, deployment.project, refs)
         _, settings = self._cluster(deployment.cluster)
         root = self.folder(deployment)
-        with self.context.projects.open(deployment.project) as repo:
+        with self.projects.open(deployment.project) as repo:
             app = _manifest_app(repo, deployment.commit, deployment.app)
             checkout(repo, root, deployment.commit)
         # The cluster's client options (SASL, SSL, credentials) reach the app like its secrets.

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from headwater.environment import METRICS_ADDRESS_ENV, STATUS_FILE_ENV
 from headwater.platform.deployments.checkout import replica_dir
 from headwater.platform.deployments.limits import Enforcer, Limits
 from headwater.platform.deployments.logs import MAX_LINE, DeploymentLog
@@ -34,8 +35,6 @@ from headwater.platform.deployments.steps import (
     parse_steps,
 )
 from headwater.platform.sandbox import Jail, Sandbox, SandboxMode
-from headwater.runtime.loop.status import STATUS_FILE_ENV
-from headwater.runtime.loop.step_metrics import METRICS_ADDRESS_ENV
 
 log = logging.getLogger("headwater.platform.supervisor")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from headwater.platform.context import PlatformContext
 from headwater.platform.db.models import Deployment
 from headwater.platform.deployments.service import DeploymentService
+from headwater.platform.deployments.supervisor import Supervisor
 from headwater.platform.errors import PlatformError
 
 
@@ -32,10 +32,12 @@ class DeploymentTopics:
         return tuple(t for t in self.outputs if t not in self.inputs)
 
 
-def deployment_topics(context: PlatformContext, row: Deployment) -> DeploymentTopics:
-    reported = context.supervisor.last_reported(row.id)
+def deployment_topics(
+    deployments: DeploymentService, supervisor: Supervisor, row: Deployment
+) -> DeploymentTopics:
+    reported = supervisor.last_reported(row.id)
     try:
-        entry = DeploymentService(context).manifest_entry(row)
+        entry = deployments.manifest_entry(row)
         inputs, outputs = set(entry.inputs), set(entry.outputs)
     except PlatformError:  # the project or its manifest changed under the deployment
         inputs, outputs = set(), set()

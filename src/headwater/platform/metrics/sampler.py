@@ -7,14 +7,10 @@ import threading
 import time
 
 from confluent_kafka import KafkaException
-from sqlalchemy import select
 
 from headwater.errors import BrokerError
-from headwater.platform.clusters import kafka_settings
-from headwater.platform.db.models import Cluster
-from headwater.platform.db.session import Database
+from headwater.platform.domain.clusters import ClusterService
 from headwater.platform.metrics.store import MetricsStore
-from headwater.platform.secrets import SecretBox
 from headwater.platform.topics import ClusterView, TopicRates
 
 SAMPLE_SECONDS = 5.0
@@ -26,14 +22,12 @@ class TopicSampler:
 
     def __init__(
         self,
-        db: Database,
-        secrets: SecretBox,
+        clusters: ClusterService,
         store: MetricsStore,
         rates: TopicRates,
         interval: float = SAMPLE_SECONDS,
     ) -> None:
-        self.db = db
-        self.secrets = secrets
+        self.clusters = clusters
         self.store = store
         self.rates = rates
         # Committed-offset samples per (group, topic): how fast each group consumes a topic.
@@ -59,11 +53,7 @@ class TopicSampler:
 
     def sample(self) -> None:
         """One sample of every cluster; a cluster that does not answer is skipped."""
-        with self.db.session() as session:
-            clusters = [
-                (c.name, kafka_settings(c, self.secrets)) for c in session.scalars(select(Cluster))
-            ]
-        for name, settings in clusters:
+        for name, settings in self.clusters.connections():
             if self._stop.is_set():
                 return
             try:

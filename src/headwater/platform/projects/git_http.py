@@ -22,12 +22,15 @@ from dulwich.repo import Repo
 from dulwich.server import Backend, BackendRepo
 from dulwich.web import GunzipFilter, HTTPGitApplication, LimitedInputFilter
 
-from headwater.platform.auth.dependencies import Principal, authenticate_token
+from headwater.platform.auth.principal import Principal
 from headwater.platform.auth.roles import Role
-from headwater.platform.context import PlatformContext
+from headwater.platform.db.session import Database
+from headwater.platform.domain.tokens import TokenService
 from headwater.platform.errors import NotFound
 from headwater.platform.projects import push_log
 from headwater.platform.projects.git_push import PushedRef, PushPolicy, Recorder, handlers
+from headwater.platform.projects.store import ProjectStore
+from headwater.platform.settings import PlatformSettings
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -39,13 +42,13 @@ log = logging.getLogger(__name__)
 class ProjectBackend(Backend):
     """Opens ``/NAME.git`` as the bare repository of project NAME."""
 
-    def __init__(self, context: PlatformContext) -> None:
-        self._context = context
+    def __init__(self, projects: ProjectStore) -> None:
+        self._projects = projects
 
     def open_repository(self, path: str | bytes) -> BackendRepo:
         text = path.decode("utf-8", "replace") if isinstance(path, bytes) else path
         match = _PATH.match(text.rstrip("/"))
-        git_dir = self._context.projects.git_dir(match.group(1)) if match else None
+        git_dir = self._projects.git_dir(match.group(1)) if match else None
         if git_dir is None or not git_dir.is_dir():
             raise NotGitRepository(f"no project repository at {text}")
         repo: BackendRepo = Repo(str(git_dir))
@@ -55,8 +58,17 @@ class ProjectBackend(Backend):
 class GitHTTP:
     """WSGI: checks the token and role, then serves Git's smart HTTP protocol."""
 
-    def __init__(self, context: PlatformContext) -> None:
-        self._context = context
+    def __init__(
+        self,
+        projects: ProjectStore,
+        tokens: TokenService,
+        db: Database,
+        settings: PlatformSettings,
+    ) -> None:
+        self._projects = projects
+        self._tokens = tokens
+        self._db = db
+        self._settings = settings
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -67,7 +79,7 @@ class GitHTTP:
         service = parse_qs(environ.get("QUERY_STRING", "")).get("service", [""])[0]
         push = path.endswith("/" + PUSH_SERVICE) or service == PUSH_SERVICE
         token = _token(environ.get("HTTP_AUTHORIZATION", ""))
-        principal = authenticate_token(self._context, token) if token else None
+        principal = self._tokens.authenticate(token) if token else None
         if principal is None:
             return _reply(
                 start_response,
@@ -81,12 +93,12 @@ class GitHTTP:
                 start_response, 403, f"{'push' if push else 'fetch'} needs the {needed} role"
             )
         try:
-            project = self._context.projects.get(name)
+            project = self._projects.get(name)
         except NotFound as exc:
             return _reply(start_response, 404, exc.message)
-        settings = self._context.settings
+        settings = self._settings
         git = _git_app(
-            self._context,
+            self._projects,
             PushPolicy(
                 name, project.protect_main, settings.max_file_bytes, settings.max_push_bytes
             ),
@@ -97,7 +109,7 @@ class GitHTTP:
         if not push:
             return git(environ, start_response)  # streamed as it is packed
         try:
-            with self._context.projects.open(name):
+            with self._projects.open(name):
                 # Under the project's lock, so a push never races an API commit. The answer is
                 # a short status report: dulwich writes it as it goes.
                 return list(git(environ, start_response))
@@ -109,17 +121,17 @@ class GitHTTP:
         push still succeeds."""
         try:
             push_log.record(
-                self._context.db, project, principal.username, principal.token_prefix or "", pushed
+                self._db, project, principal.username, principal.token_prefix or "", pushed
             )
         except Exception:
             log.exception("git: could not log a push to %s by %s", project, principal.username)
 
 
 def _git_app(
-    context: PlatformContext, policy: PushPolicy, record: Recorder
+    projects: ProjectStore, policy: PushPolicy, record: Recorder
 ) -> Callable[..., Iterable[bytes]]:
     """Dulwich's Git server for one request; bodies bounded before and after decompression."""
-    app = HTTPGitApplication(ProjectBackend(context), handlers=handlers(policy, record))
+    app = HTTPGitApplication(ProjectBackend(projects), handlers=handlers(policy, record))
     limit = policy.max_push_bytes
     return LimitedInputFilter(GunzipFilter(LimitedInputFilter(app, limit)), limit)
 

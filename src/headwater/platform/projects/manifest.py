@@ -96,7 +96,7 @@ def memory_size(memory: str) -> int | None:
 class AppSpec(BaseModel):
     """One app of a project."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
     name: str = Field(pattern=APP_NAME.pattern)
     entrypoint: str = Field(min_length=1, max_length=255)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-STATUS_FILE_ENV = "HEADWATER_STATUS_FILE"
+from headwater.environment import STATUS_FILE_ENV as STATUS_FILE_ENV
 
 
 class StatusFile:

@@ -31,7 +31,8 @@ from headwater.errors import ConfigError
 if TYPE_CHECKING:
     from headwater.runtime.graph import Node
 
-METRICS_ADDRESS_ENV = "HEADWATER_METRICS_ADDRESS"
+from headwater.environment import METRICS_ADDRESS_ENV as METRICS_ADDRESS_ENV
+
 RECORDS_IN = "headwater_step_records_in"  # Prometheus appends _total to a counter
 RECORDS_OUT = "headwater_step_records_out"
 

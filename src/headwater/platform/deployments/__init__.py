@@ -1,0 +1,1 @@
+"""Deployments: the service that stores them, the supervisor that runs their replicas."""
