@@ -9,6 +9,7 @@ every record. Methods that change a DataFrame in place (``sdf["col"] = ...``, ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import polars as pl
@@ -201,6 +202,41 @@ class StreamingDataFrame:
         if format not in ("pandas", "polars", "arrow"):
             raise ConfigError(f"map_batches format={format!r}: use 'pandas', 'polars' or 'arrow'")
         return self._then("map_batches", {"function": fn, "format": format})
+
+    # Models
+    def predict(
+        self,
+        model: str | Path,
+        *,
+        features: Sequence[str] | None = None,
+        framework: str | None = None,
+        prefix: str = "",
+    ) -> StreamingDataFrame:
+        """Score each micro-batch with ``model`` in one call, adding ``prediction`` (and, for
+        classifiers, ``score``) columns, named with ``prefix`` in front.
+
+        ``model`` is a scikit-learn, ONNX, XGBoost or LightGBM file or an MLflow model folder
+        (see docs/models.md). It is loaded now, so a missing file, a missing framework or a
+        feature the pipeline does not have is an error when the app is built; features the
+        plan cannot see yet are checked against the first batch.
+        """
+        from headwater.models import check_features, load_model
+
+        if not isinstance(prefix, str):
+            raise ConfigError("predict(prefix=...) must be text, e.g. 'fraud_'")
+        loaded = load_model(model, framework=framework, features=features)
+        columns = self._plan.columns(self._node)
+        if columns is not None:
+            check_features(loaded.features, dict.fromkeys(columns, pl.Null()), f"predict({model})")
+        outputs = ["prediction", "score"] if loaded.classifier else ["prediction"]
+        params = {
+            "model": str(model),
+            "features": [f.name for f in loaded.features],
+            "framework": loaded.framework,
+            "prefix": prefix,
+            "outputs": outputs,
+        }
+        return self._then("predict", params)
 
     # Metadata
     def set_key(

@@ -33,6 +33,11 @@ class Model(Protocol):
         """The inputs, in the order the model reads them."""
         ...
 
+    @property
+    def classifier(self) -> bool:
+        """Whether ``score`` adds a ``score`` column besides ``prediction``."""
+        ...
+
     def score(self, frame: pl.DataFrame) -> pl.DataFrame:
         """One row per row of ``frame`` (which holds at least the features): a ``prediction``
         column, and for classifiers a ``score`` (the positive class's probability for two

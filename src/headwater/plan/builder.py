@@ -72,6 +72,10 @@ class PlanBuilder:
     def get(self, step: str, name: str) -> Any:
         return self._steps[step].params.get(name)
 
+    def columns(self, step: str) -> list[str] | None:
+        """The value columns out of ``step`` where the plan knows them."""
+        return self._steps[step].schema
+
     def root(self, step: str) -> str:
         """The source step of the pipeline ``step`` belongs to."""
         while self._steps[step].inputs:
@@ -136,4 +140,7 @@ def _schema(kind: str, params: dict[str, Any], inputs: list[list[str] | None]) -
         return [renamed.get(c, c) for c in columns]
     if kind == "group_by":
         return [*columns, *(c for c in params["by"] if c not in columns)]
+    if kind == "predict":
+        added = [params["prefix"] + c for c in params["outputs"]]
+        return [*columns, *(c for c in added if c not in columns)]
     return None

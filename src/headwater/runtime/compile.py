@@ -102,6 +102,9 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     "apply": lambda plan, step, p: ops.Apply(p("function"), p("expand"), p("metadata"), p("store")),
     "update": lambda plan, step, p: ops.Update(p("function"), p("metadata"), p("store")),
     "map_batches": lambda plan, step, p: ops.MapBatches(p("function"), p("format")),
+    "predict": lambda plan, step, p: ops.Predict(
+        p("model"), p("features"), p("framework"), p("prefix")
+    ),
     "set_key": lambda plan, step, p: ops.SetKey(p("key")),
     "set_timestamp": lambda plan, step, p: ops.SetTimestamp(p("timestamp")),
     "set_headers": lambda plan, step, p: ops.SetHeaders(p("function")),

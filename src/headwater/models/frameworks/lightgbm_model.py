@@ -30,12 +30,12 @@ class LightGBMModel:
             raise ConfigError(f"the model {path.name} reads {names}, not {list(features)}")
         self.features = tuple(Feature(n) for n in names)
         objective = str(self._booster.dump_model().get("objective", ""))
-        self._classifier = objective.startswith(("binary", "multiclass"))
+        self.classifier = objective.startswith(("binary", "multiclass"))
 
     def score(self, frame: pl.DataFrame) -> pl.DataFrame:
         matrix = outputs.feature_matrix(frame, [f.name for f in self.features])
         predicted = self._booster.predict(matrix)
-        if self._classifier:
+        if self.classifier:
             return outputs.from_probabilities(predicted)
         return outputs.regression(predicted)
 

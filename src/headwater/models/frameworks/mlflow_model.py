@@ -26,6 +26,7 @@ _KINDS: dict[str, FeatureKind] = {
 
 class MLflowModel:
     framework = "mlflow"
+    classifier = False  # a python function's predict gives the prediction alone
 
     def __init__(self, path: Path, features: Sequence[str] | None) -> None:
         self._model = mlflow.pyfunc.load_model(str(path))

@@ -57,6 +57,7 @@ class OnnxModel:
             self._dtypes = {i.name: _TYPES[i.type][0] for i in inputs}
             self.features = tuple(Feature(i.name, _TYPES[i.type][1]) for i in inputs)
         self._outputs = [o.name for o in self._session.get_outputs()]
+        self.classifier = len(self._outputs) > 1  # a label and the class probabilities
 
     def score(self, frame: pl.DataFrame) -> pl.DataFrame:
         if self._stacked:

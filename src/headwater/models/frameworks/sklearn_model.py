@@ -40,14 +40,14 @@ class SklearnModel:
             raise ConfigError(f"{name} was fitted on {names}, not on {list(features)}")
         kind: FeatureKind = "any" if _encodes(estimator) else "number"
         self.features = tuple(Feature(n, kind) for n in names)
-        self._classifier = is_classifier(estimator) and hasattr(estimator, "predict_proba")
+        self.classifier = is_classifier(estimator) and hasattr(estimator, "predict_proba")
         self._named = known is not None  # fitted on a DataFrame: give it one, else an array
 
     def score(self, frame: pl.DataFrame) -> pl.DataFrame:
         selected = frame.select([f.name for f in self.features])
         table = selected.to_pandas() if self._named else selected.to_numpy()
         labels = self._estimator.predict(table)
-        if self._classifier:
+        if self.classifier:
             return outputs.classification(labels, self._estimator.predict_proba(table))
         return outputs.regression(labels)
 

@@ -35,12 +35,12 @@ class XGBoostModel:
         )
         self.features = tuple(Feature(n, "any" if n in categorical else "number") for n in names)
         objective = json.loads(self._booster.save_config())["learner"]["objective"]["name"]
-        self._classifier = objective.startswith(("binary:logistic", "multi:softprob"))
+        self.classifier = objective.startswith(("binary:logistic", "multi:softprob"))
 
     def score(self, frame: pl.DataFrame) -> pl.DataFrame:
         names = [f.name for f in self.features]
         predicted = self._booster.inplace_predict(frame.select(names).to_pandas())
-        if self._classifier:
+        if self.classifier:
             return outputs.from_probabilities(predicted)
         return outputs.regression(predicted)
 

@@ -617,3 +617,36 @@ class Print(Operator):
             sys.stdout.write(b"\n".join(lines).decode() + "\n")
             sys.stdout.flush()
         return frame
+
+
+class Predict(Operator):
+    """Scores the whole batch with a model in one call and adds its output columns."""
+
+    kind = "predict"
+
+    def __init__(self, model: str, features: list[str], framework: str | None, prefix: str) -> None:
+        from headwater.models import load_model
+
+        self.path = model
+        self.model = load_model(model, framework=framework, features=features)
+        self.prefix = prefix
+        self._checked: dict[str, pl.DataType] | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"model": self.path, "framework": self.model.framework, "prefix": self.prefix}
+
+    @property
+    def label(self) -> str:
+        return f"predict({self.path})"
+
+    def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
+        from headwater.models import check_features
+
+        values = values_of(frame)
+        if values.schema != self._checked:  # once per shape of batch, not per batch
+            check_features(self.model.features, dict(values.schema), self.label)
+            self._checked = dict(values.schema)
+        scored = self.model.score(values)
+        return frame.with_columns(
+            [scored[name].alias(self.prefix + name) for name in scored.columns]
+        )
