@@ -27,7 +27,7 @@ from headwater.runtime.operators.repartition import murmur2_partition
 pytestmark = pytest.mark.broker
 
 BASE_TS = 1_700_000_000_000
-RUNNER = Path(__file__).resolve().parents[2] / "src/headwater/runtime/loop/runner.py"
+RUNNER = Path(__file__).resolve().parents[3] / "src/headwater/runtime/loop/runner.py"
 STATE_WIRED = "StateManager" in RUNNER.read_text(encoding="utf-8")
 
 

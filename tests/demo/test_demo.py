@@ -22,7 +22,7 @@ from headwater.demo.runner import load_example, summary_line
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.broker import free_port
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "orders" / "app.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orders" / "app.py"
 INPUT_TOPIC, TOTALS_TOPIC, LARGE_TOPIC = "orders", "order-totals", "large-orders"
 
 

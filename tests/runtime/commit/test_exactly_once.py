@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 from integration_helpers import FAST_GROUP, AppThread, fail_commits, running
 from kafka_helpers import read_all, skip_on_tansu
-from test_stateful import (
+from running_totals import (
     PARTITIONS,
     STORE,
     events,
