@@ -8,6 +8,7 @@ every record. Methods that change a DataFrame in place (``sdf["col"] = ...``, ``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -202,6 +203,54 @@ class StreamingDataFrame:
         if format not in ("pandas", "polars", "arrow"):
             raise ConfigError(f"map_batches format={format!r}: use 'pandas', 'polars' or 'arrow'")
         return self._then("map_batches", {"function": fn, "format": format})
+
+    # Lookups
+    def lookup(
+        self,
+        store: Any,
+        *,
+        on: str,
+        fields: Sequence[str] | None = None,
+        prefix: str = "",
+        how: Literal["left", "inner"] = "left",
+        on_failure: Literal["dead-letter", "stop"] = "dead-letter",
+        policy: Any = None,
+    ) -> StreamingDataFrame:
+        """Join each record with the row ``store`` (PostgreSQL, Redis, any function; see
+        docs/joins.md) holds for its ``on`` column: one request for the batch's distinct
+        keys, through a cache. ``fields`` picks the row's fields (all when None), named with
+        ``prefix`` in front. ``how="inner"`` drops records whose key has no row. When the
+        store keeps failing after the ``policy``'s retries, the batch's records go to the dead
+        letters with the reason, or the app stops (``on_failure="stop"``).
+        """
+        from headwater.lookup import LookupPolicy
+
+        if not isinstance(on, str) or not on:
+            raise ConfigError("lookup(on=...) must name the column that holds the key")
+        if how not in ("left", "inner"):
+            raise ConfigError(f"lookup(how={how!r}): use 'left' or 'inner'")
+        if on_failure not in ("dead-letter", "stop"):
+            raise ConfigError(f"lookup(on_failure={on_failure!r}): use 'dead-letter' or 'stop'")
+        if not callable(getattr(store, "fetch", None)):
+            raise ConfigError(
+                "lookup(store=...) needs a store: PostgresStore, RedisStore or "
+                "FunctionStore(fn) from headwater.lookup"
+            )
+        if fields is not None and (isinstance(fields, str) or not all(fields)):
+            raise ConfigError("lookup(fields=...) must be a list of field names, or None")
+        chosen = policy or LookupPolicy()
+        if not isinstance(chosen, LookupPolicy):
+            raise ConfigError("lookup(policy=...) must be a LookupPolicy")
+        params = {
+            "store": store,
+            "on": on,
+            "fields": None if fields is None else list(fields),
+            "prefix": prefix,
+            "how": how,
+            "on_failure": on_failure,
+            "policy": dataclasses.asdict(chosen),
+        }
+        return self._then("lookup", params)
 
     # Models
     def predict(

@@ -13,9 +13,11 @@ from typing import Any
 from headwater.dataframe.aggregations import Aggregation, from_spec
 from headwater.dataframe.windows import Window
 from headwater.errors import ConfigError
+from headwater.lookup import LookupPolicy
 from headwater.plan import Plan, Step
 from headwater.runtime.graph import Node
 from headwater.runtime.operators import steps as ops
+from headwater.runtime.operators.lookup import LookupJoin
 from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
 from headwater.runtime.operators.running import RunningAggregate
 from headwater.runtime.operators.timers import KeyedProcess
@@ -102,6 +104,15 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     "apply": lambda plan, step, p: ops.Apply(p("function"), p("expand"), p("metadata"), p("store")),
     "update": lambda plan, step, p: ops.Update(p("function"), p("metadata"), p("store")),
     "map_batches": lambda plan, step, p: ops.MapBatches(p("function"), p("format")),
+    "lookup": lambda plan, step, p: LookupJoin(
+        p("store"),
+        p("on"),
+        p("fields"),
+        p("prefix"),
+        p("how"),
+        p("on_failure"),
+        LookupPolicy(**p("policy")),
+    ),
     "predict": lambda plan, step, p: ops.Predict(
         p("model"), p("features"), p("framework"), p("prefix")
     ),
