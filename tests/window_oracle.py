@@ -106,7 +106,7 @@ def _windows(kind: str, frame: pd.DataFrame) -> list[tuple[int, int, pd.DataFram
             out.append((end - spec.size, end, frame[(ts >= end - spec.size) & (ts <= end)]))
         return out
     if kind == "session":
-        new = ts.diff().fillna(spec.gap) >= spec.gap
+        new = ts.diff().fillna(spec.gap + 1) > spec.gap  # at most the gap apart: one session
         for _, part in frame.groupby(new.cumsum()):
             out.append((int(part["ts"].min()), int(part["ts"].max()) + spec.gap, part))
         return out

@@ -74,6 +74,21 @@ def test_session_windows_merge_when_a_record_bridges_them() -> None:
     ]
 
 
+@pytest.mark.parametrize("per_batch", [1, 10])
+def test_records_exactly_one_gap_apart_share_a_session(per_batch: int) -> None:
+    # Flink and Kafka Streams: [1s, 4s) and [4s, 7s) touch, so 1s and 4s are one session, in
+    # one batch or across batches; 7.001s is more than the gap after 4s: a session of its own.
+    app = App("session-edges", max_batch_records=per_batch)
+    sdf = app.dataframe(app.topic("clicks", timestamp="ts")).with_watermarks("10s")
+    out = sdf.group_by("user").window(windows.session("3s")).agg(n=agg.count())
+    result = out.test([{"user": "a", "ts": t} for t in (1_000, 4_000, 7_001, 40_000)])
+    assert result[["window_start", "window_end", "n"]].values.tolist() == [
+        [1_000, 7_000, 2],
+        [7_001, 10_001, 1],
+        [40_000, 43_000, 1],
+    ]
+
+
 def test_late_records_are_dead_letters_without_a_late_branch() -> None:
     app = App("late-dlq", max_batch_records=1)
     sdf = app.dataframe(app.topic("clicks", timestamp="ts"))

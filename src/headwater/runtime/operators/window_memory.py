@@ -116,7 +116,8 @@ class InMemoryWindows(WindowAggregate):
         if self.window.kind is WindowKind.SESSION:
             gap = self.window.gap
             pairs = pairs.sort([_P, _K, TS], maintain_order=True)
-            new = (pl.col(TS) - pl.col(TS).shift(1)).over([_P, _K]) >= gap
+            # Flink's and Kafka Streams' rule: records at most the gap apart share a session.
+            new = (pl.col(TS) - pl.col(TS).shift(1)).over([_P, _K]) > gap
             pairs = pairs.with_columns(new.fill_null(True).cum_sum().over([_P, _K]).alias(SESSION))
             out = pairs.group_by([_P, _K, SESSION], maintain_order=True).agg(
                 pl.col(TS).min().alias(START),
@@ -143,7 +144,8 @@ class InMemoryWindows(WindowAggregate):
         if self.window.kind is WindowKind.SESSION:
             rows = rows.sort([_P, _K, START], maintain_order=True)
             reach = pl.col(END).cum_max().shift(1).over([_P, _K])
-            new = (pl.col(START) >= reach).fill_null(True).cum_sum().over([_P, _K])
+            # Windows that touch ([a, b) and [b, c)) merge, as in Flink.
+            new = (pl.col(START) > reach).fill_null(True).cum_sum().over([_P, _K])
             merged = (
                 rows.with_columns(new.alias(SESSION))
                 .group_by([_P, _K, SESSION], maintain_order=True)
