@@ -36,9 +36,9 @@ class App:
     >>> sdf = sdf[sdf["amount"] > 10]
     >>> sdf["amount_eur"] = sdf["amount"] * 0.9
     >>> _ = sdf.to_topic(app.topic("big-orders"))
-    >>> [n["kind"] for n in app.topology()["nodes"]]
+    >>> [step["kind"] for step in app.topology()["steps"]]
     ['source', 'filter', 'assign', 'to_topic']
-    >>> [step.kind for step in app.plan().steps]
+    >>> [n["kind"] for n in app.describe()["nodes"]]
     ['source', 'filter', 'assign', 'to_topic']
 
     ``on_error="dead-letter"`` (the default) sends a record that fails to decode or makes user
@@ -194,8 +194,14 @@ class App:
         return compile_plan(self.plan())
 
     def topology(self) -> dict[str, Any]:
-        """A JSON-serializable description of the pipeline: inputs, operators, outputs (the
-        compiled plan as the platform draws it; :meth:`plan` is the plan itself)."""
+        """The app's logical plan as JSON (``app.plan().to_json()``): every step with its
+        kind, parameters and inputs; ``Plan.from_json`` with the plan's callable table gives the
+        same plan back (see docs/topology.md)."""
+        return self.plan().to_json()
+
+    def describe(self) -> dict[str, Any]:
+        """The compiled pipelines as the platform draws them: inputs, operators with their
+        labels, outputs (a stable, versioned JSON document)."""
         dlq = self.dead_letter_topic.name if self.dead_letter_topic else None
         return describe(self.name, list(self.pipelines().values()), dlq)
 

@@ -99,7 +99,7 @@ def test_an_already_keyed_input_is_not_repartitioned() -> None:
     result = totals.test(orders, keys=["x", "y"])
     assert result["total"].tolist() == [1, 3]
     assert result["_key"].tolist() == ["a", "a"]
-    group = next(n for n in app.topology()["nodes"] if n["kind"] == "group_by")
+    group = next(n for n in app.describe()["nodes"] if n["kind"] == "group_by")
     assert group["params"]["repartition"] is False
     assert group["params"]["topic"] is None
 
@@ -128,7 +128,7 @@ def test_the_topology_shows_the_group_by_and_its_internal_topic() -> None:
     app = App("topo")
     sdf = app.dataframe(app.topic("orders"))
     sdf.group_by("customer").agg_running(n=agg.count()).to_topic(app.topic("counts"))
-    topology = app.topology()
+    topology = app.describe()
     repartition = "topo-customer-repartition"
     assert topology["inputs"][0] == {
         "topic": "orders",

@@ -185,4 +185,4 @@ def test_the_plan_is_a_snapshot_and_topology_describes_it() -> None:
     sdf.to_topic(app.topic("out"))
     assert [s.kind for s in before.steps] == ["source"]
     assert [s.kind for s in app.plan().steps] == ["source", "to_topic"]
-    assert [n["kind"] for n in app.topology()["nodes"]] == ["source", "to_topic"]
+    assert [n["kind"] for n in app.describe()["nodes"]] == ["source", "to_topic"]

@@ -307,9 +307,9 @@ def test_topology_is_json_and_keeps_its_shape(unique: Callable[[str], str]) -> N
     sdf.select("y").to_topic(app.topic("out-a"))
     sdf.apply(lambda v: v).to_topic(app.topic("out-b", value="json"), key="y")
 
-    topology = app.topology()
+    topology = app.describe()
     assert json.loads(json.dumps(topology)) == topology
-    assert topology == app.topology()  # describing twice gives the same document
+    assert topology == app.describe()  # describing twice gives the same document
     assert set(topology) == {"version", "app", "inputs", "outputs", "dead_letter_topic", "nodes"}
     assert topology["dead_letter_topic"] == f"{app.name}.dlq"
     assert topology["inputs"] == [

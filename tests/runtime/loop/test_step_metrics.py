@@ -29,7 +29,7 @@ def _orders_app() -> tuple[App, dict[str, str]]:
     sdf = app.dataframe(app.topic("orders"))
     sdf["total"] = sdf["price"] * sdf["quantity"]
     sdf[sdf["total"] > 100].to_topic(app.topic("big-orders"))
-    ids = {n["kind"]: n["id"] for n in app.topology()["nodes"]}
+    ids = {n["kind"]: n["id"] for n in app.describe()["nodes"]}
     return app, ids
 
 
@@ -61,7 +61,7 @@ def test_a_batch_rerun_record_by_record_counts_once() -> None:
     # Fails on the whole batch (one zero), so the batch runs again one record at a time.
     sdf = sdf.map_batches(lambda df: df.assign(inverse=[1 / x for x in df["x"]]))
     sdf.to_topic(app.topic("inverses"))
-    ids = {n["kind"]: n["id"] for n in app.topology()["nodes"]}
+    ids = {n["kind"]: n["id"] for n in app.describe()["nodes"]}
     counters = StepCounters()
     executor = _executor(app, "numbers", counters)
     executor.process(make_source(app.topic("numbers"), [{"x": x} for x in (1, 0, 4)]))
@@ -78,7 +78,7 @@ def test_a_window_hands_on_its_results_when_it_closes() -> None:
     sdf = app.dataframe(clicks_topic)
     per_user = sdf.group_by("user", repartition=False).window(windows.tumbling("10s"))
     per_user.agg(n=agg.count()).to_topic(app.topic("per-user"))
-    ids = {n["kind"]: n["id"] for n in app.topology()["nodes"]}
+    ids = {n["kind"]: n["id"] for n in app.describe()["nodes"]}
     counters = StepCounters()
     executor = _executor(app, "clicks", counters)
     executor.assign([("clicks", 0)])
@@ -95,7 +95,7 @@ def test_steps_of_a_topology_name_their_inputs_across_a_repartition() -> None:
     sdf = app.dataframe(app.topic("orders"))
     totals = sdf.group_by("customer").agg_running(n=agg.count())
     totals.to_topic(app.topic("totals"))
-    steps = topology_steps(app.topology())
+    steps = topology_steps(app.describe())
     json.dumps(steps)
     assert [s["kind"] for s in steps] == ["source", "group_by", "source", "agg_running", "to_topic"]
     orders, group_by, repartition, running, output = steps
@@ -169,7 +169,7 @@ def test_a_bad_or_busy_address_is_explained() -> None:
 
 def test_status_file_names_the_metrics_address_and_the_steps(tmp_path: Path) -> None:
     app, _ = _orders_app()
-    steps: list[dict[str, Any]] = topology_steps(app.topology())
+    steps: list[dict[str, Any]] = topology_steps(app.describe())
     path = tmp_path / "status.json"
     StatusFile("orders-app", str(path), metrics="127.0.0.1:9400", steps=steps).write(set())
     data = json.loads(path.read_text())

@@ -44,7 +44,7 @@ def choose_standbys(
 
     >>> owners = {("orders", 0): "m1", ("orders", 1): "m2", ("orders", 2): "m3"}
     >>> sorted(choose_standbys(owners, ["m1", "m2", "m3"], "m1", replicas=1))
-    [('orders', 1)]
+    [('orders', 2)]
     >>> sorted(choose_standbys(owners, ["m1", "m2", "m3"], "m1", replicas=2))
     [('orders', 1), ('orders', 2)]
     """

@@ -44,7 +44,7 @@ def step_id(node: Node) -> str:
 
 
 def topology_steps(topology: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every step of ``topology`` (``App.topology()``): ``id``, ``kind``, ``label`` and
+    """Every step of ``topology`` (``App.describe()``): ``id``, ``kind``, ``label`` and
     ``inputs`` (the ids of the steps whose records it receives).
 
     The pipeline after a ``group_by`` that repartitions starts at the source of its repartition
