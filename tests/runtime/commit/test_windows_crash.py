@@ -101,6 +101,16 @@ def _found(bootstrap: str, sink: str) -> list[tuple[str, int, int, int, int]]:
     )
 
 
+def _dead_letters(bootstrap: str, group: str) -> str:
+    """What the app's dead-letter topic holds (late records show here), for a failure message."""
+    try:
+        letters = read_all(bootstrap, [f"{group}.dlq"], **{"isolation.level": "read_committed"})
+    except KeyError:  # no dead-letter topic: nothing was ever sent there
+        return "no dead letters"
+    reasons = sorted({dict(m.headers() or []).get("headwater.error.reason", b"?")[:80] for m in letters})
+    return f"{len(letters)} dead letters, reasons {reasons[:3]}"
+
+
 def test_window_results_are_exact_across_sigkills_under_exactly_once(
     bootstrap: str,
     broker_kind: str,
@@ -177,7 +187,8 @@ def test_window_results_are_exact_across_sigkills_under_exactly_once(
                 f"committed, {last['found']} of {len(wanted)} window results; on "
                 f"{repartition}, committed "
                 f"{committed_offsets(bootstrap, group, repartition, PARTITIONS)} of "
-                f"{end_offsets(bootstrap, repartition, PARTITIONS)}"
+                f"{end_offsets(bootstrap, repartition, PARTITIONS)}; "
+                f"{_dead_letters(bootstrap, group)}"
             ) from None
         app.terminate()
     finally:
