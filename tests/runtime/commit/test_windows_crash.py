@@ -107,7 +107,9 @@ def _dead_letters(bootstrap: str, group: str) -> str:
         letters = read_all(bootstrap, [f"{group}.dlq"], **{"isolation.level": "read_committed"})
     except KeyError:  # no dead-letter topic: nothing was ever sent there
         return "no dead letters"
-    reasons = sorted({dict(m.headers() or []).get("headwater.error.reason", b"?")[:80] for m in letters})
+    reasons = sorted(
+        {dict(m.headers() or []).get("headwater.error.reason", b"?")[:80] for m in letters}
+    )
     return f"{len(letters)} dead letters, reasons {reasons[:3]}"
 
 
