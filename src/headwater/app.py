@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from headwater.dataframe.dataframe import LocalData, StreamingDataFrame
+from headwater.dataframe.tables import GlobalTable
 from headwater.environment import UNTIL_ENV
 from headwater.errors import ConfigError
 from headwater.kafka.settings import KafkaSettings
@@ -149,6 +150,16 @@ class App:
             )
         root = self._builder.source(topic)
         return StreamingDataFrame(self, topic, root)
+
+    def global_table(self, topic: Topic | str, *, name: str | None = None) -> GlobalTable:
+        """A global table over the compacted ``topic``: every replica reads all its partitions
+        into a local copy before processing any record, then keeps it updated; a null value
+        deletes its key. Join it with ``sdf.join_table(table, on=...)`` (docs/joins.md)."""
+        if isinstance(topic, str):
+            topic = self._builder.topics.get(topic) or self.topic(topic)
+        table = GlobalTable(name or topic.name, topic)
+        self._builder.register_global_table(table.name, topic)
+        return table
 
     @property
     def plan_builder(self) -> PlanBuilder:

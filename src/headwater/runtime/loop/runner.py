@@ -29,6 +29,7 @@ from headwater.runtime.loop.batch import Source
 from headwater.runtime.loop.bounds import InputBounds, Until, end_round
 from headwater.runtime.loop.emitter import KafkaEmitter
 from headwater.runtime.loop.executor import Executor
+from headwater.runtime.loop.global_tables import GlobalTables
 from headwater.runtime.loop.standby_assignment import StandbyPlanner
 from headwater.runtime.loop.status import StatusFile
 from headwater.runtime.loop.step_metrics import serve_step_metrics, topology_steps
@@ -320,6 +321,14 @@ class Runner:
                 )[1],
             )
         bounds = self._bounds
+        tables = GlobalTables(plan.global_table_topics, plan.app, settings.state_dir)
+        try:
+            # Every global table to its end before the first stream record is processed.
+            tables.load(settings.kafka)
+        except BaseException:
+            tables.close()
+            raise
+        tables.bind(roots.values())
         restore = self._install_signal_handlers()
         consumer.subscribe(
             [t.name for t in plan.input_topics],
@@ -337,6 +346,7 @@ class Runner:
                     state.recovery.step(max_records=RECOVERY_STEP, timeout=0 if ready else 0.02)
                     self._resume(consumer, state)
                     wait = min(wait, 0.01)
+                tables.poll()  # the tables' updates, as they come
                 if standby is not None:
                     standby.tick(self._assigned)  # never blocks: a bounded slice of replay
                 if not checkpoint.empty:
@@ -382,6 +392,7 @@ class Runner:
             self._closing = True
             restore()
             consumer.close()
+            tables.close()
             checkpoint.close()
             if state is not None:
                 state.close()
