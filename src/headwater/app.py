@@ -24,6 +24,7 @@ from headwater.topic import Topic
 if TYPE_CHECKING:
     import pandas as pd
 
+    from headwater.runtime.loop.history import HistoryResult
     from headwater.runtime.loop.local import LocalResult
     from headwater.runtime.loop.runner import Runner
 
@@ -243,6 +244,24 @@ class App:
             self._runner.run()
         finally:
             self._runner = None
+
+    def run_history(
+        self, inputs: dict[str, Any], sinks: dict[str, Any] | None = None
+    ) -> HistoryResult:
+        """Run the app's pipelines over history, without a broker: ``inputs`` names per input
+        topic what to read instead (a :mod:`headwater.sources` source, or a pandas / Polars
+        DataFrame holding the topic's ``timestamp`` field); ``sinks`` per output topic where
+        its records go instead of the result (a :mod:`headwater.sinks` sink). The run ends as
+        ``run(until="end")`` does: every window closes and every timer fires.
+
+        Returns a :class:`~headwater.runtime.loop.history.HistoryResult`: a Polars DataFrame
+        per output topic without a sink, and the dead letters (see docs/history.md).
+        """
+        from headwater.runtime.loop.history import run_history
+
+        if not self._builder.sources:
+            raise ConfigError("the app has no pipeline: call app.dataframe(topic) first")
+        return run_history(self.plan(), self.run_settings(), inputs, sinks)
 
     def stop(self) -> None:
         """Ask a running app to stop after its current batch (safe from any thread)."""
