@@ -16,7 +16,7 @@ from headwater.runtime.loop.batch import KEY, ROW, TS, Position, Source, value_c
 from headwater.runtime.loop.step_metrics import StepCounters, step_id
 from headwater.runtime.operators.steps import with_millis
 from headwater.runtime.time.pipeline_time import PipelineTime
-from headwater.runtime.time.watermark import encode_marker
+from headwater.runtime.time.watermark import MAX_TIME, encode_marker
 from headwater.serde.frames import decode_keys, decode_values
 
 if TYPE_CHECKING:
@@ -380,10 +380,11 @@ class Executor:
             )
         return Position(self.topic.name, partition, offset)
 
-    def finish(self) -> None:
-        """The input is over (a local run): every window closes."""
+    def finish(self, at: int = MAX_TIME) -> None:
+        """The input is over (a local or bounded run): every window up to ``at`` closes, every
+        timer up to it fires (by default all of them)."""
         if self.time.enabled:
-            self.time.finish()
+            self.time.finish(at)
             self.advance(time.monotonic())
 
     def assign(self, partitions: list[tuple[str, int]]) -> None:
