@@ -297,19 +297,29 @@ class StreamingDataFrame:
         classifiers, ``score``) columns, named with ``prefix`` in front.
 
         ``model`` is a scikit-learn, ONNX, XGBoost or LightGBM file or an MLflow model folder
-        (see docs/models.md). It is loaded now, so a missing file, a missing framework or a
-        feature the pipeline does not have is an error when the app is built; features the
-        plan cannot see yet are checked against the first batch.
+        (see docs/models.md), or a registry model, ``models:/fraud@production``: the step
+        then follows the alias, swapping in a promoted version between two batches, and adds
+        ``model_version``, the version that scored each record. It is loaded now, so a missing
+        file, a missing framework or a feature the pipeline does not have is an error when the
+        app is built; features the plan cannot see yet are checked against the first batch.
         """
         from headwater.models import check_features, load_model
+        from headwater.models.registry import ModelReference
+        from headwater.models.swap import RegistryModel
 
         if not isinstance(prefix, str):
             raise ConfigError("predict(prefix=...) must be text, e.g. 'fraud_'")
-        loaded = load_model(model, framework=framework, features=features)
+        reference = ModelReference.parse(model) if isinstance(model, str) else None
+        if reference is None:
+            loaded = load_model(model, framework=framework, features=features)
+        else:
+            loaded = RegistryModel(reference).model
         columns = self._plan.columns(self._node)
         if columns is not None:
             check_features(loaded.features, dict.fromkeys(columns, pl.Null()), f"predict({model})")
         outputs = ["prediction", "score"] if loaded.classifier else ["prediction"]
+        if reference is not None:
+            outputs.append("model_version")
         params = {
             "model": str(model),
             "features": [f.name for f in loaded.features],
