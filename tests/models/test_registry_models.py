@@ -101,7 +101,7 @@ def test_a_pipeline_names_a_registry_model(registry: RegistryFolder) -> None:
     assert len(scored.test([{"id": 9, "amount": 1.0}]).attrs["dead_letters"]) == 1  # no night
     registry.write_aliases("fraud", {"production": 2})
     assert scored.test(BATCH.to_dicts())["model_version"].tolist() == [2, 2, 2]
-    with pytest.raises(ConfigError, match="no alias 'staging'.*its aliases: production"):
+    with pytest.raises(ConfigError, match=r"no alias 'staging'.*its aliases: production"):
         app.dataframe(app.topic("more")).predict("models:/fraud@staging")
 
 
