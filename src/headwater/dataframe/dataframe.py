@@ -418,6 +418,18 @@ class StreamingDataFrame:
         key_of = None if key is None else _expr_or_fn(key, "key")
         return self._extend("to_topic", {"topic": topic.name, "key": key_of})
 
+    def to_sink(self, sink: Any, *, name: str | None = None) -> StreamingDataFrame:
+        """Write every record's values to ``sink`` (``ParquetSink``, ``PostgresSink``,
+        ``RedisSink`` from :mod:`headwater.sinks`) at each checkpoint, before the input offsets
+        are committed, so a replay after a crash writes the same rows again (docs/sinks.md).
+        ``name`` labels the step (default: the sink's class)."""
+        if not callable(getattr(sink, "write", None)):
+            raise ConfigError(
+                f"to_sink() needs a sink with write(frame), got {type(sink).__name__}: use "
+                "ParquetSink, PostgresSink or RedisSink (headwater.sinks)"
+            )
+        return self._extend("to_sink", {"sink": sink, "name": name or type(sink).__name__})
+
     def print(self, *, metadata: bool = False) -> StreamingDataFrame:
         """Print each record as a JSON line (with key and timestamp if ``metadata``)."""
         return self._extend("print", {"metadata": metadata})
