@@ -62,6 +62,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+def until_value(text: str) -> str:
+    """``end`` or a time (checked here, so a typo fails before the app starts)."""
+    from headwater.errors import ConfigError
+    from headwater.runtime.loop.bounds import parse_until
+
+    try:
+        parse_until(text, "--until")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--until: ")) from None
+    return text
+
+
 def port_number(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number 1-65535, got {text!r}")
@@ -125,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the records in and out of each step as Prometheus counters at "
         "http://HOST:PORT/metrics (port 0 picks a free one; default: "
         "$HEADWATER_METRICS_ADDRESS, else none)",
+    )
+    run.add_argument(
+        "--until",
+        metavar="end|TIME",
+        type=until_value,
+        help="a bounded run: read every input to the end it has now ('end'), or also stop "
+        "each partition at its first record past TIME (epoch ms or ISO 8601); then close every "
+        "window, fire every timer, commit and exit 0",
     )
     run.set_defaults(handler=cmd_run, parser=run)
 
@@ -419,6 +439,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from headwater.kafka.settings import BROKER_ENV
 
         os.environ[BROKER_ENV] = args.broker  # read when the app's KafkaSettings are made
+    if args.until is not None:
+        from headwater.environment import UNTIL_ENV
+
+        os.environ[UNTIL_ENV] = args.until  # read when the app runs
     if args.metrics:
         from headwater.runtime.loop.step_metrics import METRICS_ADDRESS_ENV
 

@@ -330,6 +330,38 @@ class StreamingDataFrame:
             self._late = self._plan.add(self._join, "late", {})
         return self._derived(self._topic, self._late)
 
+    def join_table(
+        self,
+        table: Any,
+        *,
+        on: str | None = None,
+        fields: Sequence[str] | None = None,
+        prefix: str = "",
+        how: Literal["left", "inner"] = "left",
+    ) -> StreamingDataFrame:
+        """Join each record with the current row of ``table`` (``app.global_table(...)``) for
+        its ``on`` column (its record key when None), as the table stands when the record is
+        processed. ``fields`` picks the row's fields (all when None), named with ``prefix``
+        in front; ``how="inner"`` drops records whose key has no row (see docs/joins.md)."""
+        from headwater.dataframe.tables import GlobalTable
+
+        if not isinstance(table, GlobalTable):
+            raise ConfigError("join_table(table=...) needs a table: app.global_table(topic)")
+        if on is not None and (not isinstance(on, str) or not on):
+            raise ConfigError("join_table(on=...) must name the column that holds the key")
+        if how not in ("left", "inner"):
+            raise ConfigError(f"join_table(how={how!r}): use 'left' or 'inner'")
+        if fields is not None and (isinstance(fields, str) or not all(fields)):
+            raise ConfigError("join_table(fields=...) must be a list of field names, or None")
+        params = {
+            "table": table.name,
+            "on": on,
+            "fields": None if fields is None else list(fields),
+            "prefix": prefix,
+            "how": how,
+        }
+        return self._then("join_table", params)
+
     # Models
     def predict(
         self,

@@ -34,6 +34,7 @@ class PlanBuilder:
         self.outputs: dict[str, Topic] = {}
         self.stores: dict[str, Topic] = {}
         self.internal: dict[str, str] = {}
+        self.global_tables: dict[str, Topic] = {}
         self._steps: dict[str, Step] = {}
         self._callables = CallableTable()
         self._ids = itertools.count()
@@ -105,6 +106,21 @@ class PlanBuilder:
             )
         self.stores[name] = topic
 
+    def register_global_table(self, name: str, topic: Topic) -> None:
+        known = self.global_tables.get(name)
+        if known is not None and known.name != topic.name:
+            raise ConfigError(
+                f"global table {name!r} is declared for topics {known.name!r} and "
+                f"{topic.name!r}; give one of them another name with name='...'"
+            )
+        if topic.name in self.sources:
+            raise ConfigError(
+                f"topic {topic.name!r} is read as a stream and as a global table; a table's "
+                "topic is read whole by every member, so read it one way"
+            )
+        self.declare(topic)
+        self.global_tables[name] = topic
+
     def register_output(self, topic: Topic) -> None:
         self.topics.setdefault(topic.name, topic)
         self.outputs[topic.name] = topic
@@ -120,6 +136,7 @@ class PlanBuilder:
             internal_topics=dict(self.internal),
             dead_letter_topic=self.dead_letter_topic,
             callables=CallableTable(self._callables.entries()),
+            global_tables={name: topic.name for name, topic in self.global_tables.items()},
         )
 
     def _new(

@@ -65,6 +65,8 @@ class Plan:
     internal_topics: dict[str, str]  # repartition topic -> the topic it re-keys
     dead_letter_topic: Topic | None
     callables: CallableTable = field(default_factory=CallableTable)
+    # Global tables: name -> the topic every member reads whole into a local copy.
+    global_tables: dict[str, str] = field(default_factory=dict)
 
     @property
     def sources(self) -> dict[str, Step]:
@@ -105,6 +107,11 @@ class Plan:
             topic = self.internal_topics[topic]
         return topic
 
+    @property
+    def global_table_topics(self) -> dict[str, Topic]:
+        """Every global table and the topic it is read from."""
+        return {name: self.topics[topic] for name, topic in self.global_tables.items()}
+
     def children(self, step_id: str) -> list[Step]:
         return [s for s in self.steps if step_id in s.inputs]
 
@@ -122,6 +129,7 @@ class Plan:
             "outputs": list(self.outputs),
             "stores": dict(self.stores),
             "internal_topics": dict(self.internal_topics),
+            "global_tables": dict(self.global_tables),
             "dead_letter_topic": (
                 None
                 if self.dead_letter_topic is None
@@ -156,6 +164,7 @@ class Plan:
             internal_topics={str(k): str(v) for k, v in doc["internal_topics"].items()},
             dead_letter_topic=None if dead is None else _topic(dead, table),
             callables=table,
+            global_tables={str(k): str(v) for k, v in doc.get("global_tables", {}).items()},
         )
 
 

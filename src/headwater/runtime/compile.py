@@ -21,6 +21,7 @@ from headwater.runtime.operators.interval_join import IntervalJoin
 from headwater.runtime.operators.lookup import LookupJoin
 from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
 from headwater.runtime.operators.running import RunningAggregate
+from headwater.runtime.operators.table_join import TableJoin
 from headwater.runtime.operators.timers import KeyedProcess
 from headwater.runtime.operators.two_input import TwoInputOperator
 from headwater.runtime.operators.window_strategies import (
@@ -153,6 +154,9 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
         p("how"),
         p("on_failure"),
         LookupPolicy(**p("policy")),
+    ),
+    "join_table": lambda plan, step, p: TableJoin(
+        p("table"), plan.global_tables[p("table")], p("on"), p("fields"), p("prefix"), p("how")
     ),
     "predict": lambda plan, step, p: ops.Predict(
         p("model"), p("features"), p("framework"), p("prefix")

@@ -24,7 +24,7 @@ from headwater.runtime.operators.steps import with_millis
 from headwater.runtime.operators.two_input import TwoInputOperator
 from headwater.runtime.time.join_time import JoinTime, TimeDomain, domain_nodes, joins_below
 from headwater.runtime.time.pipeline_time import PipelineTime
-from headwater.runtime.time.watermark import encode_marker
+from headwater.runtime.time.watermark import MAX_TIME, encode_marker
 from headwater.serde.frames import decode_keys, decode_values
 
 if TYPE_CHECKING:
@@ -464,12 +464,13 @@ class Executor:
             )
         return Position(topic, partition, offset)
 
-    def finish(self) -> None:
-        """The input is over (a local run): every window closes."""
+    def finish(self, at: int = MAX_TIME) -> None:
+        """The input is over (a local or bounded run): every window up to ``at`` closes, every
+        timer up to it fires (by default all of them)."""
         enabled = [inp.time for inp in self._inputs.values() if inp.time.enabled]
         if enabled:
             for pipeline_time in enabled:
-                pipeline_time.finish()
+                pipeline_time.finish(at)
             self.advance(time.monotonic())
 
     def assign(self, partitions: list[tuple[str, int]]) -> None:

@@ -24,6 +24,7 @@ from headwater.runtime.graph import Node
 from headwater.runtime.loop.batch import KEY, TS, Headers, Source, values_of
 from headwater.runtime.loop.emitter import KafkaEmitter
 from headwater.runtime.loop.executor import Executor
+from headwater.runtime.loop.global_tables import GlobalTables
 from headwater.runtime.operators.repartition import murmur2_partition
 from headwater.runtime.time.watermark import MARKER_HEADER
 from headwater.serde.frames import encode_keys, encode_values
@@ -166,6 +167,7 @@ class _TemporaryStores:
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="headwater-state-")
         self._open: dict[tuple[str, str, int], PartitionStore] = {}
+        self.directory = self._dir.name
 
     def __call__(self, name: str, topic: str, partition: int) -> PartitionStore:
         store = self._open.get((name, topic, partition))
@@ -193,9 +195,19 @@ def run_local(
     whose output is returned as ``tapped``. ``roots``: the plan already compiled (whose
     operators' metrics the caller reads afterwards)."""
     stores = _TemporaryStores()
+    roots = roots or compile_plan(plan)
+    tables = GlobalTables(plan.global_table_topics, plan.app, Path(stores.directory))
     try:
-        return _run_local(plan, settings, roots or compile_plan(plan), inputs, tap, stores)
+        # Tables first, whole: a live run loads them before any stream record too.
+        for name, topic in plan.global_table_topics.items():
+            if topic.name in inputs:
+                data, keys, timestamps = inputs[topic.name]
+                tables.apply_local(name, make_source(topic, data, keys, timestamps))
+        tables.bind(roots.values())
+        streams = {t: data for t, data in inputs.items() if t not in plan.global_tables.values()}
+        return _run_local(plan, settings, roots, streams, tap, stores)
     finally:
+        tables.close()
         stores.close()
 
 

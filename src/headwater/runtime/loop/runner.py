@@ -26,8 +26,10 @@ from headwater.runtime.commit.transaction import TransactionalCheckpoint, transa
 from headwater.runtime.compile import compile_plan, connected_inputs
 from headwater.runtime.graph import describe
 from headwater.runtime.loop.batch import Source
+from headwater.runtime.loop.bounds import InputBounds, Until, end_round
 from headwater.runtime.loop.emitter import KafkaEmitter
 from headwater.runtime.loop.executor import Executor
+from headwater.runtime.loop.global_tables import GlobalTables
 from headwater.runtime.loop.standby_assignment import StandbyPlanner
 from headwater.runtime.loop.status import StatusFile
 from headwater.runtime.loop.step_metrics import serve_step_metrics, topology_steps
@@ -51,9 +53,11 @@ LIBRDKAFKA_BATCH_BYTES = 1_000_000  # librdkafka's default batch.size
 class Runner:
     """Drives one app's plan: a consumer in the app's group, one producer, one checkpoint."""
 
-    def __init__(self, plan: Plan, settings: RunSettings) -> None:
+    def __init__(self, plan: Plan, settings: RunSettings, until: Until | None = None) -> None:
         self.plan = plan
         self.settings = settings
+        self.until = until  # a bounded run: "end" or an event time (see bounds.py)
+        self._bounds: InputBounds | None = None
         self._stopping = threading.Event()
         self._assigned: set[tuple[str, int]] = set()
         self._paused: set[tuple[str, int]] = set()  # assigned, but their stores still recover
@@ -128,6 +132,8 @@ class Runner:
                 "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
                 # Exactly-once reads only committed records (librdkafka's default too).
                 **({"isolation.level": "read_committed"} if self._exactly_once else {}),
+                # A bounded run learns the position of a partition with nothing left to read.
+                **({"enable.partition.eof": True} if self.until is not None else {}),
                 **settings.consumer_config,
             }
         )
@@ -219,6 +225,8 @@ class Runner:
         def rewind(partitions: list[tuple[str, int]]) -> None:
             for executor in pipelines:
                 executor.rewind(partitions)
+            if self._bounds is not None:
+                consumer.resume(self._bounds.rewind(partitions))
 
         if txn_id is not None:
             checkpoint = TransactionalCheckpoint(
@@ -323,6 +331,27 @@ class Runner:
                 executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.warning("lost %s", _names(partitions))
 
+        if self.until is not None:
+            isolation = consumer_config.get("isolation.level", "read_committed")
+            self._bounds = InputBounds(
+                settings.kafka,
+                {t.name: t for t in plan.input_topics},
+                plan.internal_topics,
+                self.until,
+                read_committed=isolation == "read_committed",
+                fetched_end=lambda t, p: consumer.get_watermark_offsets(
+                    TopicPartition(t, p), cached=True
+                )[1],
+            )
+        bounds = self._bounds
+        tables = GlobalTables(plan.global_table_topics, plan.app, settings.state_dir)
+        try:
+            # Every global table to its end before the first stream record is processed.
+            tables.load(settings.kafka)
+        except BaseException:
+            tables.close()
+            raise
+        tables.bind(roots.values())
         restore = self._install_signal_handlers()
         consumer.subscribe(
             [t.name for t in plan.input_topics],
@@ -340,6 +369,7 @@ class Runner:
                     state.recovery.step(max_records=RECOVERY_STEP, timeout=0 if ready else 0.02)
                     self._resume(consumer, state)
                     wait = min(wait, 0.01)
+                tables.poll()  # the tables' updates, as they come
                 if standby is not None:
                     standby.tick(self._assigned)  # never blocks: a bounded slice of replay
                 if not checkpoint.empty:
@@ -347,6 +377,10 @@ class Runner:
                     due = checkpoint.started + settings.commit_interval - time.monotonic()
                     wait = min(wait, max(due, 0.0))
                 sources = self._poll(consumer, wait)
+                if bounds is not None:
+                    sources, done = bounds.cut(sources)
+                    if done:
+                        consumer.pause(done)
                 checkpoint.read(sources)
                 for source in sources:
                     checkpoint.begin()
@@ -362,6 +396,12 @@ class Runner:
                 if time.monotonic() - checkpoint.started >= settings.commit_interval:
                     checkpoint.commit()
                     purger.committed(checkpoint.last_commit)
+                if (
+                    bounds is not None
+                    and bounds.drained()
+                    and end_round(bounds, executors, checkpoint)
+                ):
+                    break  # a bounded run: everything read, every window closed, committed
             checkpoint.commit()
         except BaseException:
             # Commit what completed before the failure (the failing batch is not tracked).
@@ -375,6 +415,7 @@ class Runner:
             self._closing = True
             restore()
             consumer.close()
+            tables.close()
             checkpoint.close()
             if state is not None:
                 state.close()
@@ -458,8 +499,12 @@ class Runner:
         good = messages
         if any(errors):
             good = [m for m, error in zip(messages, errors, strict=True) if error is None]
-            for error in errors:
-                if error is None or error.code() == KafkaError._PARTITION_EOF:
+            for m, error in zip(messages, errors, strict=True):
+                if error is None:
+                    continue
+                if error.code() == KafkaError._PARTITION_EOF:
+                    if self._bounds is not None:
+                        self._bounds.at_end(m.topic(), m.partition(), m.offset())  # type: ignore[arg-type]
                     continue
                 if error.fatal():
                     raise BrokerError(f"consumer failed: {error.str()}")

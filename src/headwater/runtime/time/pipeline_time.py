@@ -64,7 +64,7 @@ class PipelineTime:
         self._sent: dict[int, tuple[int, bool]] = {}
         self._resent = 0.0
         self._current = MIN_TIME
-        self._final = False
+        self._final: int | None = None  # the watermark the input ended at
 
     def strip_markers(self, source: Source) -> tuple[Source, list[tuple[int, bytes]]]:
         """The batch without its watermark markers, and the markers (partition, payload)."""
@@ -104,8 +104,8 @@ class PipelineTime:
 
     def watermark(self, partition: int) -> int:
         """The watermark windows of ``partition`` close at (as of the last advance)."""
-        if self._final:
-            return MAX_TIME
+        if self._final is not None:
+            return self._final
         if self.markers is not None:
             return self.markers.watermark(partition)
         return self._current
@@ -122,10 +122,11 @@ class PipelineTime:
         self._sent.update(changed)
         return changed if self.marker_topics else {}
 
-    def finish(self) -> None:
-        """The input ended (a local run): watermarks go to the end of time."""
-        self.tracker.finish()
-        self._final = True
+    def finish(self, at: int = MAX_TIME) -> None:
+        """The input ended (a local or bounded run): watermarks go to ``at``, by default the
+        end of time."""
+        self.tracker.finish(at)
+        self._final = at
 
     def assign(self, partition: int, now: float) -> None:
         self.tracker.assign(partition, now)
