@@ -52,8 +52,9 @@ class BatchContext(Protocol):
     def emit(self, topic: Topic, frame: pl.DataFrame) -> None:
         """Send the frame's records to ``topic`` once the batch has gone through."""
 
-    def store(self, name: str, partition: int) -> PartitionStore:
-        """The state store ``name`` of this batch's topic and ``partition``."""
+    def store(self, name: str, partition: int, topic: str | None = None) -> PartitionStore:
+        """The state store ``name`` of this batch's topic (or ``topic``: the other input of a
+        join) and ``partition``."""
 
     def watermark(self, partition: int) -> int:
         """The event-time watermark (epoch ms) of ``partition`` as of the previous batch."""
