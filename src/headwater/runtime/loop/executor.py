@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -386,11 +386,30 @@ class Executor:
             self.time.finish()
             self.advance(time.monotonic())
 
-    def assign(self, partitions: list[tuple[str, int]]) -> None:
+    def assign(
+        self,
+        partitions: list[tuple[str, int]],
+        metadata: Mapping[tuple[str, int], str | None] | None = None,
+    ) -> None:
+        """New partitions; ``metadata``: what their last commits hold (their event time)."""
         now = time.monotonic()
         for topic, partition in partitions:
             if topic == self.topic.name:
-                self.time.assign(partition, now)
+                self.time.assign(partition, now, (metadata or {}).get((topic, partition)))
+
+    def ready(self, partitions: list[tuple[str, int]]) -> None:
+        """``partitions`` can be processed now (their stores are recovered)."""
+        for topic, partition in partitions:
+            if topic == self.topic.name and self.time.enabled:
+                self.time.ready(partition)
+
+    def offer(self, partition: int) -> str | None:
+        """The metadata to commit with ``partition``'s offset (its event time), if any."""
+        return self.time.offer(partition) if self.time.enabled else None
+
+    def committed(self, partition: int) -> None:
+        """The commit of ``partition``'s offset, with what :meth:`offer` gave, succeeded."""
+        self.time.committed(partition)
 
     def forget(self, partitions: list[tuple[str, int]]) -> None:
         for topic, partition in partitions:

@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import (
@@ -27,6 +28,7 @@ from headwater.runtime.compile import compile_plan
 from headwater.runtime.graph import describe
 from headwater.runtime.loop.batch import Source
 from headwater.runtime.loop.emitter import KafkaEmitter
+from headwater.runtime.loop.event_time_commits import EventTimeCommits
 from headwater.runtime.loop.executor import Executor
 from headwater.runtime.loop.standby_assignment import StandbyPlanner
 from headwater.runtime.loop.status import StatusFile
@@ -199,6 +201,9 @@ class Runner:
         dead_letters = plan.dead_letter_topic is not None
         checkpoint: Checkpoint
 
+        executors: dict[str, Executor] = {}
+        event_time = EventTimeCommits(executors)
+
         def rewind(partitions: list[tuple[str, int]]) -> None:
             for executor in executors.values():
                 executor.rewind(partitions)
@@ -213,6 +218,7 @@ class Runner:
                 new_producer=lambda: Producer(producer_config),
                 on_new_producer=emitter.use_producer,
                 on_rewind=rewind,
+                offset_metadata=event_time,
             )
             checkpoint.initialize()
             log.info("exactly-once with transactional.id %s", txn_id)
@@ -224,6 +230,7 @@ class Runner:
                 state=state,
                 changelog_producer=changelog_producer,
                 dead_letter=emitter.dead_letter_refusal if dead_letters else None,
+                offset_metadata=event_time,
             )
         stores = state.store if state is not None else None
         roots = compile_plan(plan)
@@ -232,12 +239,20 @@ class Runner:
         steps = topology_steps(topology)
         metrics = serve_step_metrics(steps)  # None unless HEADWATER_METRICS_ADDRESS is set
         counters = metrics.counters if metrics is not None else None
-        executors = {
-            name: Executor(
-                root, plan.topics[name], emitter, settings.on_error, stores=stores, steps=counters
+        executors.update(
+            (
+                name,
+                Executor(
+                    root,
+                    plan.topics[name],
+                    emitter,
+                    settings.on_error,
+                    stores=stores,
+                    steps=counters,
+                ),
             )
             for name, root in roots.items()
-        }
+        )
         stateful_topics = {topic.name for topic in plan.store_topics.values()}
         standby = (
             StandbyPlanner(
@@ -264,18 +279,26 @@ class Runner:
         def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
             self._assigned.update((tp.topic, tp.partition) for tp in partitions)
             status.write(self._assigned)
-            for executor in executors.values():  # event time waits for new partitions too
-                executor.assign([(tp.topic, tp.partition) for tp in partitions])
+            # Event time waits for new partitions too, from where their last commit left it.
+            committed = event_time.read(c, partitions)
+            for executor in executors.values():
+                executor.assign([(tp.topic, tp.partition) for tp in partitions], committed)
             self._rebalanced = True
             log.info("assigned %s", _names(partitions))
-            if state is None:
-                return
-            state.on_assign(partitions)
+            if state is not None:
+                state.on_assign(partitions)
             waiting = [
                 tp
                 for tp in partitions
-                if tp.topic in stateful_topics and not state.is_ready(tp.topic, tp.partition)
+                if state is not None
+                and tp.topic in stateful_topics
+                and not state.is_ready(tp.topic, tp.partition)
             ]
+            held = {(tp.topic, tp.partition) for tp in waiting}
+            for executor in executors.values():
+                executor.ready(
+                    [k for k in ((tp.topic, tp.partition) for tp in partitions) if k not in held]
+                )
             if waiting:
                 # Assign now (not after the callback) so the pause holds from the first fetch.
                 _assign(c, partitions)
@@ -315,7 +338,7 @@ class Runner:
                     # Never block on recovery while partitions that are ready have records.
                     ready = bool(self._assigned - self._paused)
                     state.recovery.step(max_records=RECOVERY_STEP, timeout=0 if ready else 0.02)
-                    self._resume(consumer, state)
+                    self._resume(consumer, state, executors.values())
                     wait = min(wait, 0.01)
                 if standby is not None:
                     standby.tick(self._assigned)  # never blocks: a bounded slice of replay
@@ -398,7 +421,9 @@ class Runner:
         if state is not None:
             state.on_revoke(partitions)
 
-    def _resume(self, consumer: Consumer, state: StateManager) -> None:
+    def _resume(
+        self, consumer: Consumer, state: StateManager, executors: Iterable[Executor]
+    ) -> None:
         """Resume the partitions whose stores finished recovering."""
         recovered = {(s.topic, s.partition) for s in state.recovery.take_recovered()}
         ready = [
@@ -407,6 +432,8 @@ class Runner:
         if ready:
             consumer.resume([TopicPartition(t, p) for t, p in ready])
             self._paused.difference_update(ready)
+            for executor in executors:
+                executor.ready(ready)
             log.info("resumed %s", ", ".join(f"{t}[{p}]" for t, p in ready))
 
     def _poll(self, consumer: Consumer, wait: float) -> list[Source]:
