@@ -23,6 +23,7 @@ __all__ = [
     "fail_commits",
     "produce_records",
     "read_topic",
+    "run_bounded",
     "running",
     "wait_for_records",
     "wait_until",
@@ -32,14 +33,15 @@ __all__ = [
 class AppThread:
     """``app.run()`` in a daemon thread; remembers the exception it ended with, if any."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, until: Any = None) -> None:
         self.app = app
+        self.until = until  # a bounded run: "end" or a time (app.run's until)
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name=f"app-{app.name}", daemon=True)
 
     def _main(self) -> None:
         try:
-            self.app.run()
+            self.app.run(until=self.until)
         except BaseException as exc:
             self.error = exc
 
@@ -72,6 +74,14 @@ def running(app: App) -> Iterator[AppThread]:
         yield thread
     finally:
         thread.stop()
+    if thread.error is not None:
+        raise thread.error
+
+
+def run_bounded(app: App, until: Any = "end", timeout: float = 120.0) -> None:
+    """Run ``app`` bounded (``app.run(until=...)``): it must end by itself, without error."""
+    thread = AppThread(app, until).start()
+    thread.join(timeout=timeout)
     if thread.error is not None:
         raise thread.error
 

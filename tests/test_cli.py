@@ -253,6 +253,35 @@ def test_run_processes_records(
         process.kill()
 
 
+@pytest.mark.parametrize("main_block", [True, False], ids=["main-block", "module-app"])
+def test_run_until_end_processes_the_input_and_exits_0(
+    tmp_path: Path,
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    produce: Callable[..., None],
+    read: Callable[..., list[Any]],
+    unique: Any,
+    main_block: bool,
+):
+    source, sink = make_topic("cli-until-in", partitions=2), make_topic("cli-until-out")
+    app_file = write_app(tmp_path / "app.py", source, sink, unique("cli-until"), main_block)
+    produce(source, [(str(i).encode(), orjson.dumps({"n": i})) for i in range(30)])
+    # No signal and no waiting for output: the run ends by itself once the input is read.
+    result = headwater("run", str(app_file), "--broker", bootstrap, "--until", "end")
+    assert result.returncode == 0, result.stderr
+    assert sorted(orjson.loads(m.value())["double"] for m in read(sink)) == [
+        2 * i for i in range(30)
+    ]
+
+
+def test_run_until_a_bad_value_names_the_flag(tmp_path: Path, unique: Any):
+    app_file = write_app(tmp_path / "app.py", "in", "out", unique("g"), False)
+    result = headwater("run", str(app_file), "--until", "next tuesday")
+    assert result.returncode == 2
+    assert "argument --until: 'next tuesday' is neither 'end' nor a time" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_run_against_missing_topic_exits_1_with_a_clear_message(
     tmp_path: Path, bootstrap: str, unique: Any
 ):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from headwater.dataframe.dataframe import LocalData, StreamingDataFrame
+from headwater.dataframe.tables import GlobalTable
+from headwater.environment import UNTIL_ENV
 from headwater.errors import ConfigError
 from headwater.kafka.settings import KafkaSettings
 from headwater.plan import Plan, PlanBuilder
@@ -20,6 +24,7 @@ from headwater.topic import Topic
 if TYPE_CHECKING:
     import pandas as pd
 
+    from headwater.runtime.loop.history import HistoryResult
     from headwater.runtime.loop.local import LocalResult
     from headwater.runtime.loop.runner import Runner
 
@@ -147,6 +152,16 @@ class App:
         root = self._builder.source(topic)
         return StreamingDataFrame(self, topic, root)
 
+    def global_table(self, topic: Topic | str, *, name: str | None = None) -> GlobalTable:
+        """A global table over the compacted ``topic``: every replica reads all its partitions
+        into a local copy before processing any record, then keeps it updated; a null value
+        deletes its key. Join it with ``sdf.join_table(table, on=...)`` (docs/joins.md)."""
+        if isinstance(topic, str):
+            topic = self._builder.topics.get(topic) or self.topic(topic)
+        table = GlobalTable(name or topic.name, topic)
+        self._builder.register_global_table(table.name, topic)
+        return table
+
     @property
     def plan_builder(self) -> PlanBuilder:
         """The plan the app's DataFrames add their steps to."""
@@ -205,17 +220,48 @@ class App:
         dlq = self.dead_letter_topic.name if self.dead_letter_topic else None
         return describe(self.name, list(self.pipelines().values()), dlq)
 
-    def run(self) -> None:
-        """Process until SIGINT / SIGTERM or :meth:`stop`, then finish the batch and commit."""
+    def run(self, until: str | int | datetime | None = None) -> None:
+        """Process until SIGINT / SIGTERM or :meth:`stop`, then finish the batch and commit.
+
+        ``until="end"`` makes a bounded run: it reads every input to the end it had at start,
+        closes every window and fires every timer, commits and returns. ``until`` a time
+        (epoch ms, ISO 8601 text or a datetime) also stops each input partition at its first
+        record past that event time, and closes the windows that end by then. Without
+        ``until``, ``$HEADWATER_UNTIL`` (set by ``headwater run --until``) is used if set.
+        """
+        from headwater.runtime.loop.bounds import Until, parse_until
         from headwater.runtime.loop.runner import Runner
 
         if not self._builder.sources:
             raise ConfigError("the app has no pipeline: call app.dataframe(topic) first")
-        self._runner = Runner(self.plan(), self.run_settings())
+        bound: Until | None = None
+        if until is not None:
+            bound = parse_until(until)
+        elif os.environ.get(UNTIL_ENV):
+            bound = parse_until(os.environ[UNTIL_ENV], UNTIL_ENV)
+        self._runner = Runner(self.plan(), self.run_settings(), until=bound)
         try:
             self._runner.run()
         finally:
             self._runner = None
+
+    def run_history(
+        self, inputs: dict[str, Any], sinks: dict[str, Any] | None = None
+    ) -> HistoryResult:
+        """Run the app's pipelines over history, without a broker: ``inputs`` names per input
+        topic what to read instead (a :mod:`headwater.sources` source, or a pandas / Polars
+        DataFrame holding the topic's ``timestamp`` field); ``sinks`` per output topic where
+        its records go instead of the result (a :mod:`headwater.sinks` sink). The run ends as
+        ``run(until="end")`` does: every window closes and every timer fires.
+
+        Returns a :class:`~headwater.runtime.loop.history.HistoryResult`: a Polars DataFrame
+        per output topic without a sink, and the dead letters (see docs/history.md).
+        """
+        from headwater.runtime.loop.history import run_history
+
+        if not self._builder.sources:
+            raise ConfigError("the app has no pipeline: call app.dataframe(topic) first")
+        return run_history(self.plan(), self.run_settings(), inputs, sinks)
 
     def stop(self) -> None:
         """Ask a running app to stop after its current batch (safe from any thread)."""

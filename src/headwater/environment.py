@@ -5,3 +5,5 @@ starts it (the CLI, the platform's supervisor), in a module both can import."""
 STATUS_FILE_ENV = "HEADWATER_STATUS_FILE"
 # Where the runner serves its step counters for Prometheus (host:port; port 0 picks one).
 METRICS_ADDRESS_ENV = "HEADWATER_METRICS_ADDRESS"
+# A bounded run: "end" or an event time (epoch ms or ISO 8601); see `headwater run --until`.
+UNTIL_ENV = "HEADWATER_UNTIL"

@@ -21,6 +21,7 @@ PATH_VALUES = {
     "token_id": "999999",
     "deployment_id": "999999",
     "project": "no-such-thing",
+    "alias": "production",
 }
 
 

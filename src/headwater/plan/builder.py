@@ -34,6 +34,7 @@ class PlanBuilder:
         self.outputs: dict[str, Topic] = {}
         self.stores: dict[str, Topic] = {}
         self.internal: dict[str, str] = {}
+        self.global_tables: dict[str, Topic] = {}
         self._steps: dict[str, Step] = {}
         self._callables = CallableTable()
         self._ids = itertools.count()
@@ -65,12 +66,26 @@ class PlanBuilder:
         the output's value columns, when the step sets them all (an aggregation)."""
         return self._new(kind, [input], params, schema)
 
+    def add_join(
+        self,
+        left: str,
+        right: str,
+        kind: str,
+        params: dict[str, Any],
+        schema: list[str] | None = None,
+    ) -> str:
+        """A step reading the outputs of steps ``left`` and ``right`` (a join)."""
+        return self._new(kind, [left, right], params, schema)
+
     def set(self, step: str, name: str, value: Any) -> None:
         """Configure a step after it was added (``with_watermarks`` on a pipeline's source)."""
         self._steps[step].params[name] = encode(value, self._callables)
 
     def get(self, step: str, name: str) -> Any:
         return self._steps[step].params.get(name)
+
+    def kind(self, step: str) -> str:
+        return self._steps[step].kind
 
     def columns(self, step: str) -> list[str] | None:
         """The value columns out of ``step`` where the plan knows them."""
@@ -91,6 +106,21 @@ class PlanBuilder:
             )
         self.stores[name] = topic
 
+    def register_global_table(self, name: str, topic: Topic) -> None:
+        known = self.global_tables.get(name)
+        if known is not None and known.name != topic.name:
+            raise ConfigError(
+                f"global table {name!r} is declared for topics {known.name!r} and "
+                f"{topic.name!r}; give one of them another name with name='...'"
+            )
+        if topic.name in self.sources:
+            raise ConfigError(
+                f"topic {topic.name!r} is read as a stream and as a global table; a table's "
+                "topic is read whole by every member, so read it one way"
+            )
+        self.declare(topic)
+        self.global_tables[name] = topic
+
     def register_output(self, topic: Topic) -> None:
         self.topics.setdefault(topic.name, topic)
         self.outputs[topic.name] = topic
@@ -106,6 +136,7 @@ class PlanBuilder:
             internal_topics=dict(self.internal),
             dead_letter_topic=self.dead_letter_topic,
             callables=CallableTable(self._callables.entries()),
+            global_tables={name: topic.name for name, topic in self.global_tables.items()},
         )
 
     def _new(

@@ -65,6 +65,8 @@ class Plan:
     internal_topics: dict[str, str]  # repartition topic -> the topic it re-keys
     dead_letter_topic: Topic | None
     callables: CallableTable = field(default_factory=CallableTable)
+    # Global tables: name -> the topic every member reads whole into a local copy.
+    global_tables: dict[str, str] = field(default_factory=dict)
 
     @property
     def sources(self) -> dict[str, Step]:
@@ -85,6 +87,31 @@ class Plan:
         """Every state store and the input topic it is kept per partition of."""
         return {store: self.topics[topic] for store, topic in self.stores.items()}
 
+    @property
+    def joins(self) -> list[tuple[Step, str, str]]:
+        """Every step with two inputs, and the topic each input comes from at the start (a
+        repartition topic's upstream: they have as many partitions)."""
+        return [
+            (s, self._origin(s.inputs[0]), self._origin(s.inputs[1]))
+            for s in self.steps
+            if len(s.inputs) > 1
+        ]
+
+    def _origin(self, step_id: str) -> str:
+        steps = {s.id: s for s in self.steps}
+        step = steps[step_id]
+        while step.inputs:
+            step = steps[step.inputs[0]]
+        topic = str(step.params["topic"])
+        while topic in self.internal_topics:
+            topic = self.internal_topics[topic]
+        return topic
+
+    @property
+    def global_table_topics(self) -> dict[str, Topic]:
+        """Every global table and the topic it is read from."""
+        return {name: self.topics[topic] for name, topic in self.global_tables.items()}
+
     def children(self, step_id: str) -> list[Step]:
         return [s for s in self.steps if step_id in s.inputs]
 
@@ -102,6 +129,7 @@ class Plan:
             "outputs": list(self.outputs),
             "stores": dict(self.stores),
             "internal_topics": dict(self.internal_topics),
+            "global_tables": dict(self.global_tables),
             "dead_letter_topic": (
                 None
                 if self.dead_letter_topic is None
@@ -136,6 +164,7 @@ class Plan:
             internal_topics={str(k): str(v) for k, v in doc["internal_topics"].items()},
             dead_letter_topic=None if dead is None else _topic(dead, table),
             callables=table,
+            global_tables={str(k): str(v) for k, v in doc.get("global_tables", {}).items()},
         )
 
 

@@ -13,6 +13,7 @@ from headwater.platform.db.session import Database
 from headwater.platform.deployments.service import DeploymentService
 from headwater.platform.deployments.supervisor import Supervisor
 from headwater.platform.domain.clusters import ClusterService
+from headwater.platform.domain.models import ModelRegistry
 from headwater.platform.domain.secrets import ProjectSecretService
 from headwater.platform.domain.sessions import SessionService
 from headwater.platform.domain.tokens import TokenService
@@ -48,6 +49,7 @@ class PlatformContext:
     sessions: SessionService
     project_secrets: ProjectSecretService
     deployments: DeploymentService
+    models: ModelRegistry
 
 
 def build_context(settings: PlatformSettings, db: Database, sandbox: Sandbox) -> PlatformContext:
@@ -57,6 +59,7 @@ def build_context(settings: PlatformSettings, db: Database, sandbox: Sandbox) ->
     supervisor = Supervisor(sandbox=sandbox)
     clusters = ClusterService(db, box)
     project_secrets = ProjectSecretService(db, box, projects)
+    models = ModelRegistry(db, projects, settings.models_dir, sandbox, settings.max_model_bytes)
     return PlatformContext(
         settings=settings,
         db=db,
@@ -79,6 +82,7 @@ def build_context(settings: PlatformSettings, db: Database, sandbox: Sandbox) ->
         sessions=SessionService(db, settings.session_hours),
         project_secrets=project_secrets,
         deployments=DeploymentService(
-            db, projects, clusters, project_secrets, supervisor, settings.data_dir
+            db, projects, clusters, project_secrets, supervisor, settings.data_dir, models.folder
         ),
+        models=models,
     )

@@ -75,10 +75,12 @@ class SandboxMode(StrEnum):
 @dataclass(frozen=True)
 class Jail:
     """One sandboxed run: ``workdir`` is its working folder and HOME, read-write; ``writable``
-    are more read-write folders (status files, the preview's result)."""
+    are more read-write folders (status files, the preview's result); ``readable`` are
+    folders it may only read (its project's model registry)."""
 
     workdir: Path
     writable: tuple[Path, ...] = ()
+    readable: tuple[Path, ...] = ()
 
 
 class Sandbox:
@@ -182,6 +184,8 @@ class Sandbox:
         for path in (jail.workdir, *jail.writable):
             if path != Path("/"):
                 args += ["--bind", str(path), str(path)]
+        for path in jail.readable:
+            args += ["--ro-bind", str(path), str(path)]
         args += ["--chdir", str(jail.workdir), "--", *argv]
         return args
 

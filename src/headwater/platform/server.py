@@ -18,6 +18,7 @@ from headwater.platform.api import (
     health,
     live,
     metrics,
+    models,
     preview,
     projects,
     pushes,
@@ -61,6 +62,7 @@ ROUTERS = (
     steps,
     metrics,
     graph,
+    models,
 )
 
 
@@ -122,7 +124,9 @@ def create_app(settings: PlatformSettings) -> FastAPI:
     app = api_app(lifespan)
     app.state.platform = context
     app.add_middleware(AllowedMethods, routes=[r for m in ROUTERS for r in m.router.routes])
-    app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes)
+    app.add_middleware(
+        BodyLimit, max_file_bytes=settings.max_file_bytes, streamed=models.UPLOAD_PATH
+    )
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     app.add_middleware(SecurityHeaders)
     git = GitHTTP(context.projects, context.tokens, context.db, settings)

@@ -33,6 +33,7 @@ class PlatformSettings:
     )
     max_file_bytes: int = 1_000_000
     max_push_bytes: int = 100_000_000  # one git push, packed
+    max_model_bytes: int = 500_000_000  # one uploaded model, or what its archive unpacks to
     session_hours: float = 12.0
     login_attempts: int = 5  # failed logins per user name and address in the window
     login_attempts_per_address: int = 30  # failed logins per address in the window
@@ -47,6 +48,7 @@ class PlatformSettings:
         for name in (
             "max_file_bytes",
             "max_push_bytes",
+            "max_model_bytes",
             "login_attempts",
             "login_attempts_per_address",
             "login_failures",
@@ -68,6 +70,11 @@ class PlatformSettings:
     @property
     def projects_dir(self) -> Path:
         return self.data_dir / "projects"
+
+    @property
+    def models_dir(self) -> Path:
+        """The model registry's files, a folder per project (not in Git)."""
+        return self.data_dir / "models"
 
     @property
     def secret_key_file(self) -> Path:

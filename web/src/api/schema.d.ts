@@ -366,6 +366,38 @@ export interface paths {
      */
     get: operations["pipeline_graph_api_graph_get"];
   };
+  "/api/projects/{project}/models": {
+    /** List Models */
+    get: operations["list_models_api_projects__project__models_get"];
+  };
+  "/api/projects/{project}/models/{name}": {
+    /** Get Model */
+    get: operations["get_model_api_projects__project__models__name__get"];
+  };
+  "/api/projects/{project}/models/{name}/versions": {
+    /**
+     * Upload Version
+     * @description Upload a model file, or a .zip / .tar.gz of a model folder, as the model's next version.
+     * The platform loads it in its sandbox first: a file that does not load is refused with the
+     * field to fix, and nothing changes.
+     */
+    post: operations["upload_version_api_projects__project__models__name__versions_post"];
+  };
+  "/api/projects/{project}/models/{name}/aliases/{alias}": {
+    /**
+     * Promote
+     * @description Move ``alias`` to a version: deployments following ``models:/NAME@ALIAS`` swap to it
+     * between two batches, within seconds, without a restart.
+     */
+    put: operations["promote_api_projects__project__models__name__aliases__alias__put"];
+  };
+  "/api/projects/{project}/models/{name}/aliases/{alias}/rollback": {
+    /**
+     * Rollback
+     * @description Move ``alias`` back to the version it pointed to before its last move.
+     */
+    post: operations["rollback_api_projects__project__models__name__aliases__alias__rollback_post"];
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -745,6 +777,13 @@ export interface components {
        */
       errors?: components["schemas"]["FieldError"][];
     };
+    /** FeatureOut */
+    FeatureOut: {
+      /** Name */
+      name: string;
+      /** Kind */
+      kind: string;
+    };
     /** FieldError */
     FieldError: {
       /** Field */
@@ -987,6 +1026,51 @@ export interface components {
       cpu: number;
       /** Memory */
       memory: string;
+    };
+    /** ModelOut */
+    ModelOut: {
+      /** Project */
+      project: string;
+      /** Name */
+      name: string;
+      /**
+       * Reference
+       * @description how a pipeline names it: models:/NAME@production
+       */
+      reference: string;
+      /** Created By */
+      created_by: string;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Aliases */
+      aliases: {
+        [key: string]: number;
+      };
+      /** Versions */
+      versions: components["schemas"]["VersionOut"][];
+      /** Moves */
+      moves: components["schemas"]["MoveOut"][];
+    };
+    /** MoveOut */
+    MoveOut: {
+      /** Alias */
+      alias: string;
+      /** From Version */
+      from_version: number | null;
+      /** To Version */
+      to_version: number;
+      /** Rollback */
+      rollback: boolean;
+      /** Username */
+      username: string;
+      /**
+       * Moved At
+       * Format: date-time
+       */
+      moved_at: string;
     };
     /** NewTokenOut */
     NewTokenOut: {
@@ -1237,6 +1321,11 @@ export interface components {
        * @description refuse pushes that rewrite or delete main (admins only may turn it off)
        */
       protect_main?: boolean | null;
+    };
+    /** PromoteIn */
+    PromoteIn: {
+      /** Version */
+      version: number;
     };
     /**
      * PushOut
@@ -1657,6 +1746,36 @@ export interface components {
        * @description at least 12 characters, not easy to guess
        */
       password?: string | null;
+    };
+    /** VersionOut */
+    VersionOut: {
+      /** Version */
+      version: number;
+      /** Framework */
+      framework: string;
+      /** Features */
+      features: components["schemas"]["FeatureOut"][];
+      /** Outputs */
+      outputs: string[];
+      /** Metrics */
+      metrics: {
+        [key: string]: number;
+      };
+      /** Description */
+      description: string;
+      /** Filename */
+      filename: string;
+      /** Size Bytes */
+      size_bytes: number;
+      /** Author */
+      author: string;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Aliases */
+      aliases: string[];
     };
     /** PartitionOut */
     headwater__platform__api__deployments__PartitionOut: {
@@ -6171,6 +6290,379 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["Graph"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /** List Models */
+  list_models_api_projects__project__models_get: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        project: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ModelOut"][];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /** Get Model */
+  get_model_api_projects__project__models__name__get: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        project: string;
+        /** @description the model's name */
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ModelOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Upload Version
+   * @description Upload a model file, or a .zip / .tar.gz of a model folder, as the model's next version.
+   * The platform loads it in its sandbox first: a file that does not load is refused with the
+   * field to fix, and nothing changes.
+   */
+  upload_version_api_projects__project__models__name__versions_post: {
+    parameters: {
+      query: {
+        /** @description the file's name, e.g. fraud.joblib */
+        filename: string;
+        /** @description sklearn, onnx, xgboost, lightgbm or mlflow */
+        framework?: string | null;
+        /** @description input columns, comma-separated, if the file lacks them */
+        features?: string | null;
+        /** @description a JSON object, e.g. {"auc": 0.91} */
+        metrics?: string | null;
+        description?: string;
+        /** @description move this alias to the new version */
+        alias?: string | null;
+      };
+      path: {
+        /** @description the project's name */
+        project: string;
+        /** @description the model's name */
+        name: string;
+      };
+    };
+    /** @description the model file (.joblib, .onnx, .ubj, .lgb...) or a .zip / .tar.gz of its folder (an MLflow model) */
+    requestBody: {
+      content: {
+        "application/octet-stream": string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      201: {
+        content: {
+          "application/json": components["schemas"]["VersionOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Promote
+   * @description Move ``alias`` to a version: deployments following ``models:/NAME@ALIAS`` swap to it
+   * between two batches, within seconds, without a restart.
+   */
+  promote_api_projects__project__models__name__aliases__alias__put: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        project: string;
+        /** @description the model's name */
+        name: string;
+        /** @description the alias, e.g. production or staging */
+        alias: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PromoteIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ModelOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Rollback
+   * @description Move ``alias`` back to the version it pointed to before its last move.
+   */
+  rollback_api_projects__project__models__name__aliases__alias__rollback_post: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        project: string;
+        /** @description the model's name */
+        name: string;
+        /** @description the alias, e.g. production or staging */
+        alias: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ModelOut"];
         };
       };
       /** @description Malformed request */

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,16 +13,27 @@ OVERHEAD = 64 * 1024
 
 
 class BodyLimit:
-    """ASGI middleware: at most ``limit`` bytes of body for paths under ``prefix``."""
+    """ASGI middleware: at most ``limit`` bytes of body for paths under ``prefix``. Paths that
+    ``streamed`` matches (model uploads) pass untouched: their route reads the body to a file and
+    enforces its own limit."""
 
-    def __init__(self, app: ASGIApp, max_file_bytes: int, prefix: str = "/api/") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_file_bytes: int,
+        prefix: str = "/api/",
+        streamed: re.Pattern[str] | None = None,
+    ) -> None:
         self.app = app
         self.limit = ESCAPE_FACTOR * max_file_bytes + OVERHEAD
         self.max_file_bytes = max_file_bytes
         self.prefix = prefix
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope["path"]).startswith(self.prefix):
+        path = str(scope.get("path", ""))
+        passes = self.streamed is not None and self.streamed.match(path) is not None
+        if scope["type"] != "http" or not path.startswith(self.prefix) or passes:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")

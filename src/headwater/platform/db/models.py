@@ -179,3 +179,67 @@ class GitPush(Base):
     username: Mapped[str] = mapped_column(String(64))
     token: Mapped[str] = mapped_column(String(16))  # the API token's prefix, as listed
     pushed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RegisteredModel(Base):
+    """A model of a project's registry; its versions' files live beside the data directory's
+    other folders (``models/<project>/<name>/``), not in Git."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("project", "name", name="uq_models_project_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ModelVersion(Base):
+    """One uploaded version: what the platform found when it loaded the file."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version", name="uq_model_versions_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    framework: Mapped[str] = mapped_column(String(16))
+    # The input signature: [{"name": ..., "kind": ...}] in the order the model reads them.
+    features_json: Mapped[str] = mapped_column(Text, default="[]")
+    outputs_json: Mapped[str] = mapped_column(Text, default="[]")
+    metrics_json: Mapped[str] = mapped_column(Text, default="{}")
+    description: Mapped[str] = mapped_column(String(500), default="")
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ModelAlias(Base):
+    """A name (``production``, ``staging``...) pointing at one version of a model."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (UniqueConstraint("model_id", "alias", name="uq_model_aliases_alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AliasMove(Base):
+    """Each move of an alias, newest last: what a rollback undoes and the history shows."""
+
+    __tablename__ = "model_alias_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(64))
+    from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_version: Mapped[int] = mapped_column(Integer)
+    rollback: Mapped[bool] = mapped_column(Boolean, default=False)
+    username: Mapped[str] = mapped_column(String(64))
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

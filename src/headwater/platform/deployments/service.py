@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from headwater.kafka.settings import OPTIONS_ENV, KafkaSettings
+from headwater.models.registry import MODELS_DIR_ENV
 from headwater.platform.db.models import Deployment
 from headwater.platform.db.session import Database
 from headwater.platform.deployments import resources
@@ -71,6 +73,7 @@ class DeploymentService:
         secrets: ProjectSecretService,
         supervisor: Supervisor,
         data_dir: Path,
+        models_folder: Callable[[str], Path] | None = None,
     ) -> None:
         self.db = db
         self.projects = projects
@@ -78,6 +81,7 @@ class DeploymentService:
         self.secrets = secrets
         self.supervisor = supervisor
         self.data_dir = data_dir
+        self.models_folder = models_folder
 
     # Reading
     def on_cluster(self, cluster: str) -> list[Deployment]:
@@ -246,6 +250,13 @@ class DeploymentService:
         # The cluster's client options (SASL, SSL, credentials) reach the app like its secrets.
         # Nothing of the server's own environment does: the sandbox adds a few safe variables.
         cluster_env = {OPTIONS_ENV: json.dumps(settings.options)} if settings.options else {}
+        # The project's model registry, read-only: models:/NAME@ALIAS follows its alias file.
+        readable: tuple[Path, ...] = ()
+        if self.models_folder is not None:
+            models = self.models_folder(deployment.project)
+            models.mkdir(parents=True, exist_ok=True)
+            cluster_env[MODELS_DIR_ENV] = str(models)
+            readable = (models,)
         return DeploymentSpec(
             id=deployment.id,
             name=f"{deployment.project}/{deployment.app}",
@@ -257,6 +268,7 @@ class DeploymentService:
             limits=Limits(deployment.cpu, memory_bytes(deployment.memory)),
             env={**env, **secrets, **cluster_env},
             secret_values=frozenset(value for value in secrets.values() if value),
+            readable=readable,
         )
 
 

@@ -63,6 +63,8 @@ class DeploymentSpec:
     env: dict[str, str] = field(repr=False)
     # Secret values among ``env``: masked in the deployment's log, as CI systems do.
     secret_values: frozenset[str] = field(default=frozenset(), repr=False)
+    # Folders replicas may read besides their checkout: the project's model registry.
+    readable: tuple[Path, ...] = ()
 
     def same_processes(self, other: DeploymentSpec) -> bool:
         """True if a replica of ``other`` may keep running for this spec (only the count moved)."""
@@ -405,7 +407,7 @@ class Supervisor:
             # A sandboxed replica dies with the server (bubblewrap's --die-with-parent).
             _kill_leftover(status, spec.root)
         status.unlink(missing_ok=True)
-        jail = Jail(workdir=cwd, writable=(status.parent,))
+        jail = Jail(workdir=cwd, writable=(status.parent,), readable=spec.readable)
         env = self.sandbox.environment(
             {
                 **spec.env,

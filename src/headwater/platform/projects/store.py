@@ -11,7 +11,15 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from headwater.platform.db.models import GitPush, Project, Secret
+from headwater.platform.db.models import (
+    AliasMove,
+    GitPush,
+    ModelAlias,
+    ModelVersion,
+    Project,
+    RegisteredModel,
+    Secret,
+)
 from headwater.platform.db.session import Database
 from headwater.platform.errors import Conflict, NotFound
 from headwater.platform.projects.paths import check_project_name
@@ -76,6 +84,10 @@ class ProjectStore:
             session.delete(project)
             session.execute(delete(Secret).where(Secret.project == name))
             session.execute(delete(GitPush).where(GitPush.project == name))
+            models = select(RegisteredModel.id).where(RegisteredModel.project == name)
+            for table in (AliasMove, ModelAlias, ModelVersion):
+                session.execute(delete(table).where(table.model_id.in_(models)))
+            session.execute(delete(RegisteredModel).where(RegisteredModel.project == name))
             root = self._root / name
             if root.exists():
                 ProjectRepository(root).delete()

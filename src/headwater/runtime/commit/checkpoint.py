@@ -68,6 +68,16 @@ class OffsetMetadata(Protocol):
     def committed(self, partitions: Iterable[tuple[str, int]]) -> None: ...
 
 
+class SinkWriter(Protocol):
+    """The sink steps' part of a checkpoint (see ``runtime/operators/sink_step.py``)."""
+
+    def write(self) -> None:
+        """Write every row waiting for this checkpoint."""
+
+    def committed(self, offsets: dict[tuple[str, int], int]) -> None:
+        """The checkpoint committed ``offsets``: where the next period starts."""
+
+
 class Checkpoint:
     """At-least-once: tracks the next offset to commit per input partition and commits safely.
 
@@ -98,6 +108,8 @@ class Checkpoint:
         self._changelog_producer = changelog_producer
         self._pending: dict[tuple[str, int], int] = {}
         self.last_commit: dict[tuple[str, int], int] = {}  # the offsets the last commit stored
+        # The pipeline's sink steps: they write before the offsets are committed.
+        self.sinks: SinkWriter | None = None
         self.started = time.monotonic()
 
     # Bookkeeping the runner calls around each batch
@@ -128,6 +140,8 @@ class Checkpoint:
         offsets = dict(self._pending)
         try:
             self._flush_outputs()
+            if self.sinks is not None:
+                self.sinks.write()  # before the offsets: after a crash they write again
             if self._state is not None:
                 self._state.write_behind()
                 self._write_changelog(offsets)
@@ -139,6 +153,8 @@ class Checkpoint:
             self._state.persist(offsets)
         if offsets and self._commit_offsets(offsets) and self._offset_metadata is not None:
             self._offset_metadata.committed(offsets)
+        if self.sinks is not None:
+            self.sinks.committed(offsets)
         self.last_commit = offsets
         self._pending.clear()
         self.started = time.monotonic()

@@ -25,13 +25,13 @@ class EventTimeCommits:
 
     def offer(self, topic: str, partition: int) -> str | None:
         executor = self._executors.get(topic)
-        return executor.offer(partition) if executor is not None else None
+        return executor.offer(topic, partition) if executor is not None else None
 
     def committed(self, partitions: Iterable[tuple[str, int]]) -> None:
         for topic, partition in partitions:
             executor = self._executors.get(topic)
             if executor is not None:
-                executor.committed(partition)
+                executor.committed(topic, partition)
 
     def read(
         self, consumer: Consumer, partitions: list[TopicPartition]
@@ -40,7 +40,7 @@ class EventTimeCommits:
         timed = [
             TopicPartition(tp.topic, tp.partition)
             for tp in partitions
-            if tp.topic in self._executors and self._executors[tp.topic].time.enabled
+            if tp.topic in self._executors and self._executors[tp.topic].tracks_event_time(tp.topic)
         ]
         if not timed:
             return {}

@@ -18,26 +18,30 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from headwater.errors import BrokerError, MissingTopicError
+from headwater.errors import BrokerError, ConfigError, MissingTopicError
 from headwater.kafka.admin import TopicAdmin
 from headwater.runtime.commit.checkpoint import Checkpoint
 from headwater.runtime.commit.delivery import DeliveryErrors
 from headwater.runtime.commit.purge import RepartitionPurger
 from headwater.runtime.commit.transaction import TransactionalCheckpoint, transactional_id
-from headwater.runtime.compile import compile_plan
+from headwater.runtime.compile import compile_plan, connected_inputs
 from headwater.runtime.graph import describe
 from headwater.runtime.loop.batch import Source
+from headwater.runtime.loop.bounds import InputBounds, Until, end_round
 from headwater.runtime.loop.emitter import KafkaEmitter
 from headwater.runtime.loop.event_time_commits import EventTimeCommits
 from headwater.runtime.loop.executor import Executor
+from headwater.runtime.loop.global_tables import GlobalTables
 from headwater.runtime.loop.standby_assignment import StandbyPlanner
 from headwater.runtime.loop.status import StatusFile
 from headwater.runtime.loop.step_metrics import serve_step_metrics, topology_steps
+from headwater.runtime.operators.sink_step import SinkCheckpoint, sink_targets
 from headwater.signals import on_stop_signals
 from headwater.state import StateManager
 
 if TYPE_CHECKING:
     from headwater.plan import Plan
+    from headwater.runtime.graph import Node
     from headwater.runtime.loop.settings import RunSettings
 
 log = logging.getLogger("headwater.runner")
@@ -53,15 +57,19 @@ LIBRDKAFKA_BATCH_BYTES = 1_000_000  # librdkafka's default batch.size
 class Runner:
     """Drives one app's plan: a consumer in the app's group, one producer, one checkpoint."""
 
-    def __init__(self, plan: Plan, settings: RunSettings) -> None:
+    def __init__(self, plan: Plan, settings: RunSettings, until: Until | None = None) -> None:
         self.plan = plan
         self.settings = settings
+        self.until = until  # a bounded run: "end" or an event time (see bounds.py)
+        self._bounds: InputBounds | None = None
         self._stopping = threading.Event()
         self._assigned: set[tuple[str, int]] = set()
         self._paused: set[tuple[str, int]] = set()  # assigned, but their stores still recover
         self._rebalanced = False
         self._closing = False  # the final checkpoint is done: rebalance callbacks only tidy up
         self._batch_bytes: int | None = None  # the producer's batch size, where topics need less
+        self._copartitioned: dict[str, list[str]] = {}  # input topic -> the topics joined with it
+        self._stateful_topics: set[str] = set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -86,6 +94,15 @@ class Runner:
                 f"{settings.kafka.bootstrap_servers}; create them first, e.g. "
                 f"`headwater topics create {missing[0]} --partitions 3`"
             )
+        for step, left, right in plan.joins:
+            counts = (existing[left].partitions, existing[right].partitions)
+            if counts[0] != counts[1]:
+                raise ConfigError(
+                    f"join {step.id} ({step.kind}) reads topic {left!r} with {counts[0]} "
+                    f"partitions and topic {right!r} with {counts[1]}; a join reads partition i "
+                    f"of both together, so give them the same count (e.g. `headwater topics "
+                    f"create {right} --partitions {counts[0]}` after deleting it)"
+                )
         outputs = list(plan.output_topics)
         if plan.dead_letter_topic is not None:
             outputs.append(plan.dead_letter_topic)
@@ -107,13 +124,20 @@ class Runner:
                 "group.id": plan.app,
                 "enable.auto.commit": False,
                 "auto.offset.reset": settings.auto_offset_reset,
-                "partition.assignment.strategy": "cooperative-sticky",
+                "partition.assignment.strategy": (
+                    # Joins read partition i of both inputs in one member: the range assignor
+                    # gives every member the same partition numbers of equally partitioned
+                    # topics; cooperative-sticky balances each topic on its own.
+                    "range" if plan.joins else "cooperative-sticky"
+                ),
                 # Once its prefetch queue is full, librdkafka waits this long before fetching
                 # again (1 s by default): a batch drains the queue sooner, and the app then
                 # stalled with nothing to read for most of that second.
                 "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
                 # Exactly-once reads only committed records (librdkafka's default too).
                 **({"isolation.level": "read_committed"} if self._exactly_once else {}),
+                # A bounded run learns the position of a partition with nothing left to read.
+                **({"enable.partition.eof": True} if self.until is not None else {}),
                 **settings.consumer_config,
             }
         )
@@ -195,6 +219,7 @@ class Runner:
         )
         consumer_config = self._consumer_config()
         group = consumer_config["group.id"]
+        eager = "cooperative" not in str(consumer_config["partition.assignment.strategy"])
         consumer = Consumer(consumer_config)
         emitter = KafkaEmitter(producer, plan.dead_letter_topic, errors)
         purger = RepartitionPurger(settings.kafka, set(plan.internal_topics))
@@ -205,8 +230,12 @@ class Runner:
         event_time = EventTimeCommits(executors)
 
         def rewind(partitions: list[tuple[str, int]]) -> None:
-            for executor in executors.values():
+            for executor in pipelines:
                 executor.rewind(partitions)
+            if self._bounds is not None:
+                consumer.resume(self._bounds.rewind(partitions))
+            if sinks is not None:
+                sinks.drop(partitions)  # their rows are written when processed again
 
         if txn_id is not None:
             checkpoint = TransactionalCheckpoint(
@@ -234,26 +263,30 @@ class Runner:
             )
         stores = state.store if state is not None else None
         roots = compile_plan(plan)
+        sinks = self._sink_checkpoint(roots, consumer)
+        checkpoint.sinks = sinks
         dead_letter_topic = plan.dead_letter_topic.name if plan.dead_letter_topic else None
         topology = describe(plan.app, list(roots.values()), dead_letter_topic)
         steps = topology_steps(topology)
         metrics = serve_step_metrics(steps)  # None unless HEADWATER_METRICS_ADDRESS is set
         counters = metrics.counters if metrics is not None else None
-        executors.update(
-            (
-                name,
-                Executor(
-                    root,
-                    plan.topics[name],
-                    emitter,
-                    settings.on_error,
-                    stores=stores,
-                    steps=counters,
-                ),
+        # One executor per input topic, or per group of topics a join connects.
+        pipelines = [
+            Executor(
+                [roots[name] for name in group],
+                [plan.topics[name] for name in group],
+                emitter,
+                settings.on_error,
+                stores=stores,
+                steps=counters,
             )
-            for name, root in roots.items()
-        )
+            for group in connected_inputs(roots)
+        ]
+        executors.update((name, e) for e in pipelines for name in e.topics)
+        # Partition i of joined topics waits for the stores of every one of them.
+        self._copartitioned = {name: e.topics for e in pipelines for name in e.topics}
         stateful_topics = {topic.name for topic in plan.store_topics.values()}
+        self._stateful_topics = stateful_topics
         standby = (
             StandbyPlanner(
                 settings.kafka,
@@ -281,7 +314,7 @@ class Runner:
             status.write(self._assigned)
             # Event time waits for new partitions too, from where their last commit left it.
             committed = event_time.read(c, partitions)
-            for executor in executors.values():
+            for executor in pipelines:
                 executor.assign([(tp.topic, tp.partition) for tp in partitions], committed)
             self._rebalanced = True
             log.info("assigned %s", _names(partitions))
@@ -290,18 +323,15 @@ class Runner:
             waiting = [
                 tp
                 for tp in partitions
-                if state is not None
-                and tp.topic in stateful_topics
-                and not state.is_ready(tp.topic, tp.partition)
+                if state is not None and not self._ready(state, tp.topic, tp.partition)
             ]
             held = {(tp.topic, tp.partition) for tp in waiting}
-            for executor in executors.values():
-                executor.ready(
-                    [k for k in ((tp.topic, tp.partition) for tp in partitions) if k not in held]
-                )
+            ready = [(tp.topic, tp.partition) for tp in partitions]
+            for executor in pipelines:
+                executor.ready([key for key in ready if key not in held])
             if waiting:
                 # Assign now (not after the callback) so the pause holds from the first fetch.
-                _assign(c, partitions)
+                _assign(c, partitions, eager)
                 c.pause(waiting)
                 self._paused.update((tp.topic, tp.partition) for tp in waiting)
 
@@ -310,7 +340,7 @@ class Runner:
                 checkpoint.commit()
             self._forget(partitions, state)
             status.write(self._assigned)
-            for executor in executors.values():
+            for executor in pipelines:
                 executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.info("revoked %s", _names(partitions))
 
@@ -319,10 +349,31 @@ class Runner:
                 checkpoint.lose(partitions)
             self._forget(partitions, state)
             status.write(self._assigned)
-            for executor in executors.values():
+            for executor in pipelines:
                 executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.warning("lost %s", _names(partitions))
 
+        if self.until is not None:
+            isolation = consumer_config.get("isolation.level", "read_committed")
+            self._bounds = InputBounds(
+                settings.kafka,
+                {t.name: t for t in plan.input_topics},
+                plan.internal_topics,
+                self.until,
+                read_committed=isolation == "read_committed",
+                fetched_end=lambda t, p: consumer.get_watermark_offsets(
+                    TopicPartition(t, p), cached=True
+                )[1],
+            )
+        bounds = self._bounds
+        tables = GlobalTables(plan.global_table_topics, plan.app, settings.state_dir)
+        try:
+            # Every global table to its end before the first stream record is processed.
+            tables.load(settings.kafka)
+        except BaseException:
+            tables.close()
+            raise
+        tables.bind(roots.values())
         restore = self._install_signal_handlers()
         consumer.subscribe(
             [t.name for t in plan.input_topics],
@@ -338,8 +389,9 @@ class Runner:
                     # Never block on recovery while partitions that are ready have records.
                     ready = bool(self._assigned - self._paused)
                     state.recovery.step(max_records=RECOVERY_STEP, timeout=0 if ready else 0.02)
-                    self._resume(consumer, state, executors.values())
+                    self._resume(consumer, state, pipelines)
                     wait = min(wait, 0.01)
+                tables.poll()  # the tables' updates, as they come
                 if standby is not None:
                     standby.tick(self._assigned)  # never blocks: a bounded slice of replay
                 if not checkpoint.empty:
@@ -347,6 +399,10 @@ class Runner:
                     due = checkpoint.started + settings.commit_interval - time.monotonic()
                     wait = min(wait, max(due, 0.0))
                 sources = self._poll(consumer, wait)
+                if bounds is not None:
+                    sources, done = bounds.cut(sources)
+                    if done:
+                        consumer.pause(done)
                 checkpoint.read(sources)
                 for source in sources:
                     checkpoint.begin()
@@ -358,10 +414,16 @@ class Runner:
                     checkpoint.track(source)
                     for position in executors[source.topic].positions():
                         checkpoint.track(position)
-                self._tick(executors.values(), checkpoint)
+                self._tick(pipelines, checkpoint)
                 if time.monotonic() - checkpoint.started >= settings.commit_interval:
                     checkpoint.commit()
                     purger.committed(checkpoint.last_commit)
+                if (
+                    bounds is not None
+                    and bounds.drained()
+                    and end_round(bounds, executors, checkpoint)
+                ):
+                    break  # a bounded run: everything read, every window closed, committed
             checkpoint.commit()
         except BaseException:
             # Commit what completed before the failure (the failing batch is not tracked).
@@ -375,6 +437,7 @@ class Runner:
             self._closing = True
             restore()
             consumer.close()
+            tables.close()
             checkpoint.close()
             if state is not None:
                 state.close()
@@ -397,6 +460,19 @@ class Runner:
                 emitter.dead_letters,
             )
 
+    @staticmethod
+    def _sink_checkpoint(roots: dict[str, Node], consumer: Consumer) -> SinkCheckpoint | None:
+        """The pipeline's sink steps, written at each checkpoint (None: it has none)."""
+        targets = sink_targets(n.operator for root in roots.values() for n in root.walk())
+        if not targets:
+            return None
+
+        def committed(keys: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+            tps = consumer.committed([TopicPartition(t, p) for t, p in keys], timeout=30)
+            return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None for tp in tps}
+
+        return SinkCheckpoint(targets, committed)
+
     def _tick(self, executors: Any, checkpoint: Checkpoint) -> None:
         """Let event time advance with no records: idle partitions, a quiet input; windows
         the watermark passed close."""
@@ -413,6 +489,15 @@ class Runner:
             for position in executor.positions():
                 checkpoint.track(position)
 
+    def _ready(self, state: StateManager, topic: str, partition: int) -> bool:
+        """Whether the stores of ``topic``'s partition, and of the same partition of the
+        topics joined with it, are recovered (a stateless partition is always ready)."""
+        stateful = self._stateful_topics
+        return all(
+            t not in stateful or state.is_ready(t, partition)
+            for t in self._copartitioned.get(topic, [topic])
+        )
+
     def _forget(self, partitions: list[TopicPartition], state: StateManager | None) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}
         self._assigned -= revoked
@@ -426,9 +511,9 @@ class Runner:
     ) -> None:
         """Resume the partitions whose stores finished recovering."""
         recovered = {(s.topic, s.partition) for s in state.recovery.take_recovered()}
-        ready = [
-            (t, p) for t, p in recovered & self._paused if state.is_ready(t, p)
-        ]  # a partition with two stores waits for both
+        # A partition with two stores waits for both; a joined one for its other input's.
+        joined = {(t, p) for topic, p in recovered for t in self._copartitioned.get(topic, ())}
+        ready = [(t, p) for t, p in (recovered | joined) & self._paused if self._ready(state, t, p)]
         if ready:
             consumer.resume([TopicPartition(t, p) for t, p in ready])
             self._paused.difference_update(ready)
@@ -453,8 +538,12 @@ class Runner:
         good = messages
         if any(errors):
             good = [m for m, error in zip(messages, errors, strict=True) if error is None]
-            for error in errors:
-                if error is None or error.code() == KafkaError._PARTITION_EOF:
+            for m, error in zip(messages, errors, strict=True):
+                if error is None:
+                    continue
+                if error.code() == KafkaError._PARTITION_EOF:
+                    if self._bounds is not None:
+                        self._bounds.at_end(m.topic(), m.partition(), m.offset())  # type: ignore[arg-type]
                     continue
                 if error.fatal():
                     raise BrokerError(f"consumer failed: {error.str()}")
@@ -473,8 +562,11 @@ class Runner:
         return on_stop_signals(stop)
 
 
-def _assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+def _assign(consumer: Consumer, partitions: list[TopicPartition], eager: bool) -> None:
     """Take on ``partitions`` inside the assign callback, whatever the rebalance protocol."""
+    if eager:  # the range assignor of joins: the full assignment
+        consumer.assign(partitions)
+        return
     try:
         consumer.incremental_assign(partitions)
     except KafkaException:  # an eager protocol set in consumer_config: the full assignment

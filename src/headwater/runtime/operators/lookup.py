@@ -60,21 +60,31 @@ class LookupJoin(Operator):
                 ) from exc
             ctx.fail(frame[ROW].unique(maintain_order=True).to_list(), exc, self.label)
             return frame.clear()
-        fields = [c for c in found.columns if c != self.on]
-        if self.fields is not None:
-            fields = [c for c in self.fields if c in fields]
-        renamed = {c: self.prefix + c for c in fields}
-        clashes = [new for new in renamed.values() if new in frame.columns]
-        if clashes:
-            raise ConfigError(
-                f"{self.label}: the records already have {clashes}; give lookup(prefix=...)"
-            )
-        right = found.select(self.on, *fields).rename(renamed)
-        joined = frame.join(right, on=self.on, how="left", maintain_order="left")
-        if self.fields is not None:  # fields no stored row had: null columns, same schema
-            missing = [self.prefix + c for c in self.fields if c not in fields]
-            joined = joined.with_columns([pl.lit(None).alias(c) for c in missing])
-        if self.how == "inner":
-            present = found[self.on]
-            joined = joined.filter(pl.col(self.on).is_in(present.implode()))
-        return joined
+        return attach_rows(frame, found, self.on, self.fields, self.prefix, self.how, self.label)
+
+
+def attach_rows(
+    frame: pl.DataFrame,
+    found: pl.DataFrame,
+    on: str,
+    fields: list[str] | None,
+    prefix: str,
+    how: JoinHow,
+    label: str,
+) -> pl.DataFrame:
+    """The batch with the fields of the rows ``found`` (one per key, in column ``on``) joined
+    on ``on``, keeping the records' order; ``how="inner"`` drops records without a row."""
+    present = [c for c in found.columns if c != on]
+    chosen = present if fields is None else [c for c in fields if c in present]
+    renamed = {c: prefix + c for c in chosen}
+    clashes = [new for new in renamed.values() if new in frame.columns]
+    if clashes:
+        raise ConfigError(f"{label}: the records already have {clashes}; give prefix=...")
+    right = found.select(on, *chosen).rename(renamed)
+    joined = frame.join(right, on=on, how="left", maintain_order="left")
+    if fields is not None:  # fields no row had: null columns, same schema
+        missing = [prefix + c for c in fields if c not in chosen]
+        joined = joined.with_columns([pl.lit(None).alias(c) for c in missing])
+    if how == "inner":
+        joined = joined.filter(pl.col(on).is_in(found[on].implode()))
+    return joined

@@ -19,6 +19,7 @@ from headwater.runtime.loop.batch import ROW, TS, Source
 from headwater.runtime.operators.steps import SourceOp
 from headwater.runtime.operators.timed import TimedOperator
 from headwater.runtime.time import resume
+from headwater.runtime.time.join_time import domain_nodes, joins_below
 from headwater.runtime.time.watermark import (
     MARKER_HEADER,
     MAX_TIME,
@@ -41,7 +42,9 @@ class PipelineTime:
         config = (source.watermarks if isinstance(source, SourceOp) else None) or WatermarkConfig()
         self.tracker = WatermarkTracker(config)
         self.markers = MarkerTable() if root.operator.reads_markers else None
-        nodes = root.walk()
+        # Up to the joins this pipeline feeds: what follows a join keeps its own time.
+        nodes = domain_nodes(root)
+        joins = joins_below(root)
         # Steps that write watermark markers along with their records, and the topics.
         carriers = [(n, n.operator.marker_topic) for n in nodes]
         self.marker_topics: list[Topic] = [t for _, t in carriers if t is not None]
@@ -54,13 +57,15 @@ class PipelineTime:
         # from markers instead.
         self.observers = {id(n) for n, t in carriers if t is not None}
         if self.markers is None:
-            self.observers |= {id(n) for n, _ in self.operators}
-        self.enabled = bool(self.marker_topics or self.operators)
+            # A join's watermark is the minimum of its inputs': each observes its records
+            # as they reach the join.
+            self.observers |= {id(n) for n, _ in self.operators} | {id(j) for j in joins}
+        self.enabled = bool(self.marker_topics or self.operators or joins)
         self.live: set[int] = set()  # partitions this instance processes
         self._sent: dict[int, tuple[int, bool]] = {}
         self._resent = 0.0
         self._current = MIN_TIME
-        self._final = False
+        self._final: int | None = None  # the watermark the input ended at
         # Per partition, the event time offered with an offset being committed, and the one
         # the last successful commit holds (what a rewind goes back to).
         self._offered: dict[int, int] = {}
@@ -104,8 +109,8 @@ class PipelineTime:
 
     def watermark(self, partition: int) -> int:
         """The watermark windows of ``partition`` close at (as of the last advance)."""
-        if self._final:
-            return MAX_TIME
+        if self._final is not None:
+            return self._final
         if self.markers is not None:
             return self.markers.watermark(partition)
         return self._current
@@ -122,10 +127,11 @@ class PipelineTime:
         self._sent.update(changed)
         return changed if self.marker_topics else {}
 
-    def finish(self) -> None:
-        """The input ended (a local run): watermarks go to the end of time."""
-        self.tracker.finish()
-        self._final = True
+    def finish(self, at: int = MAX_TIME) -> None:
+        """The input ended (a local or bounded run): watermarks go to ``at``, by default the
+        end of time."""
+        self.tracker.finish(at)
+        self._final = at
 
     def assign(self, partition: int, now: float, metadata: str | None = None) -> None:
         """Wait for ``partition``, from the event time its last commit's ``metadata`` holds."""

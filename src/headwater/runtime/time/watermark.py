@@ -62,7 +62,7 @@ class WatermarkTracker:
         self._active: dict[int, float] = {}  # partition -> when it last had a record (monotonic)
         self._last_record: float | None = None
         self._watermark = MIN_TIME
-        self._finished = False
+        self._finished: int | None = None  # the watermark the input ended at
 
     def assign(self, partition: int, now: float, resume_at: int | None = None) -> None:
         """A partition to wait for (even before its first record), until it turns idle;
@@ -102,14 +102,15 @@ class WatermarkTracker:
             self._active[partition] = now
         self._last_record = now
 
-    def finish(self) -> None:
-        """The input is over (a local run): every window may close."""
-        self._finished = True
+    def finish(self, at: int = MAX_TIME) -> None:
+        """The input is over (a local or bounded run): windows up to ``at`` (by default all)
+        may close."""
+        self._finished = at
 
     def partition_watermarks(self, now: float) -> dict[int, tuple[int, bool]]:
         """Per known partition: its watermark, and whether it is idle."""
-        if self._finished:
-            return {p: (MAX_TIME, False) for p in self._active}
+        if self._finished is not None:
+            return {p: (self._finished, False) for p in self._active}
         bound = self.config.max_out_of_orderness_ms
         quiet = self._quiet_advance(now)
         idle_after = self.config.idle_timeout
