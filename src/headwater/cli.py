@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo, parser=demo)
     _add_server(commands)
     _add_up(commands)
+    _add_models(commands)
     return parser
 
 
@@ -352,6 +353,45 @@ def _add_state(commands: Any) -> None:
     get.add_argument("key", metavar="KEY", help="the record key, as text (42 and '42' match)")
     _client_options(get)
     get.set_defaults(handler=cmd_state_get, parser=get)
+
+
+def _add_models(commands: Any) -> None:
+    models = commands.add_parser(
+        "models",
+        help="the platform's model registry",
+        description="Upload models to a project's registry on the platform.",
+        epilog="example: headwater models push fraud.joblib --project shop --name fraud",
+    )
+    actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
+    push = actions.add_parser(
+        "push",
+        help="upload a model file or folder as a new version",
+        description=(
+            "Upload a model file (.joblib, .onnx, .ubj, .lgb...) or a model folder (MLflow) "
+            "as the next version of a project's model. The platform loads it before keeping "
+            "it and prints what it found; `--alias staging` also moves that alias to it. "
+            "Authenticates with an API token: --token or $HEADWATER_TOKEN."
+        ),
+        epilog=(
+            "example: headwater models push model.joblib --project shop --name fraud "
+            "--metrics '{\"auc\": 0.93}' --alias staging"
+        ),
+    )
+    push.add_argument("path", type=Path, metavar="PATH", help="the model file or folder")
+    push.add_argument("--project", required=True, help="the project's name")
+    push.add_argument("--name", required=True, help="the model's name in the registry")
+    push.add_argument(
+        "--url", help="the platform (default: $HEADWATER_URL, else http://localhost:8080)"
+    )
+    push.add_argument("--token", help="an API token (default: $HEADWATER_TOKEN)")
+    push.add_argument("--framework", help="sklearn, onnx, xgboost, lightgbm or mlflow")
+    push.add_argument(
+        "--features", help="input columns, comma-separated, when the file does not name them"
+    )
+    push.add_argument("--metrics", help="a JSON object of numbers, e.g. '{\"auc\": 0.93}'")
+    push.add_argument("--description", default="", help="a line about this version")
+    push.add_argument("--alias", help="move this alias (e.g. staging) to the new version")
+    push.set_defaults(handler=cmd_models_push, parser=push)
 
 
 def _add_server(commands: Any) -> None:
@@ -563,6 +603,39 @@ def cmd_state_get(args: argparse.Namespace) -> int:
         args.app, args.store, args.key, settings=_settings(args), timeout=args.timeout
     )
     print(orjson.dumps(values).decode())
+    return 0
+
+
+def cmd_models_push(args: argparse.Namespace) -> int:
+    from headwater.models.push import push_model
+
+    metrics = None
+    if args.metrics is not None:
+        try:
+            metrics = orjson.loads(args.metrics)
+        except orjson.JSONDecodeError:
+            metrics = None
+        if not isinstance(metrics, dict):
+            raise UsageError("--metrics must be a JSON object, e.g. '{\"auc\": 0.93}'")
+    features = None if args.features is None else args.features.split(",")
+    stored = push_model(
+        args.path,
+        args.project,
+        args.name,
+        url=args.url,
+        token=args.token,
+        framework=args.framework,
+        features=features,
+        metrics=metrics,
+        description=args.description,
+        alias=args.alias,
+    )
+    names = ", ".join(f["name"] for f in stored["features"])
+    aliases = f" ({', '.join(stored['aliases'])})" if stored["aliases"] else ""
+    print(
+        f"{args.name} version {stored['version']}{aliases}: {stored['framework']}, "
+        f"features {names}; use it as models:/{args.name}/{stored['version']}"
+    )
     return 0
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -15,41 +14,13 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from model_helpers import fraud_model, new_project, upload
 from platform_server import LiveServer
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import LinearRegression
 
 from headwater.models.registry import ModelReference, RegistryFolder
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def fraud_model(folder: Path, flip: bool = False) -> Path:
-    """A classifier of amount and night, fitted on a DataFrame (so it knows its features)."""
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"amount": rng.lognormal(3, 1, 300), "night": rng.integers(0, 2, 300)})
-    fraud = (frame["amount"] > 40) & (frame["night"] == 1)
-    target = (~fraud if flip else fraud).astype(int)
-    path = folder / ("fraud-flipped.joblib" if flip else "fraud.joblib")
-    joblib.dump(LogisticRegression(max_iter=500).fit(frame, target), path)
-    return path
-
-
-def upload(
-    client: httpx.Client, project: str, name: str, data: bytes, **params: str
-) -> httpx.Response:
-    return client.post(
-        f"/api/projects/{project}/models/{name}/versions",
-        content=data,
-        params=params,
-        headers={"Content-Type": "application/octet-stream"},
-    )
-
-
-def new_project(live: LiveServer) -> str:
-    project = f"m-{uuid.uuid4().hex[:6]}"
-    with live.client("editor") as editor:
-        assert editor.post("/api/projects", json={"name": project}).status_code == 201
-    return project
 
 
 def test_upload_versions_promote_and_roll_back(live: LiveServer, tmp_path: Path) -> None:

@@ -409,19 +409,29 @@ class StreamingDataFrame:
         classifiers, ``score``) columns, named with ``prefix`` in front.
 
         ``model`` is a scikit-learn, ONNX, XGBoost or LightGBM file or an MLflow model folder
-        (see docs/models.md). It is loaded now, so a missing file, a missing framework or a
-        feature the pipeline does not have is an error when the app is built; features the
-        plan cannot see yet are checked against the first batch.
+        (see docs/models.md), or a registry model, ``models:/fraud@production``: the step
+        then follows the alias, swapping in a promoted version between two batches, and adds
+        ``model_version``, the version that scored each record. It is loaded now, so a missing
+        file, a missing framework or a feature the pipeline does not have is an error when the
+        app is built; features the plan cannot see yet are checked against the first batch.
         """
         from headwater.models import check_features, load_model
+        from headwater.models.registry import ModelReference
+        from headwater.models.swap import RegistryModel
 
         if not isinstance(prefix, str):
             raise ConfigError("predict(prefix=...) must be text, e.g. 'fraud_'")
-        loaded = load_model(model, framework=framework, features=features)
+        reference = ModelReference.parse(model) if isinstance(model, str) else None
+        if reference is None:
+            loaded = load_model(model, framework=framework, features=features)
+        else:
+            loaded = RegistryModel(reference).model
         columns = self._plan.columns(self._node)
         if columns is not None:
             check_features(loaded.features, dict.fromkeys(columns, pl.Null()), f"predict({model})")
         outputs = ["prediction", "score"] if loaded.classifier else ["prediction"]
+        if reference is not None:
+            outputs.append("model_version")
         params = {
             "model": str(model),
             "features": [f.name for f in loaded.features],
@@ -519,6 +529,18 @@ class StreamingDataFrame:
         self._plan.register_output(topic)
         key_of = None if key is None else _expr_or_fn(key, "key")
         return self._extend("to_topic", {"topic": topic.name, "key": key_of})
+
+    def to_sink(self, sink: Any, *, name: str | None = None) -> StreamingDataFrame:
+        """Write every record's values to ``sink`` (``ParquetSink``, ``PostgresSink``,
+        ``RedisSink`` from :mod:`headwater.sinks`) at each checkpoint, before the input offsets
+        are committed, so a replay after a crash writes the same rows again (docs/sinks.md).
+        ``name`` labels the step (default: the sink's class)."""
+        if not callable(getattr(sink, "write", None)):
+            raise ConfigError(
+                f"to_sink() needs a sink with write(frame), got {type(sink).__name__}: use "
+                "ParquetSink, PostgresSink or RedisSink (headwater.sinks)"
+            )
+        return self._extend("to_sink", {"sink": sink, "name": name or type(sink).__name__})
 
     def print(self, *, metadata: bool = False) -> StreamingDataFrame:
         """Print each record as a JSON line (with key and timestamp if ``metadata``)."""

@@ -21,6 +21,7 @@ from headwater.runtime.operators.interval_join import IntervalJoin
 from headwater.runtime.operators.lookup import LookupJoin
 from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
 from headwater.runtime.operators.running import RunningAggregate
+from headwater.runtime.operators.sink_step import ToSink
 from headwater.runtime.operators.table_join import TableJoin
 from headwater.runtime.operators.timers import KeyedProcess
 from headwater.runtime.operators.two_input import TwoInputOperator
@@ -167,6 +168,7 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     "set_headers": lambda plan, step, p: ops.SetHeaders(p("function")),
     "to_topic": lambda plan, step, p: ops.ToTopic(plan.topics[p("topic")], p("key")),
     "print": lambda plan, step, p: ops.Print(p("metadata")),
+    "to_sink": lambda plan, step, p: ToSink(p("sink"), p("name")),
     "group_by": _group_key,
     "agg_running": lambda plan, step, p: RunningAggregate(
         p("by"), _aggregations(p("aggregations")), p("store")

@@ -87,6 +87,11 @@ class ParquetSink:
                 data.slice(start, per_file).write_parquet(temporary, compression=self.compression)
                 os.replace(temporary, target)
                 written.append(target)
+        # A replay of this batch id may roll over into fewer files than the first attempt did,
+        # and an attempt killed mid-write leaves its temporary file behind.
+        stale = set(self.folder.rglob(f"{tag}-*.parquet")) - set(written)
+        for leftover in stale | set(self.folder.rglob(f".{tag}-*.tmp")):
+            leftover.unlink(missing_ok=True)
         return written
 
     def read(self) -> pl.DataFrame:

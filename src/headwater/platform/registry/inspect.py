@@ -59,7 +59,7 @@ def inspect_model(
     if "error" in report:
         # The staging folder's path means nothing to the uploader: name the upload alone.
         error = str(report["error"]).replace(f"{path.parent}{os.sep}", "")
-        raise _load_error(error, report.get("kind") == "config", framework)
+        raise _load_error(error, report.get("kind") == "config", framework, features)
     return _checked(report)
 
 
@@ -89,8 +89,16 @@ def _checked(report: dict[str, object]) -> Inspection:
     return Inspection(str(framework), names, bool(report.get("classifier")))
 
 
-def _load_error(error: str, config: bool, framework: str | None) -> Invalid:
-    if config and ("features" in error or "column names" in error or "feature" in error):
+def _load_error(
+    error: str, config: bool, framework: str | None, features: list[str] | None
+) -> Invalid:
+    if config and features is not None and "pip install" not in error:
+        return _invalid(
+            "features",
+            f"{error}; leave features out if the file names them, or name the columns the "
+            "model was fitted on, in order",
+        )
+    if config and ("feature" in error or "column names" in error):
         return _invalid(
             "features",
             f"{error}; name the model's input columns with features (a comma-separated list)",

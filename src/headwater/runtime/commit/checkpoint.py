@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -59,6 +59,16 @@ def produce_changelog(
     producer.poll(0)
 
 
+class SinkWriter(Protocol):
+    """The sink steps' part of a checkpoint (see ``runtime/operators/sink_step.py``)."""
+
+    def write(self) -> None:
+        """Write every row waiting for this checkpoint."""
+
+    def committed(self, offsets: dict[tuple[str, int], int]) -> None:
+        """The checkpoint committed ``offsets``: where the next period starts."""
+
+
 class Checkpoint:
     """At-least-once: tracks the next offset to commit per input partition and commits safely.
 
@@ -87,6 +97,8 @@ class Checkpoint:
         self._changelog_producer = changelog_producer
         self._pending: dict[tuple[str, int], int] = {}
         self.last_commit: dict[tuple[str, int], int] = {}  # the offsets the last commit stored
+        # The pipeline's sink steps: they write before the offsets are committed.
+        self.sinks: SinkWriter | None = None
         self.started = time.monotonic()
 
     # Bookkeeping the runner calls around each batch
@@ -117,6 +129,8 @@ class Checkpoint:
         offsets = dict(self._pending)
         try:
             self._flush_outputs()
+            if self.sinks is not None:
+                self.sinks.write()  # before the offsets: after a crash they write again
             if self._state is not None:
                 self._state.write_behind()
                 self._write_changelog(offsets)
@@ -128,6 +142,8 @@ class Checkpoint:
             self._state.persist(offsets)
         if offsets:
             self._commit_offsets(offsets)
+        if self.sinks is not None:
+            self.sinks.committed(offsets)
         self.last_commit = offsets
         self._pending.clear()
         self.started = time.monotonic()

@@ -165,6 +165,8 @@ class TransactionalCheckpoint(Checkpoint):
         offsets = dict(self._pending)
         state = self._state
         try:
+            if self.sinks is not None:
+                self.sinks.write()  # before the commit: after an abort or a crash, again
             if state is not None:
                 state.write_behind()
                 produce_changelog(
@@ -187,6 +189,8 @@ class TransactionalCheckpoint(Checkpoint):
                 return
             raise self._fatal(exc, "commit the transaction") from exc
         self._open = False
+        if self.sinks is not None:
+            self.sinks.committed(offsets)
         self._aborts = 0
         self._delivery_errors.skips.clear()  # their dead letters are committed now
         self.last_commit = offsets

@@ -20,6 +20,7 @@ import polars as pl
 from headwater.errors import PipelineError, StateError
 from headwater.runtime.loop.batch import KEY, ROW, TS, Position, Source, value_columns, with_values
 from headwater.runtime.loop.step_metrics import StepCounters, step_id
+from headwater.runtime.operators.sink_step import SinkTarget
 from headwater.runtime.operators.steps import with_millis
 from headwater.runtime.operators.two_input import TwoInputOperator
 from headwater.runtime.time.join_time import JoinTime, TimeDomain, domain_nodes, joins_below
@@ -263,6 +264,9 @@ class Executor:
             for node, frame in attempt.tapped:
                 self._tap(node, frame)
         for topic, frame, source in attempt.outputs:
+            if isinstance(topic, SinkTarget):  # written at the checkpoint
+                topic.buffer(frame, source)
+                continue
             for row, refusal in self.emitter.emit(topic, frame, source):
                 self.fail(attempt, source, [row], refusal, f"to_topic({topic.name})")
         for source, rows, error, operator in attempt.dead:

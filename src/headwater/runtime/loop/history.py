@@ -29,6 +29,7 @@ from headwater.runtime.compile import compile_plan
 from headwater.runtime.loop.batch import KEY, ROW, TS, Source, value_columns, values_of
 from headwater.runtime.loop.executor import Executor, _Attempt
 from headwater.runtime.loop.local import _Capture, _TemporaryStores
+from headwater.runtime.operators.sink_step import SinkTarget, sink_targets
 from headwater.sources import FrameSource, HistorySource, event_time_ms
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def run_history(
     flat = single_partition(plan)
     roots = compile_plan(flat)
     capture = _HistoryCapture(sinks)
+    capture.targets = sink_targets(n.operator for root in roots.values() for n in root.walk())
     stores = _TemporaryStores()
     try:
         for name, source in sources.items():
@@ -210,6 +212,7 @@ class _HistoryCapture(_Capture):
     def __init__(self, sinks: dict[str, Sink]) -> None:
         super().__init__()
         self.sinks = sinks
+        self.targets: list[SinkTarget] = []
 
     def emit(
         self, topic: Topic, frame: pl.DataFrame, source: Source
@@ -221,6 +224,8 @@ class _HistoryCapture(_Capture):
         return []
 
     def commit(self, batch_id: str) -> None:
+        for target in self.targets:  # the pipeline's own sink steps
+            target.flush(lambda key: batch_id)
         for sink in self.sinks.values():
             commit = getattr(sink, "commit", None)
             if commit is not None:

@@ -33,11 +33,13 @@ from headwater.runtime.loop.global_tables import GlobalTables
 from headwater.runtime.loop.standby_assignment import StandbyPlanner
 from headwater.runtime.loop.status import StatusFile
 from headwater.runtime.loop.step_metrics import serve_step_metrics, topology_steps
+from headwater.runtime.operators.sink_step import SinkCheckpoint, sink_targets
 from headwater.signals import on_stop_signals
 from headwater.state import StateManager
 
 if TYPE_CHECKING:
     from headwater.plan import Plan
+    from headwater.runtime.graph import Node
     from headwater.runtime.loop.settings import RunSettings
 
 log = logging.getLogger("headwater.runner")
@@ -227,6 +229,8 @@ class Runner:
                 executor.rewind(partitions)
             if self._bounds is not None:
                 consumer.resume(self._bounds.rewind(partitions))
+            if sinks is not None:
+                sinks.drop(partitions)  # their rows are written when processed again
 
         if txn_id is not None:
             checkpoint = TransactionalCheckpoint(
@@ -252,6 +256,8 @@ class Runner:
             )
         stores = state.store if state is not None else None
         roots = compile_plan(plan)
+        sinks = self._sink_checkpoint(roots, consumer)
+        checkpoint.sinks = sinks
         dead_letter_topic = plan.dead_letter_topic.name if plan.dead_letter_topic else None
         topology = describe(plan.app, list(roots.values()), dead_letter_topic)
         steps = topology_steps(topology)
@@ -437,6 +443,19 @@ class Runner:
                 emitter.produced,
                 emitter.dead_letters,
             )
+
+    @staticmethod
+    def _sink_checkpoint(roots: dict[str, Node], consumer: Consumer) -> SinkCheckpoint | None:
+        """The pipeline's sink steps, written at each checkpoint (None: it has none)."""
+        targets = sink_targets(n.operator for root in roots.values() for n in root.walk())
+        if not targets:
+            return None
+
+        def committed(keys: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+            tps = consumer.committed([TopicPartition(t, p) for t, p in keys], timeout=30)
+            return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None for tp in tps}
+
+        return SinkCheckpoint(targets, committed)
 
     def _tick(self, executors: Any, checkpoint: Checkpoint) -> None:
         """Let event time advance with no records: idle partitions, a quiet input; windows
