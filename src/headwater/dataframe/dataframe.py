@@ -331,6 +331,41 @@ class StreamingDataFrame:
         }
         return self._joined("join_window", left, other, params, f"{chosen}-window")
 
+    def join_asof(
+        self,
+        right: StreamingDataFrame,
+        *,
+        on: str | list[str] | None = None,
+        tolerance: Any = None,
+        how: Literal["left", "inner"] = "left",
+        name: str | None = None,
+        suffix: str = "_right",
+        repartition: bool = True,
+    ) -> StreamingDataFrame:
+        """Join each record with ``right``'s latest record of its key at or before its event
+        time (no older than ``tolerance``, a duration, when given): ``pandas.merge_asof(...,
+        direction="backward")`` over the live streams (see docs/joins.md).
+
+        A record is joined once the joint watermark has passed its time, so the result does
+        not depend on which input arrived first; of two right records of a key at one time the
+        later produced wins. ``on``, ``repartition``, ``suffix``, ``name`` and ``late()`` work
+        as in :meth:`join_interval`; ``how="inner"`` drops records that met no right record::
+
+            payments.join_asof(profiles, on="card", tolerance="30d")
+        """
+        from headwater.dataframe.joins import two_inputs
+
+        within = None if tolerance is None else duration_ms(tolerance, "tolerance")
+        left, other, chosen = two_inputs("join_asof", self, right, on, how, name, repartition)
+        params = {
+            "tolerance_ms": within,
+            "how": how,
+            "store": f"{chosen}-asof",
+            "suffix": suffix,
+            "on": on if on is None or isinstance(on, str) else list(on),
+        }
+        return self._joined("join_asof", left, other, params, f"{chosen}-asof")
+
     def _joined(
         self,
         kind: str,
