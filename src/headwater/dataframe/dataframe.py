@@ -64,6 +64,8 @@ class StreamingDataFrame:
         self._node = node  # the id of the plan step this DataFrame's records come out of
         # The input topic whose records reach this step (``topic`` is internal after group_by).
         self._origin = origin or topic
+        self._join: str | None = None  # the join step this DataFrame came out of, if any
+        self._late: str | None = None  # that join's late() step
 
     @property
     def topic(self) -> Topic:
@@ -252,6 +254,117 @@ class StreamingDataFrame:
         }
         return self._then("lookup", params)
 
+    # Joins of two streams
+    def join_interval(
+        self,
+        right: StreamingDataFrame,
+        *,
+        lower: Any,
+        upper: Any,
+        on: str | list[str] | None = None,
+        how: Literal["inner", "left"] = "inner",
+        name: str | None = None,
+        suffix: str = "_right",
+        repartition: bool = True,
+    ) -> StreamingDataFrame:
+        """Join with ``right``: records with equal keys whose event times differ within
+        ``[lower, upper]`` (``right``'s time minus this one's; durations like ``"-5s"``,
+        ``"10s"``), each pair once, whatever order they arrive in (see docs/joins.md).
+
+        ``on`` names the join columns: both inputs are keyed by them and repartitioned
+        (``repartition=False`` when both are already keyed and partitioned by them); without
+        it the record keys are joined. A result has the key, this record's values, the right
+        one's (a name both have gets ``suffix``; the ``on`` columns appear once) and the later
+        of the two times. ``how="left"`` also sends each record of this stream that met none,
+        once the watermark shows none can come. Records older than the joint watermark are
+        late: ``late()`` on the result routes them, else they go to the dead letters::
+
+            clicks.join_interval(views, on="user", lower="-10m", upper="0s")
+        """
+        from headwater.dataframe.joins import signed_ms, two_inputs
+
+        low, high = signed_ms(lower, "lower"), signed_ms(upper, "upper")
+        if low > high:
+            raise ConfigError(f"join_interval(lower={lower!r}, upper={upper!r}): lower > upper")
+        left, other, chosen = two_inputs("join_interval", self, right, on, how, name, repartition)
+        params = {
+            "lower_ms": low,
+            "upper_ms": high,
+            "how": how,
+            "store": f"{chosen}-interval",
+            "suffix": suffix,
+            "on": on if on is None or isinstance(on, str) else list(on),
+        }
+        return self._joined("join_interval", left, other, params, f"{chosen}-interval")
+
+    def join_asof(
+        self,
+        right: StreamingDataFrame,
+        *,
+        on: str | list[str] | None = None,
+        tolerance: Any = None,
+        how: Literal["left", "inner"] = "left",
+        name: str | None = None,
+        suffix: str = "_right",
+        repartition: bool = True,
+    ) -> StreamingDataFrame:
+        """Join each record with ``right``'s latest record of its key at or before its event
+        time (no older than ``tolerance``, a duration, when given): ``pandas.merge_asof(...,
+        direction="backward")`` over the live streams (see docs/joins.md).
+
+        A record is joined once the joint watermark has passed its time, so the result does
+        not depend on which input arrived first; of two right records of a key at one time the
+        later produced wins. ``on``, ``repartition``, ``suffix``, ``name`` and ``late()`` work
+        as in :meth:`join_interval`; ``how="inner"`` drops records that met no right record::
+
+            payments.join_asof(profiles, on="card", tolerance="30d")
+        """
+        from headwater.dataframe.joins import two_inputs
+
+        within = None if tolerance is None else duration_ms(tolerance, "tolerance")
+        left, other, chosen = two_inputs("join_asof", self, right, on, how, name, repartition)
+        params = {
+            "tolerance_ms": within,
+            "how": how,
+            "store": f"{chosen}-asof",
+            "suffix": suffix,
+            "on": on if on is None or isinstance(on, str) else list(on),
+        }
+        return self._joined("join_asof", left, other, params, f"{chosen}-asof")
+
+    def _joined(
+        self,
+        kind: str,
+        left: StreamingDataFrame,
+        right: StreamingDataFrame,
+        params: dict[str, Any],
+        store: str,
+    ) -> StreamingDataFrame:
+        """The step joining ``left`` and ``right``, its stores kept per partition of each
+        input's topic (``<store>-left``, ``<store>-right``)."""
+        for port, frame in (("left", left), ("right", right)):
+            if f"{store}-{port}" in self._plan.stores:
+                raise ConfigError(
+                    f"{kind}: a join named like this one exists already (store "
+                    f"{store!r}); give this one another name with name='...'"
+                )
+            self._plan.register_store(f"{store}-{port}", frame._topic)
+        node = self._plan.add_join(left._node, right._node, kind, params)
+        joined = StreamingDataFrame(self._app, left._topic, node, left._origin)
+        joined._join = node
+        return joined
+
+    def late(self) -> StreamingDataFrame:
+        """The records the join that made this DataFrame found late (older than its
+        watermark), as they were read. Without it they go to the dead letters."""
+        if self._join is None:
+            raise ConfigError(
+                "late() is for the DataFrame a join returns: left.join_interval(right, ...).late()"
+            )
+        if self._late is None:
+            self._late = self._plan.add(self._join, "late", {})
+        return self._derived(self._topic, self._late)
+
     def join_table(
         self,
         table: Any,
@@ -297,19 +410,29 @@ class StreamingDataFrame:
         classifiers, ``score``) columns, named with ``prefix`` in front.
 
         ``model`` is a scikit-learn, ONNX, XGBoost or LightGBM file or an MLflow model folder
-        (see docs/models.md). It is loaded now, so a missing file, a missing framework or a
-        feature the pipeline does not have is an error when the app is built; features the
-        plan cannot see yet are checked against the first batch.
+        (see docs/models.md), or a registry model, ``models:/fraud@production``: the step
+        then follows the alias, swapping in a promoted version between two batches, and adds
+        ``model_version``, the version that scored each record. It is loaded now, so a missing
+        file, a missing framework or a feature the pipeline does not have is an error when the
+        app is built; features the plan cannot see yet are checked against the first batch.
         """
         from headwater.models import check_features, load_model
+        from headwater.models.registry import ModelReference
+        from headwater.models.swap import RegistryModel
 
         if not isinstance(prefix, str):
             raise ConfigError("predict(prefix=...) must be text, e.g. 'fraud_'")
-        loaded = load_model(model, framework=framework, features=features)
+        reference = ModelReference.parse(model) if isinstance(model, str) else None
+        if reference is None:
+            loaded = load_model(model, framework=framework, features=features)
+        else:
+            loaded = RegistryModel(reference).model
         columns = self._plan.columns(self._node)
         if columns is not None:
             check_features(loaded.features, dict.fromkeys(columns, pl.Null()), f"predict({model})")
         outputs = ["prediction", "score"] if loaded.classifier else ["prediction"]
+        if reference is not None:
+            outputs.append("model_version")
         params = {
             "model": str(model),
             "features": [f.name for f in loaded.features],

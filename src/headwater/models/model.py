@@ -10,6 +10,8 @@ import polars as pl
 FeatureKind = Literal["number", "string", "boolean", "any"]
 PREDICTION = "prediction"
 SCORE = "score"
+# Added by a registry model: the version that scored the record.
+MODEL_VERSION = "model_version"
 
 
 @dataclass(frozen=True)

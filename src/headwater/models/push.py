@@ -3,9 +3,6 @@
 ``push_model`` sends a model file, or a folder (an MLflow model) packed as a .tar.gz, to
 ``POST /api/projects/{project}/models/{name}/versions`` with the user's API token; the platform
 loads it in its sandbox before it keeps it.
-
->>> push_model  # doctest: +ELLIPSIS
-<function push_model at ...>
 """
 
 from __future__ import annotations

@@ -66,12 +66,26 @@ class PlanBuilder:
         the output's value columns, when the step sets them all (an aggregation)."""
         return self._new(kind, [input], params, schema)
 
+    def add_join(
+        self,
+        left: str,
+        right: str,
+        kind: str,
+        params: dict[str, Any],
+        schema: list[str] | None = None,
+    ) -> str:
+        """A step reading the outputs of steps ``left`` and ``right`` (a join)."""
+        return self._new(kind, [left, right], params, schema)
+
     def set(self, step: str, name: str, value: Any) -> None:
         """Configure a step after it was added (``with_watermarks`` on a pipeline's source)."""
         self._steps[step].params[name] = encode(value, self._callables)
 
     def get(self, step: str, name: str) -> Any:
         return self._steps[step].params.get(name)
+
+    def kind(self, step: str) -> str:
+        return self._steps[step].kind
 
     def columns(self, step: str) -> list[str] | None:
         """The value columns out of ``step`` where the plan knows them."""

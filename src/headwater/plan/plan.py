@@ -88,6 +88,26 @@ class Plan:
         return {store: self.topics[topic] for store, topic in self.stores.items()}
 
     @property
+    def joins(self) -> list[tuple[Step, str, str]]:
+        """Every step with two inputs, and the topic each input comes from at the start (a
+        repartition topic's upstream: they have as many partitions)."""
+        return [
+            (s, self._origin(s.inputs[0]), self._origin(s.inputs[1]))
+            for s in self.steps
+            if len(s.inputs) > 1
+        ]
+
+    def _origin(self, step_id: str) -> str:
+        steps = {s.id: s for s in self.steps}
+        step = steps[step_id]
+        while step.inputs:
+            step = steps[step.inputs[0]]
+        topic = str(step.params["topic"])
+        while topic in self.internal_topics:
+            topic = self.internal_topics[topic]
+        return topic
+
+    @property
     def global_table_topics(self) -> dict[str, Topic]:
         """Every global table and the topic it is read from."""
         return {name: self.topics[topic] for name, topic in self.global_tables.items()}

@@ -17,12 +17,15 @@ from headwater.lookup import LookupPolicy
 from headwater.plan import Plan, Step
 from headwater.runtime.graph import Node
 from headwater.runtime.operators import steps as ops
+from headwater.runtime.operators.asof_join import AsofJoin
+from headwater.runtime.operators.interval_join import IntervalJoin
 from headwater.runtime.operators.lookup import LookupJoin
 from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
 from headwater.runtime.operators.running import RunningAggregate
 from headwater.runtime.operators.sink_step import ToSink
 from headwater.runtime.operators.table_join import TableJoin
 from headwater.runtime.operators.timers import KeyedProcess
+from headwater.runtime.operators.two_input import TwoInputOperator
 from headwater.runtime.operators.window_strategies import (
     LateRecords,
     WindowAggregate,
@@ -32,7 +35,9 @@ from headwater.runtime.time.watermark import WatermarkConfig
 
 
 def compile_plan(plan: Plan) -> dict[str, Node]:
-    """Per input topic, the root of its operator tree, in the order the plan reads them."""
+    """Per input topic, the root of its operator tree, in the order the plan reads them.
+
+    A join's node is a child of both its parents: the trees of its two inputs meet there."""
     nodes: dict[str, Node] = {}
     roots: dict[str, Node] = {}
     for step in plan.steps:
@@ -41,14 +46,47 @@ def compile_plan(plan: Plan) -> dict[str, Node]:
             node = nodes[step.id] = Node(step.id, operator)
             roots[step.params["topic"]] = node
             continue
-        if len(step.inputs) != 1:
+        parents = [nodes[i] for i in step.inputs]
+        if len(parents) == 2 and isinstance(operator, TwoInputOperator):
+            left, right = (_input_topic(p) for p in parents)
+            operator.inputs = (left, right)
+            nodes[step.id] = Node.join(step.id, operator, parents)
+            continue
+        if len(parents) != 1 or isinstance(operator, TwoInputOperator):
             raise ConfigError(f"step {step.id} ({step.kind}) reads {len(step.inputs)} inputs")
-        parent = nodes[step.inputs[0]]
+        parent = parents[0]
         node = nodes[step.id] = parent.add(step.id, operator)
         if isinstance(operator, LateRecords):
-            assert isinstance(parent.operator, WindowAggregate)
+            assert isinstance(parent.operator, WindowAggregate | TwoInputOperator)
             parent.operator.late_node = node
     return roots
+
+
+def connected_inputs(roots: dict[str, Node]) -> list[list[str]]:
+    """The input topics in groups that one executor drives: topics whose pipelines a join
+    connects are in one group (in the plan's order); every other topic is alone."""
+    groups: list[list[str]] = []
+    reached: list[set[int]] = []
+    for topic, root in roots.items():
+        below = {id(n) for n in root.walk() if n.joins}
+        for group, joins in zip(groups, reached, strict=True):
+            if below & joins:
+                group.append(topic)
+                joins |= below
+                break
+        else:
+            groups.append([topic])
+            reached.append(below)
+    return groups
+
+
+def _input_topic(node: Node) -> str:
+    """The input topic whose pipeline ``node`` belongs to (the left one's, below a join)."""
+    while node.parents:
+        node = node.parents[0]
+    operator = node.operator
+    assert isinstance(operator, ops.SourceOp | RepartitionSource)
+    return operator.topic.name
 
 
 def _operator(plan: Plan, step: Step) -> ops.Operator:
@@ -92,6 +130,10 @@ def _window(plan: Plan, step: Step, p: Param) -> ops.Operator:
     )
 
 
+def _on(on: str | list[str] | None) -> list[str]:
+    return [] if on is None else [on] if isinstance(on, str) else list(on)
+
+
 _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     "source": _source,
     "filter": lambda plan, step, p: (
@@ -133,5 +175,11 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     ),
     "window": _window,
     "late": lambda plan, step, p: LateRecords(),
+    "join_asof": lambda plan, step, p: AsofJoin(
+        p("store"), p("tolerance_ms"), p("how"), p("suffix"), _on(p("on"))
+    ),
+    "join_interval": lambda plan, step, p: IntervalJoin(
+        p("store"), p("lower_ms"), p("upper_ms"), p("how"), p("suffix"), _on(p("on"))
+    ),
     "process": lambda plan, step, p: KeyedProcess(p("function"), p("on_timer"), p("store")),
 }

@@ -1,7 +1,10 @@
 """A compiled pipeline: a tree of operator nodes per input topic, and its JSON description.
 
 The tree is what :mod:`headwater.runtime.compile` makes of a plan; ``describe`` gives the stable
-topology document the platform draws (see docs/topology.md).
+topology document the platform draws (see docs/topology.md). A join is the one node with two
+parents: it is a child of both, so the trees of its two input topics meet there and share what
+follows it; it tells the records of one parent from the other's by their port (the parent's
+position in ``parents``: 0 the left, 1 the right).
 """
 
 from __future__ import annotations
@@ -19,18 +22,51 @@ class Node:
 
     id: str
     operator: Operator
-    parent: Node | None = None
+    parents: list[Node] = field(default_factory=list)
     children: list[Node] = field(default_factory=list)
 
+    @property
+    def parent(self) -> Node | None:
+        """The first parent (the left one of a join), None for a source."""
+        return self.parents[0] if self.parents else None
+
+    @property
+    def joins(self) -> bool:
+        """Whether this node has two parents (a join)."""
+        return len(self.parents) > 1
+
     def add(self, node_id: str, operator: Operator) -> Node:
-        child = Node(node_id, operator, parent=self)
+        child = Node(node_id, operator, parents=[self])
         self.children.append(child)
         return child
 
+    @staticmethod
+    def join(node_id: str, operator: Operator, parents: list[Node]) -> Node:
+        """A node reading the records of every one of ``parents``, each on its own port."""
+        node = Node(node_id, operator, parents=list(parents))
+        for parent in parents:
+            parent.children.append(node)
+        return node
+
+    def port(self, parent: Node) -> int:
+        """Which input of this node ``parent``'s records arrive on."""
+        for i, known in enumerate(self.parents):
+            if known is parent:
+                return i
+        raise ValueError(f"node {parent.id} is not a parent of {self.id}")
+
     def walk(self) -> list[Node]:
-        nodes = [self]
-        for child in self.children:
-            nodes.extend(child.walk())
+        """This node and every node below it, each once (a join below is reached once)."""
+        nodes: list[Node] = []
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            nodes.append(node)
+            stack.extend(reversed(node.children))
         return nodes
 
 
@@ -42,19 +78,24 @@ def describe(app_name: str, roots: list[Node], dead_letter_topic: str | None) ->
     nodes: list[dict[str, Any]] = []
     inputs: list[dict[str, Any]] = []
     outputs: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for root in roots:
         for node in root.walk():
+            if node.id in seen:  # below a join: reached from both of its inputs
+                continue
+            seen.add(node.id)
             op = node.operator
-            nodes.append(
-                {
-                    "id": node.id,
-                    "kind": op.kind,
-                    "label": op.label,
-                    "params": op.params(),
-                    "parent": node.parent.id if node.parent else None,
-                    "children": [c.id for c in node.children],
-                }
-            )
+            described: dict[str, Any] = {
+                "id": node.id,
+                "kind": op.kind,
+                "label": op.label,
+                "params": op.params(),
+                "parent": node.parent.id if node.parent else None,
+                "children": [c.id for c in node.children],
+            }
+            if node.joins:  # ``parent`` names the left one only
+                described["parents"] = [p.id for p in node.parents]
+            nodes.append(described)
             if isinstance(op, RepartitionSource):
                 inputs.append({**op.topic.describe(), "node": node.id, "internal": True})
             elif isinstance(op, SourceOp):

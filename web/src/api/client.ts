@@ -86,13 +86,19 @@ export class ApiClient {
     return this.request<T>("DELETE", path, { query });
   }
 
+  /** POST a file's bytes as the body (a model upload); what it says of the file goes in `query`. */
+  upload<T>(path: string, file: Blob, query?: Query): Promise<T> {
+    return this.request<T>("POST", path, { file, query });
+  }
+
   async request<T>(
     method: Method,
     path: string,
-    options: { body?: unknown; query?: Query | undefined } = {},
+    options: { body?: unknown; file?: Blob; query?: Query | undefined } = {},
   ): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    if (options.file !== undefined) headers["Content-Type"] = "application/octet-stream";
     if (method !== "GET") {
       const token = this.csrf ?? this.readCookie(CSRF_COOKIE);
       if (token) headers[CSRF_HEADER] = token;
@@ -103,7 +109,7 @@ export class ApiClient {
         method,
         headers,
         credentials: "same-origin",
-        body: options.body === undefined ? null : JSON.stringify(options.body),
+        body: options.file ?? (options.body === undefined ? null : JSON.stringify(options.body)),
       });
     } catch (cause) {
       throw networkError(cause);

@@ -49,6 +49,25 @@ export function endpoints(client: ApiClient) {
       remove: (projectName: string, name: string) =>
         client.delete<Answer<"/api/projects/{project}/secrets/{name}", "delete">>(`${project(projectName)}/secrets/${segment(name)}`),
     },
+    models: {
+      list: (projectName: string) =>
+        client.get<Answer<"/api/projects/{project}/models", "get">>(`${project(projectName)}/models`),
+      upload: (projectName: string, name: string, file: Blob, query: T.ModelUpload) =>
+        client.upload<Answer<"/api/projects/{project}/models/{name}/versions", "post">>(
+          `${project(projectName)}/models/${segment(name)}/versions`,
+          file,
+          { ...query },
+        ),
+      promote: (projectName: string, name: string, alias: string, version: number) =>
+        client.put<Answer<"/api/projects/{project}/models/{name}/aliases/{alias}", "put">>(
+          `${project(projectName)}/models/${segment(name)}/aliases/${segment(alias)}`,
+          { version },
+        ),
+      rollback: (projectName: string, name: string, alias: string) =>
+        client.post<Answer<"/api/projects/{project}/models/{name}/aliases/{alias}/rollback", "post">>(
+          `${project(projectName)}/models/${segment(name)}/aliases/${segment(alias)}/rollback`,
+        ),
+    },
     topics: {
       list: (cluster?: string) => client.get<Answer<"/api/topics", "get">>("/api/topics", { cluster }),
       get: (name: string, cluster?: string) =>

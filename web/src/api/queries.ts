@@ -50,6 +50,7 @@ export const queryKeys = {
   users: ["users"] as const,
   tokens: ["tokens"] as const,
   secrets: (project: string) => ["secrets", project] as const,
+  models: (project: string) => ["models", project] as const,
   deployments: {
     all: ["deployments"] as const,
     project: (project: string) => ["deployments", "project", project] as const,
@@ -177,6 +178,10 @@ export function useRollback(name: string) {
 
 export function useSecrets(project: string) {
   return useQuery({ queryKey: queryKeys.secrets(project), queryFn: () => api.secrets.list(project) });
+}
+
+export function useModels(project: string) {
+  return useQuery({ queryKey: queryKeys.models(project), queryFn: () => api.models.list(project) });
 }
 
 // Users and tokens

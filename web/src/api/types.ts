@@ -56,6 +56,10 @@ export type OptionValue = Cluster["options"][string];
 export type ClusterIn = Schemas["ClusterIn"];
 export type ClusterPatch = Schemas["ClusterPatch"];
 export type Secret = Schemas["SecretOut"];
+export type RegisteredModel = Schemas["ModelOut"];
+export type ModelVersion = Schemas["VersionOut"];
+/** What an upload says of the file besides its bytes (query parameters of the upload). */
+export type ModelUpload = NonNullable<paths["/api/projects/{project}/models/{name}/versions"]["post"]["parameters"]["query"]>;
 
 export type AppSpec = Schemas["AppSpec"];
 export type Manifest = Schemas["ManifestOut"];

@@ -15,6 +15,7 @@ import { CommitDialog } from "./CommitDialog";
 import { DeployDialog } from "./DeployDialog";
 import { FileTree } from "./FileTree";
 import { HistoryPanel } from "./HistoryPanel";
+import { ModelsPanel } from "./ModelsPanel";
 import { PreviewPanel } from "./PreviewPanel";
 import { queryKeys, useChanges, useFile, useFiles, useProject } from "../api/queries";
 
@@ -26,7 +27,8 @@ export function Workspace() {
 
 function ProjectWorkspace({ name }: { name: string }) {
   const [search, setSearch] = useSearchParams();
-  const tab = search.get("tab") === "history" ? "history" : "code";
+  const chosenTab = search.get("tab");
+  const tab = chosenTab === "history" || chosenTab === "models" ? chosenTab : "code";
   const project = useProject(name);
   const canEdit = useCan("editor");
   const [previewing, setPreviewing] = useState(false);
@@ -34,7 +36,7 @@ function ProjectWorkspace({ name }: { name: string }) {
   const [deploying, setDeploying] = useState(false);
   // The editor's unsaved contents, path -> text: kept here so a preview runs them too.
   const [drafts, setDrafts] = useState<Record<string, string>>({});
-  const setTab = (next: "code" | "history") => {
+  const setTab = (next: "code" | "history" | "models") => {
     const params = new URLSearchParams(search);
     if (next === "code") params.delete("tab");
     else params.set("tab", next);
@@ -91,6 +93,9 @@ function ProjectWorkspace({ name }: { name: string }) {
             >
               History
             </button>
+            <button type="button" role="tab" aria-selected={tab === "models"} onClick={() => setTab("models")}>
+              Models
+            </button>
           </div>
           {tab === "code" ? (
             <>
@@ -113,8 +118,10 @@ function ProjectWorkspace({ name }: { name: string }) {
                 />
               )}
             </>
-          ) : (
+          ) : tab === "history" ? (
             <HistoryPanel project={name} />
+          ) : (
+            <ModelsPanel project={name} />
           )}
         </>
       )}

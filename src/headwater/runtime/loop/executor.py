@@ -1,10 +1,16 @@
-"""Runs a pipeline graph over one micro-batch; the same code serves live runs and local tests."""
+"""Runs a pipeline graph over one micro-batch; the same code serves live runs and local tests.
+
+An executor drives the operator trees of one input topic, or of several when a join connects
+them (they meet at the join node and share what follows it). Event time is kept per input
+topic (:class:`PipelineTime`) and, below each join, as the minimum of its inputs'
+(:class:`JoinTime`): every node acts at the watermark of the time domain it belongs to.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -16,6 +22,8 @@ from headwater.runtime.loop.lazy_records import JsonRows
 from headwater.runtime.loop.step_metrics import StepCounters, step_id
 from headwater.runtime.operators.sink_step import SinkTarget
 from headwater.runtime.operators.steps import with_millis
+from headwater.runtime.operators.two_input import TwoInputOperator
+from headwater.runtime.time.join_time import JoinTime, TimeDomain, domain_nodes, joins_below
 from headwater.runtime.time.pipeline_time import PipelineTime
 from headwater.runtime.time.watermark import MAX_TIME, encode_marker
 from headwater.serde.frames import decode_keys, decode_values
@@ -94,9 +102,11 @@ class _Context:
         self._executor = executor
         self.attempt = attempt
         self.whole_batch = whole_batch
+        # The time domain of the node being run (set by the executor as records go down).
+        self.time: TimeDomain = executor.time
 
     def watermark(self, partition: int) -> int:
-        return self._executor.time.watermark(partition)
+        return self.time.watermark(partition)
 
     def side(self, node: Node, frame: pl.DataFrame) -> None:
         self._executor._run(node, frame, self, self.whole_batch)
@@ -107,18 +117,28 @@ class _Context:
     def emit(self, topic: Topic, frame: pl.DataFrame) -> None:
         self.attempt.outputs.append((topic, frame, self.source))
 
-    def store(self, name: str, partition: int) -> PartitionStore:
+    def store(self, name: str, partition: int, topic: str | None = None) -> PartitionStore:
         provider = self._executor.stores
         if provider is None:
             raise StateError("this pipeline has stateful steps but the app was given no state")
-        store = provider(name, self.source.topic, partition)
+        store = provider(name, topic or self.source.topic, partition)
         if id(store) not in self.attempt.savepoints:
             self.attempt.savepoints[id(store)] = (store, store.savepoint())
         return store
 
 
+@dataclass(eq=False)
+class _Input:
+    """One input topic of an executor: its pipeline's root and its event time."""
+
+    root: Node
+    topic: Topic
+    time: PipelineTime
+
+
 class Executor:
-    """Decodes a source batch and drives it through the operator tree rooted at ``root``.
+    """Decodes a source batch and drives it through the operator tree rooted at ``root`` (one
+    root per input topic of ``topic`` when a join connects several, in the same order).
 
     A batch first runs vectorised. If a vectorised step (an expression, ``map_batches``) raises,
     that pass is discarded and the batch runs again one record at a time, each record decoded on
@@ -134,25 +154,46 @@ class Executor:
 
     def __init__(
         self,
-        root: Node,
-        topic: Topic,
+        root: Node | Sequence[Node],
+        topic: Topic | Sequence[Topic],
         emitter: Emitter,
         on_error: str,
         tap: Callable[[Node, pl.DataFrame], None] | None = None,
         stores: StoreProvider | None = None,
         steps: StepCounters | None = None,
     ) -> None:
-        self.root = root
-        self.topic = topic
+        roots: list[Node] = list(root) if isinstance(root, list | tuple) else [root]  # type: ignore[list-item]
+        topics: list[Topic] = list(topic) if isinstance(topic, list | tuple) else [topic]  # type: ignore[list-item]
+        self._inputs = {
+            t.name: _Input(r, t, PipelineTime(r)) for r, t in zip(roots, topics, strict=True)
+        }
+        first = next(iter(self._inputs.values()))
+        self.root, self.topic, self.time = first.root, first.topic, first.time
         self.emitter = emitter
         self.on_error = on_error
         self._tap = tap
         self.stores = stores
         self.steps = steps  # records in and out per step, when the app serves its metrics
-        self.time = PipelineTime(root)
-        self._next: dict[int, int] = {}  # partition -> the offset after the last processed
+        self._joins, self._domain_of = _time_domains(list(self._inputs.values()))
+        # Per input, the joins its records reach: their other inputs' stores may change too.
+        self._feeds = {
+            name: [j for j in self._joins if _reaches(inp.root, j.node)]
+            for name, inp in self._inputs.items()
+        }
+        self._next: dict[tuple[str, int], int] = {}  # the offset after the last processed
         self._ticked = 0.0
         self._positions: list[Position] = []
+
+    @property
+    def topics(self) -> list[str]:
+        """The input topics this executor processes."""
+        return list(self._inputs)
+
+    @property
+    def _domains(self) -> list[TimeDomain]:
+        """Every time domain: the inputs', then the joins' (each after those it reads)."""
+        domains: list[TimeDomain] = [i.time for i in self._inputs.values()]
+        return domains + list(self._joins)
 
     def fail(
         self,
@@ -172,16 +213,25 @@ class Executor:
         attempt.dead.append((source, rows, error, operator))
 
     def process(self, source: Source) -> None:
-        if not self.time.enabled:
+        pipeline_time = self._inputs[source.topic].time
+        if not pipeline_time.enabled:
             self._process(source)
             return
-        records, marks = self.time.strip_markers(source)
-        self._next.update(source.next_offsets())
+        records, marks = pipeline_time.strip_markers(source)
+        self._next.update({(source.topic, p): o for p, o in source.next_offsets().items()})
         if len(records):
             self._process(records)
+        # A join may change its other input's store of the same partition (rows it matched,
+        # rows it dropped): that partition's position goes into the checkpoint too.
+        for join in self._feeds[source.topic]:
+            for topic in _join_topics(join):
+                if topic != source.topic:
+                    self._positions += [
+                        self._position(topic, p, join) for p in dict.fromkeys(source.partitions)
+                    ]
         # Markers count once the batch's records are in: a record is checked against the
         # watermark as it was before its batch.
-        self.time.apply_markers(marks)
+        pipeline_time.apply_markers(marks)
         self.advance(time.monotonic())
 
     def _process(self, source: Source) -> None:
@@ -204,7 +254,7 @@ class Executor:
     def _pass(self, source: Source, attempt: _Attempt, whole_batch: bool) -> None:
         ctx = _Context(self, source, attempt, whole_batch)
         frame = self.decode(source, attempt)
-        self._run(self.root, frame, ctx, whole_batch)
+        self._run(self._inputs[source.topic].root, frame, ctx, whole_batch)
 
     def _deliver(self, attempt: _Attempt) -> None:
         if self.steps is not None:
@@ -223,15 +273,16 @@ class Executor:
             self.emitter.dead_letter(source, rows, error, operator)
 
     def decode(self, source: Source, attempt: _Attempt) -> pl.DataFrame:
-        values, kept, failures = decode_values(self.topic.value_serde, source.raw_values)
+        topic = self._inputs[source.topic].topic
+        values, kept, failures = decode_values(topic.value_serde, source.raw_values)
         for position, error in failures:
-            self.fail(attempt, source, [position], error, f"decode {self.topic.name}")
+            self.fail(attempt, source, [position], error, f"decode {topic.name}")
         whole = len(kept) == len(source)  # the usual case: no per-record indexing
         raw_keys = source.raw_keys if whole else [source.raw_keys[i] for i in kept]
-        keys, key_failures = decode_keys(self.topic.key_serde, raw_keys, KEY)
+        keys, key_failures = decode_keys(topic.key_serde, raw_keys, KEY)
         bad_keys = [i for i, _ in key_failures]
         for i, exc in key_failures:
-            self.fail(attempt, source, [kept[i]], exc, f"decode key {self.topic.name}")
+            self.fail(attempt, source, [kept[i]], exc, f"decode key {topic.name}")
         stamps = source.timestamps if whole else [source.timestamps[i] for i in kept]
         meta = pl.DataFrame(
             [
@@ -243,12 +294,14 @@ class Executor:
         frame = with_values(meta, values)
         if bad_keys:
             frame = frame.filter(~pl.int_range(frame.height).is_in(bad_keys))
-        if self.topic.timestamp:
-            frame = self._event_time(frame, source, attempt)
+        if topic.timestamp:
+            frame = self._event_time(topic, frame, source, attempt)
         return frame
 
-    def _event_time(self, frame: pl.DataFrame, source: Source, attempt: _Attempt) -> pl.DataFrame:
-        name = self.topic.timestamp
+    def _event_time(
+        self, topic: Topic, frame: pl.DataFrame, source: Source, attempt: _Attempt
+    ) -> pl.DataFrame:
+        name = topic.timestamp
         assert name is not None
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(name))
@@ -262,7 +315,7 @@ class Executor:
                 source,
                 [row],
                 ValueError(f"field {name!r} is missing or not a timestamp (epoch ms or ISO-8601)"),
-                f"timestamp {self.topic.name}",
+                f"timestamp {topic.name}",
             )
         return (
             stamped.filter(pl.col("_hw_event_ts").is_not_null())
@@ -270,11 +323,19 @@ class Executor:
             .drop("_hw_event_ts")
         )
 
-    def _run(self, node: Node, frame: pl.DataFrame, ctx: _Context, whole_batch: bool) -> None:
-        if id(node) in self.time.observers:
-            self.time.observe(frame, ctx.source, time.monotonic())
+    def _run(
+        self, node: Node, frame: pl.DataFrame, ctx: _Context, whole_batch: bool, port: int = 0
+    ) -> None:
+        reading = self._inputs.get(ctx.source.topic)
+        if reading is not None and id(node) in reading.time.observers:
+            reading.time.observe(frame, ctx.source, time.monotonic())
+        ctx.time = self._domain_of.get(id(node), ctx.time)
         try:
-            out = node.operator.process(frame, ctx)
+            operator = node.operator
+            if isinstance(operator, TwoInputOperator):
+                out = operator.process_port(port, frame, ctx)
+            else:
+                out = operator.process(frame, ctx)
         except PipelineError:
             raise
         except Exception as exc:
@@ -293,52 +354,74 @@ class Executor:
             return
         for child in node.children:
             if not child.operator.side:  # side outputs run when fed
-                self._run(child, out, ctx, whole_batch)
+                self._run(child, out, ctx, whole_batch, child.port(node) if child.joins else 0)
 
     # Event time
     def advance(self, now: float) -> list[int]:
         """Time moved on (a batch, or the runner's tick): write watermark markers that
         changed, close the windows the watermark passed. Returns the partitions whose state
         changed."""
-        changed = self.time.advance(now)
-        for topic in self.time.marker_topics:
+        for inp in self._inputs.values():
+            self._send_markers(inp, inp.time.advance(now))
+        touched: list[int] = []
+        for domain in self._domains:
+            changed: list[int] = []
+            for node, operator in domain.timed:
+                for partition in sorted(domain.live):
+                    if self._fire(node, operator, partition, domain):
+                        changed.append(partition)
+                if operator.early_due(now):
+                    for partition in sorted(domain.live):
+                        self._fire(node, operator, partition, domain, early=True)
+            for partition in dict.fromkeys(changed):
+                self._positions += [
+                    self._position(topic, partition, domain) for topic in self._topics_of(domain)
+                ]
+            touched += changed
+        return list(dict.fromkeys(touched))
+
+    def _send_markers(self, inp: _Input, changed: dict[int, tuple[int, bool]]) -> None:
+        for topic in inp.time.marker_topics:
             if not changed:
                 break
             count = self.emitter.partition_count(topic)
-            upstream_count = self.emitter.partition_count(self.topic)
+            upstream_count = self.emitter.partition_count(inp.topic)
             for upstream, (mark, idle) in sorted(changed.items()):
                 payload = encode_marker(upstream, upstream_count, mark, idle)
                 for partition in range(count):
                     self.emitter.marker(topic, partition, payload)
-        touched: list[int] = []
-        for node, operator in self.time.timed:
-            for partition in sorted(self.time.live):
-                if self._fire(node, operator, partition):
-                    touched.append(partition)
-            if operator.early_due(now):
-                for partition in sorted(self.time.live):
-                    self._fire(node, operator, partition, early=True)
-        self._positions += [self._position(p) for p in dict.fromkeys(touched)]
-        return touched
+
+    def _topics_of(self, domain: TimeDomain) -> list[str]:
+        """The input topics whose stores a domain's timed operators keep."""
+        if isinstance(domain, JoinTime):
+            return _join_topics(domain)
+        return [inp.topic.name for inp in self._inputs.values() if inp.time is domain]
 
     def _fire(
-        self, node: Node, operator: TimedOperator, partition: int, early: bool = False
+        self,
+        node: Node,
+        operator: TimedOperator,
+        partition: int,
+        domain: TimeDomain,
+        early: bool = False,
     ) -> bool:
         """Close the due windows of ``partition`` (or, ``early``, send the results so far of
         the windows that changed) and run the results down the pipeline."""
         attempt = _Attempt()
-        empty = Source(self.topic.name, [], [], [], [], [])
+        topic = self._topics_of(domain)[0]  # what a dead letter of a result names
+        empty = Source(topic, [], [], [], [], [])
         ctx = _Context(self, empty, attempt, whole_batch=False)
+        ctx.time = domain
         try:
             if early:
                 fired = operator.early(partition, ctx)
             else:
-                fired = operator.fire(partition, self.time.watermark(partition), ctx)
+                fired = operator.fire(partition, domain.watermark(partition), ctx)
             if fired is None:
                 return False
             frame, failures = fired
             if frame.height:
-                ctx.source = _results_source(self.topic.name, partition, frame)
+                ctx.source = _results_source(topic, partition, frame)
                 frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW))
                 for position, error in failures:
                     ctx.fail([position], error, operator.label)
@@ -360,7 +443,8 @@ class Executor:
 
     def tick_due(self, now: float, every: float = 0.05) -> bool:
         """Whether :meth:`tick` has anything to do (time is tracked, and not just ticked)."""
-        return self.time.enabled and now - self._ticked >= every
+        enabled = any(inp.time.enabled for inp in self._inputs.values())
+        return enabled and now - self._ticked >= every
 
     def tick(self, now: float) -> None:
         """Called by the live loop between polls: time advances without records."""
@@ -373,45 +457,108 @@ class Executor:
         positions, self._positions = self._positions, []
         return positions
 
-    def _position(self, partition: int) -> Position:
-        offset = self._next.get(partition)
+    def _position(self, topic: str, partition: int, domain: TimeDomain | None) -> Position:
+        offset = self._next.get((topic, partition))
         if offset is None:
-            store = self.time.timed[0][1].store
+            store = _store_of(domain, topic) if domain is not None else None
             offset = (
-                self.stores(store, self.topic.name, partition).processed_offset
-                if self.stores is not None
+                self.stores(store, topic, partition).processed_offset
+                if self.stores is not None and store is not None
                 else 0
             )
-        return Position(self.topic.name, partition, offset)
+        return Position(topic, partition, offset)
 
     def finish(self, at: int = MAX_TIME) -> None:
         """The input is over (a local or bounded run): every window up to ``at`` closes, every
         timer up to it fires (by default all of them)."""
-        if self.time.enabled:
-            self.time.finish(at)
+        enabled = [inp.time for inp in self._inputs.values() if inp.time.enabled]
+        if enabled:
+            for pipeline_time in enabled:
+                pipeline_time.finish(at)
             self.advance(time.monotonic())
 
     def assign(self, partitions: list[tuple[str, int]]) -> None:
         now = time.monotonic()
         for topic, partition in partitions:
-            if topic == self.topic.name:
-                self.time.assign(partition, now)
+            inp = self._inputs.get(topic)
+            if inp is not None:
+                inp.time.assign(partition, now)
 
     def forget(self, partitions: list[tuple[str, int]]) -> None:
         for topic, partition in partitions:
-            if topic == self.topic.name:
-                self.time.forget(partition)
-                self._next.pop(partition, None)
+            inp = self._inputs.get(topic)
+            if inp is not None:
+                inp.time.forget(partition)
+                self._next.pop((topic, partition), None)
+                for join in self._feeds[topic]:
+                    join.forget(partition)
 
     def rewind(self, partitions: list[tuple[str, int]]) -> None:
         """``partitions`` are read again from their last commit (an aborted transaction)."""
         now = time.monotonic()
         for topic, partition in partitions:
-            if topic == self.topic.name:
-                if self.time.enabled:
-                    self.time.rewind(partition, now)
+            inp = self._inputs.get(topic)
+            if inp is not None:
+                if inp.time.enabled:
+                    inp.time.rewind(partition, now)
                 # A window closed by time alone must not record a position read in the abort.
-                self._next.pop(partition, None)
+                self._next.pop((topic, partition), None)
+                for join in self._feeds[topic]:
+                    join.forget(partition)
+
+
+def _time_domains(inputs: list[_Input]) -> tuple[list[JoinTime], dict[int, TimeDomain]]:
+    """The joins' time domains (each after the domains it reads), and each node's domain."""
+    domain_of: dict[int, TimeDomain] = {}
+    for inp in inputs:
+        for node in domain_nodes(inp.root):
+            domain_of[id(node)] = inp.time
+    joins: list[JoinTime] = []
+    pending = [j for inp in inputs for j in joins_below(inp.root)]
+    waiting = 0  # joins put back in a row: all of them means an input is missing
+    while pending:
+        node = pending.pop(0)
+        if id(node) in domain_of:
+            continue
+        sides = [domain_of.get(id(p)) for p in node.parents]
+        if any(side is None for side in sides):  # a parent's domain is not known yet
+            waiting += 1
+            if waiting > len(pending):
+                raise PipelineError(
+                    f"join {node.id} reads a pipeline this executor was not given; give it "
+                    "every input topic the join reads"
+                )
+            pending.append(node)
+            continue
+        waiting = 0
+        join = JoinTime(node, [s for s in sides if s is not None])
+        joins.append(join)
+        for below in domain_nodes(node):
+            domain_of[id(below)] = join
+        pending += joins_below(node)
+    return joins, domain_of
+
+
+def _reaches(start: Node, target: Node) -> bool:
+    return any(n is target for n in start.walk())
+
+
+def _join_topics(join: JoinTime) -> list[str]:
+    """The input topics a join keeps its stores per partition of (one per port)."""
+    operator = join.node.operator
+    if isinstance(operator, TwoInputOperator):
+        return list(dict.fromkeys(operator.inputs))
+    return []
+
+
+def _store_of(domain: TimeDomain, topic: str) -> str | None:
+    """A store the domain's operators keep per partition of ``topic`` (for its offset)."""
+    if isinstance(domain, JoinTime):
+        operator = domain.node.operator
+        if isinstance(operator, TwoInputOperator):
+            return operator.store_of(topic)
+        return None
+    return domain.timed[0][1].store if domain.timed else None
 
 
 def _results_source(topic: str, partition: int, frame: pl.DataFrame) -> Source:

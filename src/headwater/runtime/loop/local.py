@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ import pandas as pd
 import polars as pl
 
 from headwater.errors import ConfigError
-from headwater.runtime.compile import compile_plan
+from headwater.runtime.compile import compile_plan, connected_inputs
 from headwater.runtime.graph import Node
 from headwater.runtime.loop.batch import KEY, TS, Headers, Source, values_of
 from headwater.runtime.loop.emitter import KafkaEmitter
@@ -226,17 +226,27 @@ def _run_local(
         if node.id == tap:
             tapped.append(frame)
 
-    for name, (data, keys, timestamps) in inputs.items():
+    # One executor per input topic, or per group of topics a join connects (as live).
+    executors: dict[str, Executor] = {}
+    for group in connected_inputs(roots):
+        topics = [plan.topics[name] for name in group]
+        executor = Executor(
+            [roots[name] for name in group], topics, capture, settings.on_error, on_output, stores
+        )
+        executors.update(dict.fromkeys(group, executor))
+    for name in inputs:
         if name not in roots:
             raise ConfigError(f"the app has no pipeline reading topic {name!r}")
-        topic = plan.topics[name]
-        source = make_source(topic, data, keys, timestamps)
-        executor = Executor(roots[name], topic, capture, settings.on_error, on_output, stores)
-        size = settings.max_batch_records
-        for start in range(0, len(source), size):
-            executor.process(source.slice(start, start + size))
-        executor.finish()  # the input ends here: every window closes
-    _run_internal(plan, settings, roots, capture, on_output, stores)
+    used: dict[int, Executor] = {}
+    for executor in _unique(executors[name] for name in inputs):
+        given = [name for name in executor.topics if name in inputs]
+        sources = [make_source(plan.topics[name], *inputs[name]) for name in given]
+        _feed(executor, sources, settings.max_batch_records)
+        if any(name in plan.internal_topics for name in executor.topics):
+            used[id(executor)] = executor  # it ends once its repartition topics are read
+        else:
+            executor.finish()  # the input ends here: every window closes
+    _run_internal(plan, settings, executors, capture, used)
     return LocalResult(
         outputs={t: to_output_frame(fs) for t, fs in capture.outputs.items()},
         dead_letters=pd.DataFrame(capture.dead),
@@ -244,38 +254,54 @@ def _run_local(
     )
 
 
+def _unique(executors: Iterable[Executor]) -> list[Executor]:
+    return list({id(e): e for e in executors}.values())
+
+
+def _feed(executor: Executor, sources: list[Source], size: int) -> None:
+    """Process ``sources`` (one per input topic) in batches of ``size``, taking turns: joined
+    inputs arrive interleaved, as they would from a broker."""
+    starts = [0] * len(sources)
+    while any(start < len(source) for start, source in zip(starts, sources, strict=True)):
+        for i, source in enumerate(sources):
+            if starts[i] < len(source):
+                executor.process(source.slice(starts[i], starts[i] + size))
+                starts[i] += size
+
+
 def _run_internal(
     plan: Plan,
     settings: RunSettings,
-    roots: dict[str, Node],
+    executors: dict[str, Executor],
     capture: _Capture,
-    on_output: Callable[[Node, pl.DataFrame], None],
-    stores: _TemporaryStores,
+    used: dict[int, Executor],
 ) -> None:
     """Feed what was written to repartition topics into the pipelines reading them, as the
-    broker would: partitioned by key (murmur2), in order per partition, in batches."""
+    broker would: partitioned by key (murmur2), in order per partition, in batches. Once
+    nothing is left to read, each executor that read any ends its input (its windows close,
+    which may write more)."""
     next_offset: dict[tuple[str, int], int] = {}
-    executors: dict[str, Executor] = {}
-    finished: set[str] = set()
-    while any(capture.internal.values()) or len(finished) < len(capture.internal):
-        for name, written in capture.internal.items():
-            topic = plan.topics[name]
-            executor = executors.get(name)
-            if executor is None:
-                executor = Executor(
-                    roots[name], topic, capture, settings.on_error, on_output, stores
-                )
-                executors[name] = executor
-            if not written:
-                if name not in finished and not any(capture.internal.values()):
-                    finished.add(name)
-                    executor.finish()
-                continue
-            capture.internal[name] = []
-            source = _as_written(topic, written, next_offset)
-            size = settings.max_batch_records
-            for start in range(0, len(source), size):
-                executor.process(source.slice(start, start + size))
+    finished: set[int] = set()
+    while True:
+        if any(capture.internal.values()):
+            # Topics one executor reads (joined ones) are read together, taking turns.
+            sources: dict[int, list[Source]] = {}
+            for name, written in capture.internal.items():
+                if not written:
+                    continue
+                capture.internal[name] = []
+                executor = executors[name]
+                used.setdefault(id(executor), executor)
+                source = _as_written(plan.topics[name], written, next_offset)
+                sources.setdefault(id(executor), []).append(source)
+            for key, given in sources.items():
+                _feed(used[key], given, settings.max_batch_records)
+            continue
+        pending = [e for key, e in used.items() if key not in finished]
+        if not pending:
+            return
+        finished.add(id(pending[0]))
+        pending[0].finish()
 
 
 def _as_written(

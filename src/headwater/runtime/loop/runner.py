@@ -17,13 +17,13 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from headwater.errors import BrokerError, MissingTopicError
+from headwater.errors import BrokerError, ConfigError, MissingTopicError
 from headwater.kafka.admin import TopicAdmin
 from headwater.runtime.commit.checkpoint import Checkpoint
 from headwater.runtime.commit.delivery import DeliveryErrors
 from headwater.runtime.commit.purge import RepartitionPurger
 from headwater.runtime.commit.transaction import TransactionalCheckpoint, transactional_id
-from headwater.runtime.compile import compile_plan
+from headwater.runtime.compile import compile_plan, connected_inputs
 from headwater.runtime.graph import describe
 from headwater.runtime.loop.batch import Source
 from headwater.runtime.loop.bounds import InputBounds, Until, end_round
@@ -66,6 +66,8 @@ class Runner:
         self._rebalanced = False
         self._closing = False  # the final checkpoint is done: rebalance callbacks only tidy up
         self._batch_bytes: int | None = None  # the producer's batch size, where topics need less
+        self._copartitioned: dict[str, list[str]] = {}  # input topic -> the topics joined with it
+        self._stateful_topics: set[str] = set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -90,6 +92,15 @@ class Runner:
                 f"{settings.kafka.bootstrap_servers}; create them first, e.g. "
                 f"`headwater topics create {missing[0]} --partitions 3`"
             )
+        for step, left, right in plan.joins:
+            counts = (existing[left].partitions, existing[right].partitions)
+            if counts[0] != counts[1]:
+                raise ConfigError(
+                    f"join {step.id} ({step.kind}) reads topic {left!r} with {counts[0]} "
+                    f"partitions and topic {right!r} with {counts[1]}; a join reads partition i "
+                    f"of both together, so give them the same count (e.g. `headwater topics "
+                    f"create {right} --partitions {counts[0]}` after deleting it)"
+                )
         outputs = list(plan.output_topics)
         if plan.dead_letter_topic is not None:
             outputs.append(plan.dead_letter_topic)
@@ -111,7 +122,12 @@ class Runner:
                 "group.id": plan.app,
                 "enable.auto.commit": False,
                 "auto.offset.reset": settings.auto_offset_reset,
-                "partition.assignment.strategy": "cooperative-sticky",
+                "partition.assignment.strategy": (
+                    # Joins read partition i of both inputs in one member: the range assignor
+                    # gives every member the same partition numbers of equally partitioned
+                    # topics; cooperative-sticky balances each topic on its own.
+                    "range" if plan.joins else "cooperative-sticky"
+                ),
                 # Once its prefetch queue is full, librdkafka waits this long before fetching
                 # again (1 s by default): a batch drains the queue sooner, and the app then
                 # stalled with nothing to read for most of that second.
@@ -201,6 +217,7 @@ class Runner:
         )
         consumer_config = self._consumer_config()
         group = consumer_config["group.id"]
+        eager = "cooperative" not in str(consumer_config["partition.assignment.strategy"])
         consumer = Consumer(consumer_config)
         emitter = KafkaEmitter(producer, plan.dead_letter_topic, errors)
         purger = RepartitionPurger(settings.kafka, set(plan.internal_topics))
@@ -208,7 +225,7 @@ class Runner:
         checkpoint: Checkpoint
 
         def rewind(partitions: list[tuple[str, int]]) -> None:
-            for executor in executors.values():
+            for executor in pipelines:
                 executor.rewind(partitions)
             if self._bounds is not None:
                 consumer.resume(self._bounds.rewind(partitions))
@@ -246,13 +263,23 @@ class Runner:
         steps = topology_steps(topology)
         metrics = serve_step_metrics(steps)  # None unless HEADWATER_METRICS_ADDRESS is set
         counters = metrics.counters if metrics is not None else None
-        executors = {
-            name: Executor(
-                root, plan.topics[name], emitter, settings.on_error, stores=stores, steps=counters
+        # One executor per input topic, or per group of topics a join connects.
+        pipelines = [
+            Executor(
+                [roots[name] for name in group],
+                [plan.topics[name] for name in group],
+                emitter,
+                settings.on_error,
+                stores=stores,
+                steps=counters,
             )
-            for name, root in roots.items()
-        }
+            for group in connected_inputs(roots)
+        ]
+        executors = {name: e for e in pipelines for name in e.topics}
+        # Partition i of joined topics waits for the stores of every one of them.
+        self._copartitioned = {name: e.topics for e in pipelines for name in e.topics}
         stateful_topics = {topic.name for topic in plan.store_topics.values()}
+        self._stateful_topics = stateful_topics
         standby = (
             StandbyPlanner(
                 settings.kafka,
@@ -278,21 +305,17 @@ class Runner:
         def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
             self._assigned.update((tp.topic, tp.partition) for tp in partitions)
             status.write(self._assigned)
-            for executor in executors.values():  # event time waits for new partitions too
+            for executor in pipelines:  # event time waits for new partitions too
                 executor.assign([(tp.topic, tp.partition) for tp in partitions])
             self._rebalanced = True
             log.info("assigned %s", _names(partitions))
             if state is None:
                 return
             state.on_assign(partitions)
-            waiting = [
-                tp
-                for tp in partitions
-                if tp.topic in stateful_topics and not state.is_ready(tp.topic, tp.partition)
-            ]
+            waiting = [tp for tp in partitions if not self._ready(state, tp.topic, tp.partition)]
             if waiting:
                 # Assign now (not after the callback) so the pause holds from the first fetch.
-                _assign(c, partitions)
+                _assign(c, partitions, eager)
                 c.pause(waiting)
                 self._paused.update((tp.topic, tp.partition) for tp in waiting)
 
@@ -301,7 +324,7 @@ class Runner:
                 checkpoint.commit()
             self._forget(partitions, state)
             status.write(self._assigned)
-            for executor in executors.values():
+            for executor in pipelines:
                 executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.info("revoked %s", _names(partitions))
 
@@ -310,7 +333,7 @@ class Runner:
                 checkpoint.lose(partitions)
             self._forget(partitions, state)
             status.write(self._assigned)
-            for executor in executors.values():
+            for executor in pipelines:
                 executor.forget([(tp.topic, tp.partition) for tp in partitions])
             log.warning("lost %s", _names(partitions))
 
@@ -375,7 +398,7 @@ class Runner:
                     checkpoint.track(source)
                     for position in executors[source.topic].positions():
                         checkpoint.track(position)
-                self._tick(executors.values(), checkpoint)
+                self._tick(pipelines, checkpoint)
                 if time.monotonic() - checkpoint.started >= settings.commit_interval:
                     checkpoint.commit()
                     purger.committed(checkpoint.last_commit)
@@ -450,6 +473,15 @@ class Runner:
             for position in executor.positions():
                 checkpoint.track(position)
 
+    def _ready(self, state: StateManager, topic: str, partition: int) -> bool:
+        """Whether the stores of ``topic``'s partition, and of the same partition of the
+        topics joined with it, are recovered (a stateless partition is always ready)."""
+        stateful = self._stateful_topics
+        return all(
+            t not in stateful or state.is_ready(t, partition)
+            for t in self._copartitioned.get(topic, [topic])
+        )
+
     def _forget(self, partitions: list[TopicPartition], state: StateManager | None) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}
         self._assigned -= revoked
@@ -461,9 +493,9 @@ class Runner:
     def _resume(self, consumer: Consumer, state: StateManager) -> None:
         """Resume the partitions whose stores finished recovering."""
         recovered = {(s.topic, s.partition) for s in state.recovery.take_recovered()}
-        ready = [
-            (t, p) for t, p in recovered & self._paused if state.is_ready(t, p)
-        ]  # a partition with two stores waits for both
+        # A partition with two stores waits for both; a joined one for its other input's.
+        joined = {(t, p) for topic, p in recovered for t in self._copartitioned.get(topic, ())}
+        ready = [(t, p) for t, p in (recovered | joined) & self._paused if self._ready(state, t, p)]
         if ready:
             consumer.resume([TopicPartition(t, p) for t, p in ready])
             self._paused.difference_update(ready)
@@ -510,8 +542,11 @@ class Runner:
         return on_stop_signals(stop)
 
 
-def _assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+def _assign(consumer: Consumer, partitions: list[TopicPartition], eager: bool) -> None:
     """Take on ``partitions`` inside the assign callback, whatever the rebalance protocol."""
+    if eager:  # the range assignor of joins: the full assignment
+        consumer.assign(partitions)
+        return
     try:
         consumer.incremental_assign(partitions)
     except KafkaException:  # an eager protocol set in consumer_config: the full assignment

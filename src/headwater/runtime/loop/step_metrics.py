@@ -61,7 +61,8 @@ def topology_steps(topology: dict[str, Any]) -> list[dict[str, Any]]:
     steps = []
     for node in topology["nodes"]:
         parent = node["parent"]
-        inputs = [parent] if parent is not None else []
+        # A join names both of its inputs; other nodes have one parent, or none.
+        inputs = list(node.get("parents") or ([parent] if parent is not None else []))
         if node["id"] in sources:
             inputs.append(sources[node["id"]])
         steps.append(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import orjson
 import polars as pl
 
+from headwater.models.model import MODEL_VERSION
 from headwater.runtime.loop.batch import (
     HEADERS,
     KEY,
@@ -51,8 +52,9 @@ class BatchContext(Protocol):
     def emit(self, topic: Topic, frame: pl.DataFrame) -> None:
         """Send the frame's records to ``topic`` once the batch has gone through."""
 
-    def store(self, name: str, partition: int) -> PartitionStore:
-        """The state store ``name`` of this batch's topic and ``partition``."""
+    def store(self, name: str, partition: int, topic: str | None = None) -> PartitionStore:
+        """The state store ``name`` of this batch's topic (or ``topic``: the other input of a
+        join) and ``partition``."""
 
     def watermark(self, partition: int) -> int:
         """The event-time watermark (epoch ms) of ``partition`` as of the previous batch."""
@@ -626,9 +628,17 @@ class Predict(Operator):
 
     def __init__(self, model: str, features: list[str], framework: str | None, prefix: str) -> None:
         from headwater.models import load_model
+        from headwater.models.registry import ModelReference
+        from headwater.models.swap import RegistryModel
 
         self.path = model
-        self.model = load_model(model, framework=framework, features=features)
+        reference = ModelReference.parse(model)
+        # A registry model follows its alias: the live version is asked for before each batch.
+        self.registry = None if reference is None else RegistryModel(reference)
+        if self.registry is None:
+            self.model = load_model(model, framework=framework, features=features)
+        else:
+            self.model = self.registry.model
         self.prefix = prefix
         self._checked: dict[str, pl.DataType] | None = None
 
@@ -643,10 +653,18 @@ class Predict(Operator):
         from headwater.models import check_features
 
         values = values_of(frame)
+        version = None
+        if self.registry is not None:
+            version, model = self.registry.current()
+            if model is not self.model:  # swapped between batches: check the new features
+                self.model, self._checked = model, None
         if values.schema != self._checked:  # once per shape of batch, not per batch
             check_features(self.model.features, dict(values.schema), self.label)
             self._checked = dict(values.schema)
         scored = self.model.score(values)
-        return frame.with_columns(
-            [scored[name].alias(self.prefix + name) for name in scored.columns]
-        )
+        columns: list[pl.Series | pl.Expr] = [
+            scored[name].alias(self.prefix + name) for name in scored.columns
+        ]
+        if version is not None:
+            columns.append(pl.lit(version, pl.Int64).alias(self.prefix + MODEL_VERSION))
+        return frame.with_columns(columns)

@@ -18,6 +18,7 @@ import polars as pl
 from headwater.runtime.loop.batch import ROW, TS, Source
 from headwater.runtime.operators.steps import SourceOp
 from headwater.runtime.operators.timed import TimedOperator
+from headwater.runtime.time.join_time import domain_nodes, joins_below
 from headwater.runtime.time.watermark import (
     MARKER_HEADER,
     MAX_TIME,
@@ -40,7 +41,9 @@ class PipelineTime:
         config = (source.watermarks if isinstance(source, SourceOp) else None) or WatermarkConfig()
         self.tracker = WatermarkTracker(config)
         self.markers = MarkerTable() if root.operator.reads_markers else None
-        nodes = root.walk()
+        # Up to the joins this pipeline feeds: what follows a join keeps its own time.
+        nodes = domain_nodes(root)
+        joins = joins_below(root)
         # Steps that write watermark markers along with their records, and the topics.
         carriers = [(n, n.operator.marker_topic) for n in nodes]
         self.marker_topics: list[Topic] = [t for _, t in carriers if t is not None]
@@ -53,8 +56,10 @@ class PipelineTime:
         # from markers instead.
         self.observers = {id(n) for n, t in carriers if t is not None}
         if self.markers is None:
-            self.observers |= {id(n) for n, _ in self.operators}
-        self.enabled = bool(self.marker_topics or self.operators)
+            # A join's watermark is the minimum of its inputs': each observes its records
+            # as they reach the join.
+            self.observers |= {id(n) for n, _ in self.operators} | {id(j) for j in joins}
+        self.enabled = bool(self.marker_topics or self.operators or joins)
         self.live: set[int] = set()  # partitions this instance processes
         self._sent: dict[int, tuple[int, bool]] = {}
         self._resent = 0.0

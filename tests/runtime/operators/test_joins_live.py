@@ -1,0 +1,225 @@
+"""Joins of two streams live through the broker: results equal to a pandas batch join, late
+records only in the side output, whatever the interleaving of the inputs, and partition i of
+both inputs processed by one replica when two share the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+import pytest
+from integration_helpers import FAST_GROUP, produce_records, read_topic, running, wait_until
+from join_oracle import (
+    BOUND_MS,
+    CLOSER,
+    LOWER_MS,
+    UPPER_MS,
+    canonical,
+    closers,
+    interval_join,
+    streams,
+)
+
+from headwater import App
+from headwater.runtime.loop.runner import Runner
+
+pytestmark = pytest.mark.broker
+
+PARTITIONS = 4
+COLUMNS = ["id", "user", "ts", "id_right", "ts_right"]
+
+
+def _send(bootstrap: str, topic: str, rows: list[dict[str, Any]], keyed: bool = True) -> None:
+    produce_records(
+        bootstrap,
+        topic,
+        [(r["user"].encode() if keyed else None, orjson.dumps(r), None, None) for r in rows],
+    )
+
+
+def _send_closers(bootstrap: str, topics: list[str], start_id: int) -> None:
+    for partition, row in closers(PARTITIONS, start_id):
+        for topic in topics:
+            record = (row["user"].encode(), orjson.dumps(row), None, None)
+            produce_records(bootstrap, topic, [record], partition=partition)
+
+
+def _frame(bootstrap: str, topic: str) -> pd.DataFrame:
+    return pd.DataFrame([orjson.loads(m.value()) for m in read_topic(bootstrap, topic)])
+
+
+def _interleaved(
+    bootstrap: str,
+    topics: tuple[str, str],
+    data: dict[str, list[dict[str, Any]]],
+    order: str,
+    keyed: bool = True,
+) -> None:
+    """Produce both inputs: one after the other, or in alternating chunks."""
+    left, right = topics
+    if order == "right-first":
+        _send(bootstrap, right, data["right"], keyed)
+        _send(bootstrap, left, data["left"], keyed)
+        return
+    for start in range(0, len(data["left"]), 30):
+        _send(bootstrap, left, data["left"][start : start + 30], keyed)
+        _send(bootstrap, right, data["right"][start : start + 30], keyed)
+
+
+def _interval_app(
+    name: str,
+    topics: tuple[str, str],
+    how: str,
+    on: str | None = None,
+    partitions: int = PARTITIONS,
+    **settings: Any,
+) -> App:
+    app = App(name, consumer_config=FAST_GROUP, commit_interval=0.5, **settings)
+    left, right = (
+        app.dataframe(app.topic(t, timestamp="ts", partitions=partitions)).with_watermarks(
+            f"{BOUND_MS}ms"
+        )
+        for t in topics
+    )
+    joined = left.join_interval(
+        right,
+        on=on,
+        lower=f"-{-LOWER_MS}ms",
+        upper=f"{UPPER_MS}ms",
+        how=how,  # type: ignore[arg-type]
+    )
+    joined.to_topic(app.topic(f"{name}-out"))
+    joined.late().to_topic(app.topic(f"{name}-late"))
+    return app
+
+
+def _matched(frame: pd.DataFrame) -> int:
+    if frame.empty or "id_right" not in frame:
+        return 0
+    return int(frame["id_right"].notna().sum())
+
+
+@pytest.mark.parametrize(
+    ("how", "order", "guarantee", "on"),
+    [
+        ("inner", "alternating", "at-least-once", None),
+        ("left", "right-first", "exactly-once", None),
+        # Records without keys: both inputs are repartitioned by the join column.
+        ("left", "alternating", "at-least-once", "user"),
+    ],
+)
+def test_interval_join_live_equals_pandas_merge_with_late_records_aside(
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    how: str,
+    order: str,
+    guarantee: str,
+    on: str | None,
+) -> None:
+    topics = (
+        make_topic("clicks", partitions=PARTITIONS),
+        make_topic("views", partitions=PARTITIONS),
+    )
+    data = streams(240, seed=11)
+    name = unique("ijoin")
+    app = _interval_app(
+        name,
+        topics,
+        how,
+        on,
+        broker=bootstrap,
+        max_batch_records=20,
+        state_dir=tmp_path / "state",
+        guarantee=guarantee,
+    )
+    want = interval_join(data["left"], data["right"], how)
+    pairs = _matched(want)
+    _interleaved(bootstrap, topics, data, order, keyed=on is None)
+    with running(app):
+        # Every pair is found as soon as its later record is read.
+        wait_until(lambda: _matched(_frame(bootstrap, f"{name}-out")) >= pairs, timeout=90)
+        # The closers pair up on every partition: once all are out, every partition's
+        # watermark is past the records far behind, so those are late in any order.
+        _send_closers(bootstrap, list(topics), 10_000)
+        wait_until(
+            lambda: (
+                _frame(bootstrap, f"{name}-out")["user"].str.startswith(CLOSER).sum() >= PARTITIONS
+            ),
+            timeout=60,
+        )
+        _send(bootstrap, topics[0], data["late_left"], keyed=on is None)
+        _send(bootstrap, topics[1], data["late_right"], keyed=on is None)
+        late_ids = sorted(r["id"] for r in data["late_left"] + data["late_right"])
+        wait_until(lambda: len(_frame(bootstrap, f"{name}-late")) >= len(late_ids), timeout=60)
+    got = _frame(bootstrap, f"{name}-out")
+    got = got[~got["user"].str.startswith(CLOSER)]
+    assert canonical(got, COLUMNS) == canonical(want, COLUMNS)
+    assert sorted(_frame(bootstrap, f"{name}-late")["id"]) == late_ids
+    assert read_topic(bootstrap, f"{name}.dlq") == []
+
+
+def _assigned(app: App) -> set[tuple[str, int]]:
+    runner: Runner | None = app._runner
+    return set(runner._assigned) if runner is not None else set()
+
+
+def test_two_replicas_process_partition_i_of_both_inputs_together(
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    # Three partitions for two replicas: an assignment balancing each topic on its own (the
+    # cooperative-sticky one) splits some partition i of the two inputs between replicas.
+    partitions = 3
+    topics = (
+        make_topic("clicks", partitions=partitions),
+        make_topic("views", partitions=partitions),
+    )
+    data = streams(200, seed=17, late=0)
+    name = unique("ijoin2")
+
+    def replica(state: str) -> App:
+        return _interval_app(
+            name,
+            topics,
+            "inner",
+            partitions=partitions,
+            broker=bootstrap,
+            max_batch_records=15,
+            state_dir=tmp_path / state,
+        )
+
+    first, second = replica("a"), replica("b")
+    want = interval_join(data["left"], data["right"], "inner")
+    _interleaved(
+        bootstrap, topics, {"left": data["left"][:60], "right": data["right"][:60]}, "alternating"
+    )
+    with running(first):
+        wait_until(lambda: len(_assigned(first)) == 2 * partitions, timeout=60, interval=0.1)
+        with running(second):
+
+            def shared() -> bool:
+                a, b = _assigned(first), _assigned(second)
+                return bool(a) and bool(b) and len(a | b) == 2 * partitions
+
+            wait_until(shared, timeout=60, interval=0.1)
+            for app in (first, second):
+                held = _assigned(app)
+                by_topic = [{p for t, p in held if t == topic} for topic in topics]
+                assert by_topic[0] == by_topic[1], held
+            _interleaved(
+                bootstrap,
+                topics,
+                {"left": data["left"][60:], "right": data["right"][60:]},
+                "alternating",
+            )
+            wait_until(lambda: len(_frame(bootstrap, f"{name}-out")) >= len(want), timeout=90)
+    got = _frame(bootstrap, f"{name}-out")
+    assert canonical(got, COLUMNS) == canonical(want, COLUMNS)
+    assert read_topic(bootstrap, f"{name}.dlq") == []
