@@ -64,10 +64,13 @@ def interval_join(left: Rows, right: Rows, how: str) -> pd.DataFrame:
     return merged[["id", "user", "ts", "id_right", "ts_right"]]
 
 
-def window_join(left: Rows, right: Rows, size: int, step: int | None = None) -> pd.DataFrame:
+def window_join(
+    left: Rows, right: Rows, size: int, step: int | None = None, how: str = "inner"
+) -> pd.DataFrame:
     """Per window of ``size`` ms (every ``step`` ms, tumbling without), every pair of a left
-    and a right record of one key in it: a group-by-window ``merge``. Columns: id, user, ts,
-    id_right, ts_right, window_start, window_end."""
+    and a right record of one key in it: a group-by-window ``merge`` (a left one keeps the
+    left records of a window that met none). Columns: id, user, ts, id_right, ts_right,
+    window_start, window_end."""
     step = step or size
 
     def windowed(rows: Rows) -> pd.DataFrame:
@@ -80,7 +83,10 @@ def window_join(left: Rows, right: Rows, size: int, step: int | None = None) -> 
         return pd.DataFrame(out)
 
     merged = windowed(left).merge(
-        windowed(right), on=["user", "window_start", "window_end"], suffixes=("", "_right")
+        windowed(right),
+        on=["user", "window_start", "window_end"],
+        how="left" if how == "left" else "inner",
+        suffixes=("", "_right"),
     )
     return merged[["id", "user", "ts", "id_right", "ts_right", "window_start", "window_end"]]
 

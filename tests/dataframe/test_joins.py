@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
-from join_oracle import BOUND_MS, LOWER_MS, UPPER_MS, canonical, interval_join, streams
+from join_oracle import (
+    BOUND_MS,
+    LOWER_MS,
+    UPPER_MS,
+    canonical,
+    interval_join,
+    streams,
+    window_join,
+)
 
-from headwater import App
+from headwater import App, windows
 from headwater.errors import ConfigError
 from headwater.runtime.loop.step_metrics import topology_steps
 
@@ -111,3 +121,47 @@ def test_a_left_join_sends_a_record_alone_only_once_no_record_can_meet_it() -> N
     assert out["x"].tolist() == [1, 2]
     assert out["y"].tolist()[0] == 1 and pd.isna(out["y"].tolist()[1])
     assert out["_timestamp"].tolist() == [6_000, 1_000]
+
+
+def _window_app(how: str, window: Any, batch: int = 25) -> App:
+    app = App("wjoins", max_batch_records=batch)
+    left = app.dataframe(app.topic("left", timestamp="ts")).with_watermarks(f"{BOUND_MS}ms")
+    right = app.dataframe(app.topic("right", timestamp="ts")).with_watermarks(f"{BOUND_MS}ms")
+    joined = left.join_window(right, window, on="user", how=how)  # type: ignore[arg-type]
+    joined.to_topic(app.topic("joined"))
+    joined.late().to_topic(app.topic("late"))
+    return app
+
+
+WINDOW_COLUMNS = [*COLUMNS, "window_start", "window_end"]
+
+
+@pytest.mark.parametrize(
+    ("window", "size", "step"),
+    [(windows.tumbling("3s"), 3_000, None), (windows.hopping("4s", step="1s"), 4_000, 1_000)],
+)
+@pytest.mark.parametrize("how", ["inner", "left"])
+def test_window_join_equals_a_merge_per_window_and_late_records_go_aside(
+    window: Any, size: int, step: int | None, how: str
+) -> None:
+    data = streams(300, seed=8)
+    app = _window_app(how, window, batch=13)
+    result = app.test(
+        {"left": data["left"] + data["late_left"], "right": data["right"] + data["late_right"]}
+    )
+    want = window_join(data["left"], data["right"], size, step, how)
+    got = result.outputs["joined"]
+    assert len(want) > 100
+    assert canonical(got, WINDOW_COLUMNS) == canonical(want, WINDOW_COLUMNS)
+    assert (got["_timestamp"] == got["window_end"] - 1).all()
+    late = sorted(result.outputs["late"]["id"])
+    assert late == sorted(r["id"] for r in data["late_left"] + data["late_right"])
+    assert result.dead_letters.empty
+
+
+def test_window_join_takes_tumbling_and_hopping_windows_only() -> None:
+    app = App("wjoins")
+    left = app.dataframe(app.topic("a"))
+    right = app.dataframe(app.topic("b"))
+    with pytest.raises(ConfigError, match="tumbling or hopping"):
+        left.join_window(right, windows.session("1m"))

@@ -297,6 +297,40 @@ class StreamingDataFrame:
         }
         return self._joined("join_interval", left, other, params, f"{chosen}-interval")
 
+    def join_window(
+        self,
+        right: StreamingDataFrame,
+        window: Any,
+        *,
+        on: str | list[str] | None = None,
+        how: Literal["inner", "left"] = "inner",
+        name: str | None = None,
+        suffix: str = "_right",
+        repartition: bool = True,
+    ) -> StreamingDataFrame:
+        """Join with ``right`` within windows: every pair of records with equal keys in the
+        same tumbling or hopping ``window`` (``windows.tumbling("1m")``), sent when the window
+        closes at the joint watermark, with ``window_start`` and ``window_end`` (see
+        docs/joins.md). ``on``, ``how``, ``suffix``, ``repartition`` and ``late()`` are as
+        for :meth:`join_interval`; ``how="left"`` also sends each record of this stream that
+        met none in a window, once per window::
+
+            orders.join_window(payments, windows.tumbling("1m"), on="order_id")
+        """
+        from headwater.dataframe.joins import join_window_spec, two_inputs
+
+        size, step = join_window_spec(window)
+        left, other, chosen = two_inputs("join_window", self, right, on, how, name, repartition)
+        params = {
+            "size_ms": size,
+            "step_ms": step,
+            "how": how,
+            "store": f"{chosen}-window",
+            "suffix": suffix,
+            "on": on if on is None or isinstance(on, str) else list(on),
+        }
+        return self._joined("join_window", left, other, params, f"{chosen}-window")
+
     def join_asof(
         self,
         right: StreamingDataFrame,

@@ -98,3 +98,22 @@ def two_inputs(
     keyed_left = keyed_by(left, columns, f"{chosen}-left", repartition)
     keyed_right = keyed_by(right, columns, f"{chosen}-right", repartition)
     return keyed_left, keyed_right, chosen
+
+
+def join_window_spec(window: Any) -> tuple[int, int]:
+    """A window join's window as (size, step) in ms: tumbling and hopping windows only."""
+    from headwater.dataframe.windows import Window, WindowKind
+
+    if not isinstance(window, Window):
+        raise ConfigError(
+            f"join_window() takes a window such as windows.tumbling('1m'), got "
+            f"{type(window).__name__}"
+        )
+    if window.kind is WindowKind.TUMBLING:
+        return window.size, window.size
+    if window.kind is WindowKind.HOPPING:
+        return window.size, window.step
+    raise ConfigError(
+        f"join_window() joins within tumbling or hopping windows, not {window.kind} ones; "
+        "for records close in time whatever the window, use join_interval()"
+    )

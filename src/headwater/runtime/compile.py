@@ -26,6 +26,7 @@ from headwater.runtime.operators.sink_step import ToSink
 from headwater.runtime.operators.table_join import TableJoin
 from headwater.runtime.operators.timers import KeyedProcess
 from headwater.runtime.operators.two_input import TwoInputOperator
+from headwater.runtime.operators.window_join import WindowJoin
 from headwater.runtime.operators.window_strategies import (
     LateRecords,
     WindowAggregate,
@@ -175,6 +176,9 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     ),
     "window": _window,
     "late": lambda plan, step, p: LateRecords(),
+    "join_window": lambda plan, step, p: WindowJoin(
+        p("store"), p("size_ms"), p("step_ms"), p("how"), p("suffix"), _on(p("on"))
+    ),
     "join_asof": lambda plan, step, p: AsofJoin(
         p("store"), p("tolerance_ms"), p("how"), p("suffix"), _on(p("on"))
     ),

@@ -21,9 +21,10 @@ from join_oracle import (
     closers,
     interval_join,
     streams,
+    window_join,
 )
 
-from headwater import App
+from headwater import App, windows
 from headwater.runtime.loop.runner import Runner
 
 pytestmark = pytest.mark.broker
@@ -222,4 +223,76 @@ def test_two_replicas_process_partition_i_of_both_inputs_together(
             wait_until(lambda: len(_frame(bootstrap, f"{name}-out")) >= len(want), timeout=90)
     got = _frame(bootstrap, f"{name}-out")
     assert canonical(got, COLUMNS) == canonical(want, COLUMNS)
+    assert read_topic(bootstrap, f"{name}.dlq") == []
+
+
+WINDOWS = {
+    "tumbling": (windows.tumbling("3s"), 3_000, None),
+    "hopping": (windows.hopping("4s", step="1s"), 4_000, 1_000),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "how", "order", "guarantee", "on"),
+    [
+        ("tumbling", "inner", "alternating", "exactly-once", None),
+        ("hopping", "left", "right-first", "at-least-once", "user"),
+    ],
+)
+def test_window_join_live_equals_a_merge_per_window_with_late_records_aside(
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    kind: str,
+    how: str,
+    order: str,
+    guarantee: str,
+    on: str | None,
+) -> None:
+    topics = (
+        make_topic("orders", partitions=PARTITIONS),
+        make_topic("payments", partitions=PARTITIONS),
+    )
+    data = streams(240, seed=23)
+    window, size, step = WINDOWS[kind]
+    name = unique("wjoin")
+    app = App(
+        name,
+        consumer_config=FAST_GROUP,
+        commit_interval=0.5,
+        broker=bootstrap,
+        max_batch_records=20,
+        state_dir=tmp_path / "state",
+        guarantee=guarantee,
+    )
+    left, right = (
+        app.dataframe(app.topic(t, timestamp="ts", partitions=PARTITIONS)).with_watermarks(
+            f"{BOUND_MS}ms"
+        )
+        for t in topics
+    )
+    joined = left.join_window(right, window, on=on, how=how)  # type: ignore[arg-type]
+    joined.to_topic(app.topic(f"{name}-out"))
+    joined.late().to_topic(app.topic(f"{name}-late"))
+    want = window_join(data["left"], data["right"], size, step, how)
+    _interleaved(bootstrap, topics, data, order, keyed=on is None)
+    with running(app):
+        # The closers move every partition's watermark past every window of the others: all
+        # results come out, and the records far behind are late in any order.
+        _send_closers(bootstrap, list(topics), 10_000)
+
+        def main_results() -> int:
+            out = _frame(bootstrap, f"{name}-out")
+            return 0 if out.empty else int((~out["user"].str.startswith(CLOSER)).sum())
+
+        wait_until(lambda: main_results() >= len(want), timeout=90)
+        _send(bootstrap, topics[0], data["late_left"], keyed=on is None)
+        _send(bootstrap, topics[1], data["late_right"], keyed=on is None)
+        late_ids = sorted(r["id"] for r in data["late_left"] + data["late_right"])
+        wait_until(lambda: len(_frame(bootstrap, f"{name}-late")) >= len(late_ids), timeout=60)
+    got = _frame(bootstrap, f"{name}-out")
+    columns = [*COLUMNS, "window_start", "window_end"]
+    assert canonical(got, columns) == canonical(want, columns)
+    assert sorted(_frame(bootstrap, f"{name}-late")["id"]) == late_ids
     assert read_topic(bootstrap, f"{name}.dlq") == []

@@ -15,28 +15,19 @@ join, sent with no right values if it never met one), and a right row with
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import polars as pl
 
-from headwater.runtime.loop.batch import KEY, ROW, TS, value_columns
-from headwater.runtime.operators.join_buffer import JOIN_KEY, MATCHED, ROW_ID, JoinBuffer
-from headwater.runtime.operators.keyed import KEY_COLUMN, PARTITION, keyed_frame, skip_applied
+from headwater.runtime.loop.batch import KEY, ROW, TS
+from headwater.runtime.operators.join_buffer import JOIN_KEY, MATCHED, ROW_ID
 from headwater.runtime.operators.steps import BatchContext
-from headwater.runtime.operators.timed import Fired, TimedOperator
-from headwater.runtime.operators.two_input import LEFT, PORTS, RIGHT, TwoInputOperator
-
-log = logging.getLogger(__name__)
-
-JOIN_HOW = ("inner", "left")
+from headwater.runtime.operators.stream_join import StreamJoin
+from headwater.runtime.operators.timed import Fired
+from headwater.runtime.operators.two_input import LEFT, RIGHT
 
 
-class LateJoinRecordError(ValueError):
-    """A record older than the join's watermark: the records it could meet are gone."""
-
-
-class IntervalJoin(TwoInputOperator, TimedOperator):
+class IntervalJoin(StreamJoin):
     """``left.join_interval(right, lower=..., upper=..., how=...)``."""
 
     kind = "join_interval"
@@ -50,14 +41,8 @@ class IntervalJoin(TwoInputOperator, TimedOperator):
         suffix: str = "_right",
         on: list[str] | None = None,
     ) -> None:
-        TwoInputOperator.__init__(self, (f"{store}-left", f"{store}-right"))
-        self.store = store
+        super().__init__(store, how, suffix, on)
         self.lower, self.upper = lower_ms, upper_ms
-        self.how = how
-        self.suffix = suffix
-        self.on = on or []  # join columns: both inputs have them, the result once
-        self.late_records = 0  # metric: records found late
-        self._buffers: dict[tuple[int, int], JoinBuffer] = {}
 
     def params(self) -> dict[str, Any]:
         return {
@@ -72,41 +57,18 @@ class IntervalJoin(TwoInputOperator, TimedOperator):
     def label(self) -> str:
         return f"join_interval [{self.lower}, {self.upper}] ms {self.how}"
 
-    # A batch of one input
-    def process_port(self, port: int, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
-        frame = keyed_frame(frame, ctx, self.label)
-        if frame.height == 0:
-            return _empty(frame)
-        stores = {p: self.port_store(port, p, ctx) for p in frame[PARTITION].unique().to_list()}
-        frame = skip_applied(frame, ctx, stores)
-        marks = {p: self._watermark(p, ctx) for p in stores}
-        late = pl.col(TS) < pl.col(PARTITION).replace_strict(marks, return_dtype=pl.Int64)
-        if frame.height and frame.select(late.any()).item():
-            self._late(frame.filter(late).drop(PARTITION, KEY_COLUMN), ctx)
-            frame = frame.filter(~late)
-        results = [
-            self._match(port, int(p), rows, ctx)
-            for (p,), rows in frame.partition_by(PARTITION, as_dict=True).items()
-        ]
-        if not results:
-            return _empty(frame)
-        return pl.concat(results, how="diagonal_relaxed")
+    # A batch of one input: matched against the other's kept rows, then kept
+    def _late_rows(self, watermark: pl.Expr) -> pl.Expr:
+        return pl.col(TS) < watermark
 
-    def _match(
-        self, port: int, partition: int, rows: pl.DataFrame, ctx: BatchContext
+    def _arrive(
+        self, port: int, partition: int, new: pl.DataFrame, ctx: BatchContext
     ) -> pl.DataFrame:
-        offsets = pl.Series(ctx.source.offsets, dtype=pl.Int64).gather(rows[ROW])
-        key = rows[KEY_COLUMN]
-        if key.dtype == pl.Binary:  # a structured key, as JSON text
-            key = key.cast(pl.String)
-        new = rows.drop(PARTITION, KEY_COLUMN).with_columns(
-            offsets.alias(ROW_ID), key.alias(JOIN_KEY), pl.lit(False).alias(MATCHED)
-        )
         mine = self._buffer(port, partition, ctx)
         other = self._buffer(1 - port, partition, ctx)
         pairs = self._pairs(new, other.rows, port)
-        met = pairs[_NEW_ID].unique()
         if port == LEFT:
+            met = pairs[_NEW_ID].unique()
             new = new.with_columns(pl.col(ROW_ID).is_in(met.implode()).alias(MATCHED))
         elif self.how == "left":
             other.mark(pairs[_KEPT_ID].unique())
@@ -117,12 +79,7 @@ class IntervalJoin(TwoInputOperator, TimedOperator):
         """Every pair of a new row and a kept one of the other input that meet; columns: the
         result's, the new row's ``ROW`` and both rows' ids."""
         left, right = (new, kept) if port == LEFT else (kept, new)
-        left_values = [c for c in value_columns(left) if c not in (ROW_ID, JOIN_KEY, MATCHED)]
-        right_values = [
-            c
-            for c in value_columns(right)
-            if c not in (ROW_ID, JOIN_KEY, MATCHED) and c not in self.on
-        ]
+        left_values, right_values = self.value_names(left, right)
         if kept.height == 0 or new.height == 0:
             return _no_pairs(new)
         joined = left.select(
@@ -137,7 +94,7 @@ class IntervalJoin(TwoInputOperator, TimedOperator):
                 JOIN_KEY,
                 pl.col(TS).alias("_r_ts"),
                 pl.col(ROW_ID).alias("_r_id"),
-                *[pl.col(c).alias(self._right_name(c, left_values)) for c in right_values],
+                *right_values,
                 *([ROW] if port == RIGHT else []),
             ),
             on=JOIN_KEY,
@@ -154,9 +111,6 @@ class IntervalJoin(TwoInputOperator, TimedOperator):
             pl.col(kept_id).alias(_KEPT_ID),
         ).drop(JOIN_KEY, "_r_ts", "_l_id", "_r_id")
 
-    def _right_name(self, column: str, left_values: list[str]) -> str:
-        return column + self.suffix if column in left_values else column
-
     # Time
     def fire(self, partition: int, watermark: int, ctx: BatchContext) -> Fired | None:
         left = self._buffer(LEFT, partition, ctx)
@@ -172,45 +126,8 @@ class IntervalJoin(TwoInputOperator, TimedOperator):
         alone = expired.filter(~pl.col(MATCHED)).sort(TS, ROW_ID)
         return alone.drop(ROW_ID, JOIN_KEY, MATCHED), []
 
-    def forget(self, partition: int) -> None:
-        for port in (LEFT, RIGHT):
-            self._buffers.pop((port, partition), None)
-
-    def _watermark(self, partition: int, ctx: BatchContext) -> int:
-        """The watermark rows are checked against: the joint one, never below the one the
-        join last acted at (persisted, so a restart keeps it)."""
-        acted = max(self._buffer(p, partition, ctx).watermark for p in (LEFT, RIGHT))
-        return max(acted, ctx.watermark(partition))
-
-    def _buffer(self, port: int, partition: int, ctx: BatchContext) -> JoinBuffer:
-        store = self.port_store(port, partition, ctx)
-        buffer = self._buffers.get((port, partition))
-        if buffer is None or not buffer.current(store):
-            buffer = self._buffers[(port, partition)] = JoinBuffer(store)
-        return buffer
-
-    def _late(self, late: pl.DataFrame, ctx: BatchContext) -> None:
-        self.late_records += late.height
-        log.info("%s: %d late records (%d so far)", self.label, late.height, self.late_records)
-        if self.late_node is not None:
-            ctx.side(self.late_node, late)
-            return
-        ctx.fail(
-            late[ROW].unique(maintain_order=True).to_list(),
-            LateJoinRecordError(
-                f"{self.label}: late record, older than the join's watermark (the records it "
-                "could meet are gone); route late records with .late(), or raise "
-                "with_watermarks(max_out_of_orderness) on its input"
-            ),
-            self.label,
-        )
-
 
 _NEW_ID, _KEPT_ID = "_hw_join_new", "_hw_join_kept"
-
-
-def _empty(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(KEY, TS, ROW).clear()
 
 
 def _no_pairs(new: pl.DataFrame) -> pl.DataFrame:
@@ -219,6 +136,3 @@ def _no_pairs(new: pl.DataFrame) -> pl.DataFrame:
         .clear()
         .with_columns(pl.lit(None, pl.Int64).alias(_NEW_ID), pl.lit(None, pl.Int64).alias(_KEPT_ID))
     )
-
-
-__all__ = ["JOIN_HOW", "PORTS", "RIGHT", "IntervalJoin"]
