@@ -13,9 +13,12 @@ import os
 import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.errors import ConfigError, HeadwaterError
+
+if TYPE_CHECKING:
+    import httpx
 
 URL_ENV = "HEADWATER_URL"
 TOKEN_ENV = "HEADWATER_TOKEN"
@@ -39,13 +42,16 @@ def push_model(
     description: str = "",
     alias: str | None = None,
     timeout: float = 300.0,
+    client: httpx.Client | None = None,
 ) -> dict[str, Any]:
     """Upload the model at ``path`` as the next version of ``name`` in ``project``; returns the
     version the platform stored (its number, framework, features...).
 
     ``url`` and ``token`` default to ``$HEADWATER_URL`` (else http://localhost:8080) and
     ``$HEADWATER_TOKEN`` (an API token made in the platform's user menu or POST /api/tokens).
-    ``alias`` (e.g. ``"staging"``) moves that alias to the new version.
+    ``alias`` (e.g. ``"staging"``) moves that alias to the new version. ``client`` sends the
+    request through an ``httpx.Client`` of yours (proxies, certificates), at its ``base_url``
+    unless ``url`` is given.
     """
     import httpx
 
@@ -58,7 +64,8 @@ def push_model(
             f"pushing a model needs an API token: pass token=..., or set {TOKEN_ENV} "
             "(create one in the platform: user menu, API tokens)"
         )
-    base = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    own_base = str(client.base_url) if client is not None and str(client.base_url) else None
+    base = (url or own_base or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
     if source.is_dir():
         filename, data = f"{source.name}.tar.gz", _packed(source)
     else:
@@ -73,7 +80,8 @@ def push_model(
     if alias is not None:
         params["alias"] = alias
     try:
-        response = httpx.post(
+        send = client.post if client is not None else httpx.post
+        response = send(
             f"{base}/api/projects/{project}/models/{name}/versions",
             content=data,
             params=params,

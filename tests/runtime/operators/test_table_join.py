@@ -113,8 +113,13 @@ def _send(bootstrap: str, topic: str, rows: list[tuple[str, Any]]) -> None:
 
 
 @pytest.mark.broker
+@pytest.mark.parametrize("order", ["table-first", "interleaved"])
 def test_live_the_table_is_loaded_before_the_stream_and_keeps_updating(
-    bootstrap: str, make_topic: Callable[..., str], unique: Callable[[str], str], tmp_path: Path
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    order: str,
 ) -> None:
     cards = make_topic("cards", partitions=3, **{"cleanup.policy": "compact"})
     payments = make_topic("payments", partitions=2)
@@ -128,10 +133,16 @@ def test_live_the_table_is_loaded_before_the_stream_and_keeps_updating(
         row = None if rng.random() < 0.15 else {"limit": rng.randrange(1000), "v": i}
         table[card] = row
         history.append((card, row))
-    _send(bootstrap, cards, history)
     stream = [{"id": i, "card": f"card-{rng.randrange(45)}"} for i in range(400)]
-    # The stream is there before the app starts too: it is read only once the table is whole.
-    _send(bootstrap, payments, [(s["card"], s) for s in stream])
+    # The stream is there before the app starts too, before the table's rows or between
+    # them: the table is read whole first, so every record meets the table's final rows.
+    if order == "table-first":
+        _send(bootstrap, cards, history)
+        _send(bootstrap, payments, [(s["card"], s) for s in stream])
+    else:
+        for start in range(0, 400, 50):
+            _send(bootstrap, payments, [(s["card"], s) for s in stream[start : start + 50]])
+            _send(bootstrap, cards, history[start * 3 // 4 : (start + 50) * 3 // 4])
 
     def build() -> App:
         return _app(

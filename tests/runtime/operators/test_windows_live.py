@@ -349,3 +349,54 @@ def test_a_restart_keeps_the_watermark_even_when_no_window_closed(
         found = wait_for_records(bootstrap, late, 1, timeout=30)
     assert [_value(m)["id"] for m in found] == ["late"]
     assert read_topic(bootstrap, out) == []
+
+
+@pytest.mark.parametrize("guarantee", ["at-least-once", "exactly-once"])
+def test_a_partition_read_to_its_end_before_a_restart_does_not_hold_windows_back(
+    bootstrap: str,
+    broker_kind: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    guarantee: str,
+) -> None:
+    if guarantee == "exactly-once":
+        skip_on_tansu(broker_kind, "shows aborted records to read_committed readers")
+    source, out = make_topic("visits", partitions=3), unique("per-second")
+    name = unique("wmresume")
+
+    def app() -> App:
+        app = App(
+            name,
+            bootstrap,
+            guarantee=guarantee,
+            consumer_config=FAST_GROUP,
+            commit_interval=0.3,
+            state_dir=tmp_path / "state",
+        )
+        visits = app.dataframe(app.topic(source, timestamp="ts", partitions=3))
+        per_second = visits.with_watermarks("0s").group_by("customer", repartition=False)
+        per_second.window(windows.tumbling("1s")).agg(n=agg.count()).to_topic(app.topic(out))
+        return app
+
+    # Partition 0 is read to its end, its last record an hour ahead, while partitions 1 and 2
+    # are still empty: they hold the watermark back, so no window closes.
+    _send(bootstrap, source, [{"customer": "a", "ts": BASE_TS + 100}], partition=0)
+    _send(bootstrap, source, [{"customer": "a", "ts": BASE_TS + 3_600_000}], partition=0)
+    with running(app()):
+        wait_until(
+            lambda: committed_offsets(bootstrap, name, source, 3)[0] >= 2, timeout=30, interval=0.2
+        )
+    assert read_topic(bootstrap, out) == []
+    # After the restart nothing new reaches partition 0: its event time must come back from
+    # the commit, not start again from nothing and hold every window open for good.
+    for partition, customer in ((1, "b"), (2, "c")):
+        _send(bootstrap, source, [{"customer": customer, "ts": BASE_TS + 200}], partition)
+        _send(bootstrap, source, [{"customer": customer, "ts": BASE_TS + 3_600_000}], partition)
+    with running(app()):
+        found = wait_for_records(bootstrap, out, 3, timeout=30)
+    assert sorted((_value(m)["customer"], _value(m)["n"]) for m in found) == [
+        ("a", 1),
+        ("b", 1),
+        ("c", 1),
+    ]

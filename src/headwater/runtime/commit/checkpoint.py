@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -59,6 +59,15 @@ def produce_changelog(
     producer.poll(0)
 
 
+class OffsetMetadata(Protocol):
+    """What to commit with an input partition's offset besides the offset (its event time,
+    see :mod:`headwater.runtime.time.resume`), told when such a commit succeeded."""
+
+    def offer(self, topic: str, partition: int) -> str | None: ...
+
+    def committed(self, partitions: Iterable[tuple[str, int]]) -> None: ...
+
+
 class SinkWriter(Protocol):
     """The sink steps' part of a checkpoint (see ``runtime/operators/sink_step.py``)."""
 
@@ -86,8 +95,10 @@ class Checkpoint:
         state: StateManager | None = None,
         changelog_producer: Producer | None = None,
         dead_letter: Callable[[Refusal], None] | None = None,
+        offset_metadata: OffsetMetadata | None = None,
     ) -> None:
         self._consumer = consumer
+        self._offset_metadata = offset_metadata
         self._producer = producer
         self._delivery_errors = delivery_errors
         # Where refused outputs go; None (on_error="raise") makes a refusal stop the app.
@@ -140,8 +151,8 @@ class Checkpoint:
             raise
         if self._state is not None:
             self._state.persist(offsets)
-        if offsets:
-            self._commit_offsets(offsets)
+        if offsets and self._commit_offsets(offsets) and self._offset_metadata is not None:
+            self._offset_metadata.committed(offsets)
         if self.sinks is not None:
             self.sinks.committed(offsets)
         self.last_commit = offsets
@@ -195,8 +206,22 @@ class Checkpoint:
                 + "; ".join(errors[:5])
             )
 
-    def _commit_offsets(self, offsets: dict[tuple[str, int], int]) -> None:
-        tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+    def _topic_partitions(self, offsets: dict[tuple[str, int], int]) -> list[TopicPartition]:
+        """The offsets to commit, each with its metadata."""
+        meta = self._offset_metadata
+        tps = []
+        for (topic, partition), offset in offsets.items():
+            metadata = meta.offer(topic, partition) if meta is not None else None
+            tps.append(
+                TopicPartition(topic, partition, offset)
+                if metadata is None  # TopicPartition takes text only, never None
+                else TopicPartition(topic, partition, offset, metadata=metadata)
+            )
+        return tps
+
+    def _commit_offsets(self, offsets: dict[tuple[str, int], int]) -> bool:
+        """Commit ``offsets``; False if the group moved on and the commit was skipped."""
+        tps = self._topic_partitions(offsets)
         try:
             self._consumer.commit(offsets=tps, asynchronous=False)
         except KafkaException as exc:
@@ -208,9 +233,10 @@ class Checkpoint:
             ):
                 # The group moved on; the new owners reprocess from the last commit.
                 log.warning("commit skipped during a rebalance: %s", error.str())
-                return
+                return False
             raise BrokerError(f"offset commit failed: {error.str()}") from exc
         log.debug("committed %d partitions", len(tps))
+        return True
 
     # Failures and shutdown
     def lose(self, partitions: list[TopicPartition]) -> None:

@@ -35,7 +35,12 @@ from typing import IO, TYPE_CHECKING
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from headwater.errors import BrokerError
-from headwater.runtime.commit.checkpoint import Checkpoint, produce_changelog, refused_error
+from headwater.runtime.commit.checkpoint import (
+    Checkpoint,
+    OffsetMetadata,
+    produce_changelog,
+    refused_error,
+)
 from headwater.runtime.commit.delivery import DeliveryErrors
 from headwater.runtime.loop.batch import Source
 
@@ -104,8 +109,16 @@ class TransactionalCheckpoint(Checkpoint):
         new_producer: Callable[[], Producer] | None = None,
         on_new_producer: Callable[[Producer], None] | None = None,
         on_rewind: Callable[[list[tuple[str, int]]], None] | None = None,
+        offset_metadata: OffsetMetadata | None = None,
     ) -> None:
-        super().__init__(consumer, producer, delivery_errors, flush_timeout, state=state)
+        super().__init__(
+            consumer,
+            producer,
+            delivery_errors,
+            flush_timeout,
+            state=state,
+            offset_metadata=offset_metadata,
+        )
         self._dead_letters = dead_letters
         # Makes the producer that replaces a fenced one, and tells its other users (the emitter).
         self._new_producer = new_producer
@@ -174,7 +187,7 @@ class TransactionalCheckpoint(Checkpoint):
                 )
             if offsets:
                 self._producer.send_offsets_to_transaction(
-                    [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                    self._topic_partitions(offsets),
                     self._consumer.consumer_group_metadata(),
                     self._flush_timeout,
                 )
@@ -194,6 +207,8 @@ class TransactionalCheckpoint(Checkpoint):
         self._aborts = 0
         self._delivery_errors.skips.clear()  # their dead letters are committed now
         self.last_commit = offsets
+        if self._offset_metadata is not None:
+            self._offset_metadata.committed(offsets)
         if state is not None:
             state.persist(offsets)
         self._pending.clear()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -477,12 +477,41 @@ class Executor:
                 pipeline_time.finish(at)
             self.advance(time.monotonic())
 
-    def assign(self, partitions: list[tuple[str, int]]) -> None:
+    def assign(
+        self,
+        partitions: list[tuple[str, int]],
+        metadata: Mapping[tuple[str, int], str | None] | None = None,
+    ) -> None:
+        """New partitions; ``metadata``: what their last commits hold (their event time)."""
         now = time.monotonic()
         for topic, partition in partitions:
             inp = self._inputs.get(topic)
             if inp is not None:
-                inp.time.assign(partition, now)
+                inp.time.assign(partition, now, (metadata or {}).get((topic, partition)))
+
+    def ready(self, partitions: list[tuple[str, int]]) -> None:
+        """``partitions`` can be processed now (their stores are recovered)."""
+        for topic, partition in partitions:
+            inp = self._inputs.get(topic)
+            if inp is not None and inp.time.enabled:
+                inp.time.ready(partition)
+
+    def tracks_event_time(self, topic: str) -> bool:
+        """Whether the pipeline of input ``topic`` keeps event time (commits it, see
+        :meth:`offer`)."""
+        inp = self._inputs.get(topic)
+        return inp is not None and inp.time.enabled
+
+    def offer(self, topic: str, partition: int) -> str | None:
+        """The metadata to commit with a partition's offset (its event time), if any."""
+        inp = self._inputs.get(topic)
+        return inp.time.offer(partition) if inp is not None and inp.time.enabled else None
+
+    def committed(self, topic: str, partition: int) -> None:
+        """The commit of a partition's offset, with what :meth:`offer` gave, succeeded."""
+        inp = self._inputs.get(topic)
+        if inp is not None:
+            inp.time.committed(partition)
 
     def forget(self, partitions: list[tuple[str, int]]) -> None:
         for topic, partition in partitions:

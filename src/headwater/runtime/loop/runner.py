@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import (
@@ -28,6 +29,7 @@ from headwater.runtime.graph import describe
 from headwater.runtime.loop.batch import Source
 from headwater.runtime.loop.bounds import InputBounds, Until, end_round
 from headwater.runtime.loop.emitter import KafkaEmitter
+from headwater.runtime.loop.event_time_commits import EventTimeCommits
 from headwater.runtime.loop.executor import Executor
 from headwater.runtime.loop.global_tables import GlobalTables
 from headwater.runtime.loop.standby_assignment import StandbyPlanner
@@ -224,6 +226,9 @@ class Runner:
         dead_letters = plan.dead_letter_topic is not None
         checkpoint: Checkpoint
 
+        executors: dict[str, Executor] = {}
+        event_time = EventTimeCommits(executors)
+
         def rewind(partitions: list[tuple[str, int]]) -> None:
             for executor in pipelines:
                 executor.rewind(partitions)
@@ -242,6 +247,7 @@ class Runner:
                 new_producer=lambda: Producer(producer_config),
                 on_new_producer=emitter.use_producer,
                 on_rewind=rewind,
+                offset_metadata=event_time,
             )
             checkpoint.initialize()
             log.info("exactly-once with transactional.id %s", txn_id)
@@ -253,6 +259,7 @@ class Runner:
                 state=state,
                 changelog_producer=changelog_producer,
                 dead_letter=emitter.dead_letter_refusal if dead_letters else None,
+                offset_metadata=event_time,
             )
         stores = state.store if state is not None else None
         roots = compile_plan(plan)
@@ -275,7 +282,7 @@ class Runner:
             )
             for group in connected_inputs(roots)
         ]
-        executors = {name: e for e in pipelines for name in e.topics}
+        executors.update((name, e) for e in pipelines for name in e.topics)
         # Partition i of joined topics waits for the stores of every one of them.
         self._copartitioned = {name: e.topics for e in pipelines for name in e.topics}
         stateful_topics = {topic.name for topic in plan.store_topics.values()}
@@ -305,14 +312,23 @@ class Runner:
         def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
             self._assigned.update((tp.topic, tp.partition) for tp in partitions)
             status.write(self._assigned)
-            for executor in pipelines:  # event time waits for new partitions too
-                executor.assign([(tp.topic, tp.partition) for tp in partitions])
+            # Event time waits for new partitions too, from where their last commit left it.
+            committed = event_time.read(c, partitions)
+            for executor in pipelines:
+                executor.assign([(tp.topic, tp.partition) for tp in partitions], committed)
             self._rebalanced = True
             log.info("assigned %s", _names(partitions))
-            if state is None:
-                return
-            state.on_assign(partitions)
-            waiting = [tp for tp in partitions if not self._ready(state, tp.topic, tp.partition)]
+            if state is not None:
+                state.on_assign(partitions)
+            waiting = [
+                tp
+                for tp in partitions
+                if state is not None and not self._ready(state, tp.topic, tp.partition)
+            ]
+            held = {(tp.topic, tp.partition) for tp in waiting}
+            ready = [(tp.topic, tp.partition) for tp in partitions]
+            for executor in pipelines:
+                executor.ready([key for key in ready if key not in held])
             if waiting:
                 # Assign now (not after the callback) so the pause holds from the first fetch.
                 _assign(c, partitions, eager)
@@ -373,7 +389,7 @@ class Runner:
                     # Never block on recovery while partitions that are ready have records.
                     ready = bool(self._assigned - self._paused)
                     state.recovery.step(max_records=RECOVERY_STEP, timeout=0 if ready else 0.02)
-                    self._resume(consumer, state)
+                    self._resume(consumer, state, pipelines)
                     wait = min(wait, 0.01)
                 tables.poll()  # the tables' updates, as they come
                 if standby is not None:
@@ -490,7 +506,9 @@ class Runner:
         if state is not None:
             state.on_revoke(partitions)
 
-    def _resume(self, consumer: Consumer, state: StateManager) -> None:
+    def _resume(
+        self, consumer: Consumer, state: StateManager, executors: Iterable[Executor]
+    ) -> None:
         """Resume the partitions whose stores finished recovering."""
         recovered = {(s.topic, s.partition) for s in state.recovery.take_recovered()}
         # A partition with two stores waits for both; a joined one for its other input's.
@@ -499,6 +517,8 @@ class Runner:
         if ready:
             consumer.resume([TopicPartition(t, p) for t, p in ready])
             self._paused.difference_update(ready)
+            for executor in executors:
+                executor.ready(ready)
             log.info("resumed %s", ", ".join(f"{t}[{p}]" for t, p in ready))
 
     def _poll(self, consumer: Consumer, wait: float) -> list[Source]:

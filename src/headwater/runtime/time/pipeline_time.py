@@ -18,6 +18,7 @@ import polars as pl
 from headwater.runtime.loop.batch import ROW, TS, Source
 from headwater.runtime.operators.steps import SourceOp
 from headwater.runtime.operators.timed import TimedOperator
+from headwater.runtime.time import resume
 from headwater.runtime.time.join_time import domain_nodes, joins_below
 from headwater.runtime.time.watermark import (
     MARKER_HEADER,
@@ -65,6 +66,10 @@ class PipelineTime:
         self._resent = 0.0
         self._current = MIN_TIME
         self._final: int | None = None  # the watermark the input ended at
+        # Per partition, the event time offered with an offset being committed, and the one
+        # the last successful commit holds (what a rewind goes back to).
+        self._offered: dict[int, int] = {}
+        self._committed: dict[int, int] = {}
 
     def strip_markers(self, source: Source) -> tuple[Source, list[tuple[int, bytes]]]:
         """The batch without its watermark markers, and the markers (partition, payload)."""
@@ -128,15 +133,40 @@ class PipelineTime:
         self.tracker.finish(at)
         self._final = at
 
-    def assign(self, partition: int, now: float) -> None:
-        self.tracker.assign(partition, now)
+    def assign(self, partition: int, now: float, metadata: str | None = None) -> None:
+        """Wait for ``partition``, from the event time its last commit's ``metadata`` holds."""
+        resume_at = resume.decode(metadata)
+        if resume_at is not None:
+            self._committed[partition] = resume_at
+        self.tracker.assign(partition, now, resume_at)
+
+    def ready(self, partition: int) -> None:
+        """``partition`` can be processed (its stores are recovered): its windows and timers
+        fire as time advances even if it never reads another record (state a restart
+        brought back)."""
+        self.live.add(partition)
+
+    def offer(self, partition: int) -> str | None:
+        """The metadata to commit with ``partition``'s offset: its event time, if any."""
+        latest = self.tracker.latest(partition)
+        if latest is None:
+            return None
+        self._offered[partition] = latest
+        return resume.encode(latest)
+
+    def committed(self, partition: int) -> None:
+        """The commit of what :meth:`offer` gave for ``partition`` succeeded."""
+        offered = self._offered.pop(partition, None)
+        if offered is not None:
+            self._committed[partition] = offered
 
     def rewind(self, partition: int, now: float) -> None:
         """The partition is read again from its last commit (an aborted transaction): its
         event time goes back with it, or the records read again would be behind a watermark
         they themselves had moved (taken for late ones), and every marker is written again
         (those of the aborted transaction are void)."""
-        self.tracker.rewind(partition, now)
+        self._offered.pop(partition, None)
+        self.tracker.rewind(partition, now, self._committed.get(partition))
         self._current = self.tracker.watermark(now)
         self._sent.clear()
         if self.markers is not None:
@@ -146,6 +176,8 @@ class PipelineTime:
 
     def forget(self, partition: int) -> None:
         self.tracker.forget(partition)
+        self._offered.pop(partition, None)
+        self._committed.pop(partition, None)
         self.live.discard(partition)
         self._sent.pop(partition, None)
         if self.markers is not None:

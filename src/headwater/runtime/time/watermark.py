@@ -64,21 +64,30 @@ class WatermarkTracker:
         self._watermark = MIN_TIME
         self._finished: int | None = None  # the watermark the input ended at
 
-    def assign(self, partition: int, now: float) -> None:
-        """A partition to wait for (even before its first record), until it turns idle."""
+    def assign(self, partition: int, now: float, resume_at: int | None = None) -> None:
+        """A partition to wait for (even before its first record), until it turns idle;
+        ``resume_at``: the largest event time read from it before (see
+        :mod:`headwater.runtime.time.resume`)."""
         self._active.setdefault(partition, now)
+        if resume_at is not None:
+            self._max[partition] = max(self._max.get(partition, MIN_TIME), resume_at)
+
+    def latest(self, partition: int) -> int | None:
+        """The largest event time read from ``partition``, None before its first record."""
+        return self._max.get(partition)
 
     def forget(self, partition: int) -> None:
         self._max.pop(partition, None)
         self._active.pop(partition, None)
 
-    def rewind(self, partition: int, now: float) -> None:
+    def rewind(self, partition: int, now: float, resume_at: int | None = None) -> None:
         """The partition is read again from its last commit (an aborted transaction): what its
-        records since then moved goes back, as if it had just been assigned. The pipeline's
-        watermark is recomputed from the partitions as they stand; the stores keep the one
-        the windows acted on, so no window closes twice."""
+        records since then moved goes back, to ``resume_at`` (its event time as of that
+        commit), as if it had just been assigned. The pipeline's watermark is recomputed from
+        the partitions as they stand; the stores keep the one the windows acted on, so no
+        window closes twice."""
         self.forget(partition)
-        self.assign(partition, now)
+        self.assign(partition, now, resume_at)
         self._watermark = MIN_TIME
 
     def observe(self, partitions: pl.Series, times: pl.Series, now: float) -> None:
