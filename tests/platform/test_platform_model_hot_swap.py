@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from deploy_helpers import add_cluster, replicas, waiting
 from kafka_helpers import read_all
 from model_helpers import fraud_model, upload
@@ -40,6 +40,7 @@ MANIFEST = """apps:
     inputs: [{payments}]
     outputs: [{scores}]
     replicas: 1
+    cpu: 1
     memory: 1Gi
 """
 
@@ -55,8 +56,10 @@ class Stream:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        # About 100 records a second: enough for many batches per version, little enough that a
+        # replica on a loaded machine keeps up (a swap shows once the batch after it commits).
         while not self._stop.wait(0.02):
-            for _ in range(5):
+            for _ in range(2):
                 value = {"id": self.sent, "amount": float(self.sent % 97), "night": self.sent % 2}
                 self._producer.produce(
                     self._topic, json.dumps(value).encode(), key=b"%d" % self.sent
@@ -78,14 +81,53 @@ def scores(bootstrap: str, topic: str) -> list[Any]:
     return read_all(bootstrap, [topic], **{"isolation.level": "read_committed"})
 
 
+def runs(values: list[int]) -> list[int]:
+    """``values`` with repeats merged: [1, 1, 2, 2, 1] -> [1, 2, 1]."""
+    merged: list[int] = []
+    for value in values:
+        if not merged or merged[-1] != value:
+            merged.append(value)
+    return merged
+
+
 def versions_seen(bootstrap: str, topic: str) -> list[int]:
-    """The model versions of the committed scores, in offset order per partition, runs merged."""
-    runs: list[int] = []
-    for message in scores(bootstrap, topic):
-        version = json.loads(message.value())["model_version"]
-        if not runs or runs[-1] != version:
-            runs.append(version)
-    return runs
+    """The model versions of the committed scores, in offset order, runs merged."""
+    return runs([json.loads(m.value())["model_version"] for m in scores(bootstrap, topic)])
+
+
+class Watcher:
+    """The versions of the scores as they arrive (while the app keeps a transaction open, a
+    reader that waits for the partition's end may not see it: this one only polls)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.versions: list[int] = []
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"watcher-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            }
+        )
+        self._consumer.subscribe([topic])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            message = self._consumer.poll(0.2)
+            if message is not None and not message.error():
+                self.versions.append(json.loads(message.value())["model_version"])
+
+    def runs(self) -> list[int]:
+        return runs(list(self.versions))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._consumer.close()
 
 
 def test_promote_and_roll_back_swap_a_running_deployment(
@@ -121,15 +163,25 @@ def test_promote_and_roll_back_swap_a_running_deployment(
         assert made.status_code == 201, made.text
         ident = made.json()["id"]
 
+        watcher = Watcher(bootstrap, output)
         with Stream(bootstrap, payments) as stream:
-            waiting(live, ident, lambda: versions_seen(bootstrap, output) == [1], timeout=90)
+            waiting(live, ident, lambda: watcher.runs() == [1], timeout=90)
             (replica,) = replicas(live, ident)
             promoted = editor.put(base, json={"version": 2})
             assert promoted.status_code == 200, promoted.text
-            waiting(live, ident, lambda: versions_seen(bootstrap, output) == [1, 2], timeout=20)
+            waiting(live, ident, lambda: watcher.runs() == [1, 2], timeout=60)
             rolled = editor.post(f"{base}/rollback")
             assert rolled.status_code == 200 and rolled.json()["aliases"] == {"production": 1}
-            waiting(live, ident, lambda: versions_seen(bootstrap, output) == [1, 2, 1], timeout=20)
+            try:
+                waiting(
+                    live,
+                    ident,
+                    lambda: watcher.runs() == [1, 2, 1],
+                    timeout=60,
+                )
+            except AssertionError as exc:
+                raise AssertionError(f"versions: {watcher.runs()}; {exc}") from None
+        watcher.close()
         sent = stream.sent
         waiting(live, ident, lambda: len(scores(bootstrap, output)) >= sent, timeout=60)
 
