@@ -165,3 +165,24 @@ def test_window_join_takes_tumbling_and_hopping_windows_only() -> None:
     right = app.dataframe(app.topic("b"))
     with pytest.raises(ConfigError, match="tumbling or hopping"):
         left.join_window(right, windows.session("1m"))
+
+
+def test_a_history_run_of_the_joins_equals_the_batch_joins() -> None:
+    data = streams(300, seed=4, late=0)
+    app = App("joins-history", max_batch_records=30)
+    left = app.dataframe(app.topic("left", timestamp="ts")).with_watermarks(f"{BOUND_MS}ms")
+    right = app.dataframe(app.topic("right", timestamp="ts")).with_watermarks(f"{BOUND_MS}ms")
+    interval = left.join_interval(
+        right, on="user", lower=f"-{-LOWER_MS}ms", upper=f"{UPPER_MS}ms", how="left"
+    )
+    interval.to_topic(app.topic("by-interval"))
+    hopping = left.join_window(right, windows.hopping("4s", step="1s"), on="user", name="w")
+    hopping.to_topic(app.topic("by-window"))
+    frames = {side: pd.DataFrame(data[side]) for side in ("left", "right")}
+    result = app.run_history(frames)
+    got_interval = result.outputs["by-interval"].to_pandas()
+    want_interval = interval_join(data["left"], data["right"], "left")
+    assert canonical(got_interval, COLUMNS) == canonical(want_interval, COLUMNS)
+    got_window = result.outputs["by-window"].to_pandas()
+    want_window = window_join(data["left"], data["right"], 4_000, 1_000)
+    assert canonical(got_window, WINDOW_COLUMNS) == canonical(want_window, WINDOW_COLUMNS)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import polars as pl
 
 from headwater.errors import ConfigError
-from headwater.runtime.compile import compile_plan
+from headwater.runtime.compile import compile_plan, connected_inputs
 from headwater.runtime.loop.batch import KEY, ROW, TS, Source, value_columns, values_of
 from headwater.runtime.loop.executor import Executor, _Attempt
 from headwater.runtime.loop.lazy_records import Column, JsonRows, Nulls
@@ -87,26 +87,45 @@ def run_history(
     capture.targets = sink_targets(n.operator for root in roots.values() for n in root.walk())
     stores = _TemporaryStores()
     try:
-        for name, source in sources.items():
+        # One executor per input, or per group of inputs a join connects (read in turns).
+        for group in connected_inputs({name: roots[name] for name in sources}):
             executor = _FrameExecutor(
-                roots[name], flat.topics[name], capture, settings.on_error, stores=stores
+                [roots[name] for name in group],
+                [flat.topics[name] for name in group],
+                capture,
+                settings.on_error,
+                stores=stores,
             )
-            offset = 0
-            for chunk in source.batches():
-                if chunk.height == 0:
-                    continue
-                batch = FrameBatch.of(name, chunk, source, offset)
-                offset += chunk.height
-                executor.process(batch)
-                capture.commit(f"history-{name}-{offset}")
+            _read_in_turns(executor, {name: sources[name] for name in group}, capture)
             executor.finish()  # the input ends here: every window closes, every timer fires
-            capture.commit(f"history-{name}-end")
+            capture.commit(f"history-{'+'.join(group)}-end")
     finally:
         stores.close()
     return HistoryResult(
         outputs={t: _output_frame(fs) for t, fs in capture.outputs.items()},
         dead_letters=pl.DataFrame(capture.dead) if capture.dead else pl.DataFrame(),
     )
+
+
+def _read_in_turns(
+    executor: Executor, sources: dict[str, HistorySource], capture: _HistoryCapture
+) -> None:
+    """Every chunk of ``sources`` through ``executor``, a chunk of each source in turn (the
+    inputs of a join arrive interleaved, as from a broker)."""
+    chunks = {name: iter(source.batches()) for name, source in sources.items()}
+    offsets = dict.fromkeys(sources, 0)
+    while chunks:
+        for name in list(chunks):
+            chunk = next(chunks[name], None)
+            if chunk is None:
+                del chunks[name]
+                continue
+            if chunk.height == 0:
+                continue
+            batch = FrameBatch.of(name, chunk, sources[name], offsets[name])
+            offsets[name] += chunk.height
+            executor.process(batch)
+            capture.commit(f"history-{name}-{offsets[name]}")
 
 
 def single_partition(plan: Plan) -> Plan:
