@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import history
 import joins
 import ml
 import stateless
@@ -79,6 +80,15 @@ def test_windows_contender_outputs_exactly_the_closed_windows(
     assert first["mean"] == pytest.approx(mean, rel=1e-9)
     assert first["window_end"] == first["window_start"] + 10_000
     assert windows.check_output(bootstrap, sink, expected, "window_start") is None
+
+
+def test_history_benchmark_computes_what_polars_computes(tmp_path: Path) -> None:
+    data = history.purchases(20_000, users=30)
+    data.slice(0, 12_000).write_parquet(tmp_path / "purchases-00.parquet")
+    data.slice(12_000).write_parquet(tmp_path / "purchases-01.parquet")
+    _, ours = history.run_history(tmp_path)
+    _, by_hand = history.run_polars(tmp_path)
+    assert ours.height > 30 and history.canonical(ours).equals(history.canonical(by_hand))
 
 
 def test_asof_join_contender_outputs_the_batch_asof_join(

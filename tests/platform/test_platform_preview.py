@@ -6,12 +6,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 from kafka_helpers import read_all
+from model_helpers import fraud_model, upload
 from platform_server import LiveServer
 
 from headwater.kafka.admin import TopicAdmin
@@ -318,3 +320,48 @@ def test_a_preview_needs_an_editor(live: LiveServer, cluster: str, raiser: str) 
     with live.client("editor") as editor:
         missing = editor.post("/api/projects/no-such-project/preview", json={})
         assert missing.status_code == 404
+
+
+SCORING_APP = """\
+from headwater import App
+
+app = App("scorer")
+payments = app.dataframe(app.topic("{topic}", value="json"))
+payments.predict("models:/fraud@production").to_topic(app.topic("{topic}-scores"))
+"""
+
+
+def test_a_preview_scores_with_the_projects_registry_model(
+    live: LiveServer,
+    cluster: str,
+    bootstrap: str,
+    produce: Callable[..., None],
+    tmp_path: Path,
+) -> None:
+    topic = f"payments-{uuid.uuid4().hex[:6]}"
+    ensure_topic(bootstrap, topic)
+    produce(topic, values([{"amount": 120.0, "night": 1}, {"amount": 8.0, "night": 0}]))
+    project = new_project(live)
+    write(
+        live,
+        project,
+        {"app.py": SCORING_APP.format(topic=topic), "headwater.yaml": MANIFEST.format(topic=topic)},
+    )
+    # Without a production version the preview says what to do.
+    missing = preview(live, project, cluster, records=2).json()["error"]
+    assert "models:/fraud@production" in missing["message"], missing
+    with live.client("editor") as editor:
+        made = upload(
+            editor,
+            project,
+            "fraud",
+            fraud_model(tmp_path).read_bytes(),
+            filename="fraud.joblib",
+            alias="production",
+        )
+        assert made.status_code == 201, made.text
+    result = preview(live, project, cluster, records=2).json()
+    assert result["error"] is None, result["error"]
+    scored = next(iter(result["outputs"].values()))
+    assert [r["prediction"] for r in scored] == [1, 0]
+    assert [r["model_version"] for r in scored] == [1, 1]

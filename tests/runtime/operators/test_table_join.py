@@ -12,7 +12,14 @@ from typing import Any
 import orjson
 import pandas as pd
 import pytest
-from integration_helpers import FAST_GROUP, produce_records, read_topic, running, wait_for_records
+from integration_helpers import (
+    FAST_GROUP,
+    AppThread,
+    produce_records,
+    read_topic,
+    running,
+    wait_for_records,
+)
 from kafka_helpers import wait_until
 
 from headwater import App, ConfigError
@@ -194,3 +201,25 @@ def test_live_the_table_is_loaded_before_the_stream_and_keeps_updating(
     copy = GlobalTableStore(tmp_path / "state" / second.name / "cards", "cards", cards)
     assert sum(copy.next_offset(p) for p in range(3)) == len(history) + 3  # every record, once
     copy.close()
+
+
+@pytest.mark.broker
+def test_live_a_missing_table_topic_stops_the_app_with_the_fix(
+    bootstrap: str, make_topic: Callable[..., str], unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    from headwater import MissingTopicError
+
+    payments = make_topic("payments")
+    app = _app(
+        unique("no-table"),
+        unique("absent-cards"),
+        payments,
+        unique("out"),
+        broker=bootstrap,
+        consumer_config=FAST_GROUP,
+        state_dir=tmp_path / "state",
+    )
+    thread = AppThread(app).start()
+    thread.join(timeout=60)  # it ends on its own, before reading any record
+    assert isinstance(thread.error, MissingTopicError)
+    assert "cleanup.policy=compact" in str(thread.error)

@@ -171,6 +171,8 @@ def preview(
     files, unsaved = _with_unsaved(files, body.files, context.settings.max_file_bytes)
     spec = _app_spec(files, ref, body.app)
     _, settings = context.clusters.resolve(cluster)
+    models = context.models.folder(name)
+    models.mkdir(parents=True, exist_ok=True)
     result = run_preview(
         PreviewRequest(
             files=files,
@@ -183,6 +185,7 @@ def preview(
             sandbox=context.sandbox,
             limits=Limits(spec.cpu, spec.memory_bytes),
             enforcer=context.supervisor.enforcer,
+            models_dir=models,
         )
     )
     error = result.get("error")

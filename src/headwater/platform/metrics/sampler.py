@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from confluent_kafka import KafkaException
 
 from headwater.errors import BrokerError
 from headwater.platform.domain.clusters import ClusterService
+from headwater.platform.metrics.periodic import PeriodicSampler
 from headwater.platform.metrics.store import MetricsStore
 from headwater.platform.topics import ClusterView, TopicRates
 
@@ -17,7 +17,7 @@ SAMPLE_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
 
-class TopicSampler:
+class TopicSampler(PeriodicSampler):
     """A daemon thread feeding ``store`` (and the topic listing's ``rates``) until stopped."""
 
     def __init__(
@@ -27,34 +27,18 @@ class TopicSampler:
         rates: TopicRates,
         interval: float = SAMPLE_SECONDS,
     ) -> None:
+        super().__init__(interval, "headwater-metrics")
         self.clusters = clusters
         self.store = store
         self.rates = rates
         # Committed-offset samples per (group, topic): how fast each group consumes a topic.
         self.consumed = TopicRates()
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="headwater-metrics", daemon=True)
         self._failing: set[str] = set()  # clusters whose last sample failed: logged once
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sample()
-            except Exception:  # a bad sample must not end sampling for the server's life
-                log.exception("metrics: sampling failed")
 
     def sample(self) -> None:
         """One sample of every cluster; a cluster that does not answer is skipped."""
         for name, settings in self.clusters.connections():
-            if self._stop.is_set():
+            if self.stopping:
                 return
             try:
                 self._sample_cluster(name, ClusterView(settings))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from prometheus_client.parser import text_string_to_metric_families
 
 from headwater.platform.deployments.supervisor import Supervisor
+from headwater.platform.metrics.periodic import PeriodicSampler
 from headwater.platform.metrics.sampler import SAMPLE_SECONDS
 
 log = logging.getLogger(__name__)
@@ -118,37 +119,21 @@ def scrape_steps(address: str, timeout: float = SCRAPE_TIMEOUT) -> Totals | None
     return {step: (c[0], c[1]) for step, c in counts.items()}
 
 
-class StepSampler:
+class StepSampler(PeriodicSampler):
     """A daemon thread scraping every live replica into ``rates`` until stopped."""
 
     def __init__(
         self, supervisor: Supervisor, rates: StepRates, interval: float = SAMPLE_SECONDS
     ) -> None:
+        super().__init__(interval, "headwater-steps")
         self.supervisor = supervisor
         self.rates = rates
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="headwater-steps", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sample()
-            except Exception:  # a bad sample must not end sampling for the server's life
-                log.exception("metrics: sampling the steps failed")
 
     def sample(self) -> None:
         """One sample of every deployment's live replicas."""
         addresses = self.supervisor.metrics_addresses()
         for deployment, found in addresses.items():
-            if self._stop.is_set():
+            if self.stopping:
                 return
             scraped = {address: scrape_steps(address) for address in found}
             self.rates.observe(deployment, scraped, time.monotonic())

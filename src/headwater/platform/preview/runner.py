@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from headwater.kafka.settings import KafkaSettings
+from headwater.models.registry import MODELS_DIR_ENV
 from headwater.platform.deployments.limits import Enforcement, Enforcer, Limits
 from headwater.platform.projects.paths import inside
 from headwater.platform.sandbox import Jail, Sandbox, SandboxMode
@@ -42,6 +43,8 @@ class PreviewRequest:
     sandbox: Sandbox = field(default_factory=lambda: Sandbox(SandboxMode.none))
     limits: Limits | None = None
     enforcer: Enforcer = field(default_factory=lambda: Enforcer(Enforcement.none))
+    # The project's model registry, read-only: where models:/NAME@ALIAS resolves (as deployed).
+    models_dir: Path | None = None
 
 
 def _logs(data: bytes) -> str:
@@ -85,8 +88,12 @@ def run_preview(request: PreviewRequest) -> dict[str, Any]:
                 "result": str(result_path),
             }
         )
-        jail = Jail(workdir=project, writable=(Path(folder),))
-        env = request.sandbox.environment({**request.env, "PYTHONUNBUFFERED": "1"}, jail)
+        readable = () if request.models_dir is None else (request.models_dir,)
+        jail = Jail(workdir=project, writable=(Path(folder),), readable=readable)
+        models_env = {} if request.models_dir is None else {MODELS_DIR_ENV: str(request.models_dir)}
+        env = request.sandbox.environment(
+            {**request.env, **models_env, "PYTHONUNBUFFERED": "1"}, jail
+        )
         command = request.sandbox.command(
             [sys.executable, "-m", "headwater.platform.preview.child"], jail
         )

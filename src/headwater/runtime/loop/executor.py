@@ -12,13 +12,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
-import orjson
 import polars as pl
 
 from headwater.errors import PipelineError, StateError
 from headwater.runtime.loop.batch import KEY, ROW, TS, Position, Source, value_columns, with_values
+from headwater.runtime.loop.lazy_records import JsonRows
 from headwater.runtime.loop.step_metrics import StepCounters, step_id
 from headwater.runtime.operators.sink_step import SinkTarget
 from headwater.runtime.operators.steps import with_millis
@@ -591,17 +591,14 @@ def _store_of(domain: TimeDomain, topic: str) -> str | None:
 
 
 def _results_source(topic: str, partition: int, frame: pl.DataFrame) -> Source:
-    """Window results as records of their own: what a dead letter of one carries."""
-    rows = frame.select(value_columns(frame)).to_dicts()
-    values: list[bytes | None] = [orjson.dumps(v, default=str) for v in rows]
-    keys: list[bytes | None] = [
-        None if k is None else orjson.dumps(k, default=str) for k in frame[KEY].to_list()
-    ]
+    """Window results as records of their own: what a dead letter of one carries (encoded
+    only for the few that fail)."""
+    n = frame.height
     return Source(
         topic=topic,
-        partitions=[partition] * frame.height,
-        offsets=[-1] * frame.height,
-        raw_keys=keys,
-        raw_values=values,
+        partitions=[partition] * n,
+        offsets=[-1] * n,
+        raw_keys=cast("list[bytes | None]", JsonRows(frame.select(KEY), single=True)),
+        raw_values=cast("list[bytes | None]", JsonRows(frame.select(value_columns(frame)))),
         timestamps=frame[TS].to_list(),
     )

@@ -17,17 +17,17 @@ run, none of which changes a result:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast, overload
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import orjson
 import polars as pl
 
 from headwater.errors import ConfigError
-from headwater.runtime.compile import compile_plan
+from headwater.runtime.compile import compile_plan, connected_inputs
 from headwater.runtime.loop.batch import KEY, ROW, TS, Source, value_columns, values_of
 from headwater.runtime.loop.executor import Executor, _Attempt
+from headwater.runtime.loop.lazy_records import Column, JsonRows, Nulls
 from headwater.runtime.loop.local import _Capture, _TemporaryStores
 from headwater.runtime.operators.sink_step import SinkTarget, sink_targets
 from headwater.sources import FrameSource, HistorySource, event_time_ms
@@ -70,6 +70,13 @@ def run_history(
             f"run_history: no source for input topic(s) {missing}; name what to read instead, "
             "e.g. {'orders': FileSource('orders/*.parquet', time='created_at')}"
         )
+    joins = [s.kind for s in plan.steps if len(s.inputs) > 1]
+    if joins or plan.global_tables:
+        raise ConfigError(
+            f"run_history: the app joins two inputs ({', '.join(joins or ['join_table'])}), "
+            "which runs over history is not able to yet; run it bounded through a broker "
+            "instead (app.run(until='end'))"
+        )
     sinks = dict(sinks or {})
     unknown = [t for t in sinks if t not in plan.outputs]
     if unknown:
@@ -80,26 +87,45 @@ def run_history(
     capture.targets = sink_targets(n.operator for root in roots.values() for n in root.walk())
     stores = _TemporaryStores()
     try:
-        for name, source in sources.items():
+        # One executor per input, or per group of inputs a join connects (read in turns).
+        for group in connected_inputs({name: roots[name] for name in sources}):
             executor = _FrameExecutor(
-                roots[name], flat.topics[name], capture, settings.on_error, stores=stores
+                [roots[name] for name in group],
+                [flat.topics[name] for name in group],
+                capture,
+                settings.on_error,
+                stores=stores,
             )
-            offset = 0
-            for chunk in source.batches():
-                if chunk.height == 0:
-                    continue
-                batch = FrameBatch.of(name, chunk, source, offset)
-                offset += chunk.height
-                executor.process(batch)
-                capture.commit(f"history-{name}-{offset}")
+            _read_in_turns(executor, {name: sources[name] for name in group}, capture)
             executor.finish()  # the input ends here: every window closes, every timer fires
-            capture.commit(f"history-{name}-end")
+            capture.commit(f"history-{'+'.join(group)}-end")
     finally:
         stores.close()
     return HistoryResult(
         outputs={t: _output_frame(fs) for t, fs in capture.outputs.items()},
         dead_letters=pl.DataFrame(capture.dead) if capture.dead else pl.DataFrame(),
     )
+
+
+def _read_in_turns(
+    executor: Executor, sources: dict[str, HistorySource], capture: _HistoryCapture
+) -> None:
+    """Every chunk of ``sources`` through ``executor``, a chunk of each source in turn (the
+    inputs of a join arrive interleaved, as from a broker)."""
+    chunks = {name: iter(source.batches()) for name, source in sources.items()}
+    offsets = dict.fromkeys(sources, 0)
+    while chunks:
+        for name in list(chunks):
+            chunk = next(chunks[name], None)
+            if chunk is None:
+                del chunks[name]
+                continue
+            if chunk.height == 0:
+                continue
+            batch = FrameBatch.of(name, chunk, sources[name], offsets[name])
+            offsets[name] += chunk.height
+            executor.process(batch)
+            capture.commit(f"history-{name}-{offsets[name]}")
 
 
 def single_partition(plan: Plan) -> Plan:
@@ -171,12 +197,15 @@ class FrameBatch(Source):
             topic=topic,
             partitions=[0] * n,
             offsets=cast("list[int]", range(first, first + n)),
-            raw_keys=cast("list[bytes | None]", _Nulls(n)),
-            raw_values=cast("list[bytes | None]", _Rows(frame)),
-            timestamps=cast("list[int]", _Column(frame, TS)),
+            raw_keys=cast("list[bytes | None]", Nulls(n)),
+            raw_values=cast("list[bytes | None]", JsonRows(frame.select(value_columns(frame)))),
+            timestamps=cast("list[int]", Column(frame[TS])),
         )
         batch.frame = frame
         return batch
+
+    def next_offsets(self) -> dict[int, int]:
+        return {0: self.offsets[-1] + 1} if len(self) else {}
 
     def slice(self, start: int, stop: int) -> Source:
         if start == 0 and stop >= len(self):
@@ -241,58 +270,3 @@ def _output_frame(frames: list[pl.DataFrame]) -> pl.DataFrame:
         for f in frames
     ]
     return pl.concat(shaped, how="diagonal_relaxed")
-
-
-class _Nulls(Sequence[None]):
-    def __init__(self, n: int) -> None:
-        self._n = n
-
-    def __len__(self) -> int:
-        return self._n
-
-    @overload
-    def __getitem__(self, i: int) -> None: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[None]: ...
-    def __getitem__(self, i: int | slice) -> list[None] | None:
-        return [None] * len(range(self._n)[i]) if isinstance(i, slice) else None
-
-
-class _Rows(Sequence[bytes]):
-    """A record's value as JSON, made only when asked for (a dead letter's raw value)."""
-
-    def __init__(self, frame: pl.DataFrame) -> None:
-        self._frame = frame
-
-    def __len__(self) -> int:
-        return self._frame.height
-
-    @overload
-    def __getitem__(self, i: int) -> bytes: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[bytes]: ...
-    def __getitem__(self, i: int | slice) -> bytes | list[bytes]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(self._frame.height)[i]]
-        row = self._frame.select(value_columns(self._frame)).row(i, named=True)
-        return orjson.dumps(row, default=str)
-
-
-class _Column(Sequence[int]):
-    def __init__(self, frame: pl.DataFrame, column: str) -> None:
-        self._series = frame[column]
-
-    def __len__(self) -> int:
-        return self._series.len()
-
-    @overload
-    def __getitem__(self, i: int) -> int: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[int]: ...
-    def __getitem__(self, i: int | slice) -> int | list[int]:
-        if isinstance(i, slice):
-            return cast("list[int]", self._series[i].to_list())
-        return cast("int", self._series[i])
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._series.to_list())

@@ -367,13 +367,6 @@ class Runner:
             )
         bounds = self._bounds
         tables = GlobalTables(plan.global_table_topics, plan.app, settings.state_dir)
-        try:
-            # Every global table to its end before the first stream record is processed.
-            tables.load(settings.kafka)
-        except BaseException:
-            tables.close()
-            raise
-        tables.bind(roots.values())
         restore = self._install_signal_handlers()
         consumer.subscribe(
             [t.name for t in plan.input_topics],
@@ -383,6 +376,10 @@ class Runner:
         )
         log.info("app %s started on %s", plan.app, settings.kafka.bootstrap_servers)
         try:
+            # Every global table to its end before the first stream record is processed (the
+            # group is joined at the first poll, below).
+            tables.load(settings.kafka)
+            tables.bind(roots.values())
             while not self._stopping.is_set():
                 wait = settings.max_batch_wait
                 if state is not None and not state.recovery.done:
