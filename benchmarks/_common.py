@@ -217,6 +217,14 @@ def ensure_peer_venv() -> Path:
     return python
 
 
+def ensure_peer_packages(*requirements: str) -> None:
+    """Install ``requirements`` (pip specifiers, e.g. ``scikit-learn==1.7.2``) into the peer
+    virtualenv, which pip skips when they are there already."""
+    python = ensure_peer_venv()
+    command = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*command, *requirements], check=True)
+
+
 def run_rounds(
     contenders: list[str],
     rounds: int,

@@ -38,7 +38,7 @@ def run_raw(
         }
     )
     producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER})
-    consumer.subscribe([source])
+    consumer.subscribe(source.split(","))  # several inputs: "a,b"
     produce = producer.produce
     first = 0.0
     consumed = produced = 0

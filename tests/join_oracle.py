@@ -91,6 +91,27 @@ def window_join(
     return merged[["id", "user", "ts", "id_right", "ts_right", "window_start", "window_end"]]
 
 
+def session_join(left: Rows, right: Rows, gap: int, how: str = "inner") -> pd.DataFrame:
+    """A key's sessions cut from both inputs' records together (at most ``gap`` apart: one
+    session), then every pair of a left and a right record of one session: a group-by-session
+    ``merge``. Columns as :func:`window_join`'s (the session's first time, last time + gap)."""
+    rows = pd.concat(
+        [pd.DataFrame(left).assign(side=0), pd.DataFrame(right).assign(side=1)], ignore_index=True
+    ).sort_values(["user", "ts"], kind="stable")
+    new = rows.groupby("user")["ts"].diff().fillna(gap + 1) > gap
+    rows["session"] = new.cumsum()
+    rows["window_start"] = rows.groupby("session")["ts"].transform("min")
+    rows["window_end"] = rows.groupby("session")["ts"].transform("max") + gap
+    lf, rf = rows[rows["side"] == 0], rows[rows["side"] == 1]
+    merged = lf.merge(
+        rf[["session", "id", "ts"]],
+        on="session",
+        how="left" if how == "left" else "inner",
+        suffixes=("", "_right"),
+    )
+    return merged[["id", "user", "ts", "id_right", "ts_right", "window_start", "window_end"]]
+
+
 def canonical(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:
     """The rows as sorted tuples, missing values as None (the same whatever the order)."""
     rows = []

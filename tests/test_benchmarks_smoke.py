@@ -2,7 +2,9 @@
 
 Speed is not tested here: only that each benchmark runs the pipeline it claims to and that
 its output is exactly right (the records that pass the filter, each with the assigned column;
-the closed windows, each with its count, sum and mean).
+the closed windows, each with its count, sum and mean; each payment with its card's limit as of
+its time, or its card's row from PostgreSQL; each payment with the model's own prediction and
+score).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import history
+import joins
+import ml
 import stateless
 import windows
 from _common import (
@@ -85,3 +89,73 @@ def test_history_benchmark_computes_what_polars_computes(tmp_path: Path) -> None
     _, ours = history.run_history(tmp_path)
     _, by_hand = history.run_polars(tmp_path)
     assert ours.height > 30 and history.canonical(ours).equals(history.canonical(by_hand))
+
+
+def test_asof_join_contender_outputs_the_batch_asof_join(
+    bootstrap: str, unique: Callable[[str], str]
+) -> None:
+    left = joins.payments(3_000, cards=60)
+    right = joins.limit_changes(300, cards=50, span_ms=3_000)
+    source, limits, sink = unique("bench-pay"), unique("bench-limits"), unique("bench-asof")
+    create_topics(bootstrap, [source, limits, sink], partitions=2)
+    produce_input(bootstrap, limits, right)
+    joins.produce_closing(bootstrap, limits, 2, "right")
+    produce_input(bootstrap, source, left)
+    joins.produce_closing(bootstrap, source, 2, "left")
+    inputs = len(left) + len(right) + 4
+
+    timing = joins.run_headwater_asof(bootstrap, f"{source},{limits}", sink, inputs, timeout=180)
+
+    assert timing.consumed == inputs
+    expected = joins.expected_asof(left, right)
+    assert 0 < sum(v is None for v in expected.values()) < len(expected) / 2  # some had none yet
+    assert len(set(expected.values())) > 50  # and the others many different limits
+    found = joins.joined_values(bootstrap, sink, lambda v: v.get("limit"))
+    assert joins.check_exact(found, expected) is None
+
+
+def test_lookup_join_contender_outputs_each_payment_with_its_row(
+    bootstrap: str, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    left = joins.payments(2_000, cards=110)
+    rows = joins.card_rows(100)
+    table = unique("bench_cards").replace("-", "_")
+    source, sink = unique("bench-pay"), unique("bench-lookup")
+    create_topics(bootstrap, [source, sink], partitions=2)
+    produce_input(bootstrap, source, left)
+    joins.create_table(table, rows)
+    monkeypatch.setenv("HEADWATER_BENCH_TABLE", table)
+    monkeypatch.setenv("HEADWATER_BENCH_CACHE_SIZE", "100")
+    try:
+        timing = joins.run_headwater_lookup(bootstrap, source, sink, len(left), timeout=180)
+    finally:
+        joins.drop_table(table)
+
+    assert timing.consumed == len(left)
+    expected = joins.expected_lookup(left, rows)
+    assert 0 < sum(v is None for v in expected.values()) < len(expected) / 4  # cards with no row
+    found = joins.joined_values(bootstrap, sink, joins.headwater_row)
+    assert joins.check_exact(found, expected) is None
+
+
+@pytest.mark.parametrize("framework", ["sklearn", "onnx"])
+def test_model_contender_outputs_the_models_own_scores(
+    framework: str,
+    bootstrap: str,
+    unique: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    ml.train_models(tmp_path, samples=2_000)
+    monkeypatch.setenv("HEADWATER_BENCH_MODEL_DIR", str(tmp_path))
+    events = ml.payments(2_000)
+    source, sink = unique("bench-scoring"), unique("bench-scored")
+    create_topics(bootstrap, [source, sink], partitions=2)
+    produce_input(bootstrap, source, events)
+
+    timing = ml.run_headwater(framework, bootstrap, source, sink, len(events), timeout=180)
+
+    assert timing.consumed == len(events)
+    expected = ml.expected_scores(tmp_path, framework, events)
+    assert 0 < sum(label for label, _ in expected.values()) < len(expected)  # both classes
+    assert ml.check_output(bootstrap, sink, expected, ml.TOLERANCE[framework]) is None

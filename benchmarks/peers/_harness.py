@@ -3,10 +3,11 @@
 Runs inside benchmarks/.peer-venv, so it imports only the standard library and Quix Streams.
 The runners are started as scripts from this directory, which puts it on ``sys.path``.
 
-Arguments: bootstrap, input topic, output topic, record count, settings as JSON (``consumer``,
-``producer``, and optionally ``commit_interval`` and ``guarantee``: "at-least-once" or
-"exactly-once", given to the app when present). Prints the same timing JSON as the other
-contenders: first record processed, final checkpoint committed.
+Arguments: bootstrap, input topic (or several, comma-separated: the pipeline gets the first
+one's dataframe, and every input's in the settings as ``inputs``), output topic, record count,
+settings as JSON (``consumer``, ``producer``, and optionally ``commit_interval`` and
+``guarantee``: "at-least-once" or "exactly-once", given to the app when present). Prints the
+same timing JSON as the other contenders: first record processed, final checkpoint committed.
 """
 
 from __future__ import annotations
@@ -65,9 +66,14 @@ def run(name: str, pipeline: Pipeline, **input_options: Any) -> None:
         loglevel="WARNING",
         **options,
     )
-    events = app.topic(source, key_deserializer="str", value_deserializer="json", **input_options)
+    inputs = [
+        app.dataframe(
+            app.topic(name, key_deserializer="str", value_deserializer="json", **input_options)
+        )
+        for name in source.split(",")
+    ]
     out = app.topic(sink, key_serializer="str", value_serializer="json")
-    pipeline(app.dataframe(events), settings).to_topic(out)
+    pipeline(inputs[0], {**settings, "inputs": inputs}).to_topic(out)
 
     # The final forced checkpoint flushes the producer and any changelogs and commits (under
     # exactly-once: commits the transaction): that is the end.

@@ -12,6 +12,7 @@ from join_oracle import (
     UPPER_MS,
     canonical,
     interval_join,
+    session_join,
     streams,
     window_join,
 )
@@ -159,12 +160,27 @@ def test_window_join_equals_a_merge_per_window_and_late_records_go_aside(
     assert result.dead_letters.empty
 
 
-def test_window_join_takes_tumbling_and_hopping_windows_only() -> None:
+def test_window_join_takes_tumbling_hopping_and_session_windows_only() -> None:
     app = App("wjoins")
     left = app.dataframe(app.topic("a"))
     right = app.dataframe(app.topic("b"))
-    with pytest.raises(ConfigError, match="tumbling or hopping"):
-        left.join_window(right, windows.session("1m"))
+    with pytest.raises(ConfigError, match="tumbling, hopping or session"):
+        left.join_window(right, windows.sliding("1m"))
+
+
+@pytest.mark.parametrize("how", ["inner", "left"])
+def test_session_join_equals_a_merge_per_session_of_both_inputs(how: str) -> None:
+    data = streams(300, seed=12, users=12)
+    app = _window_app(how, windows.session("400ms"), batch=11)
+    result = app.test(
+        {"left": data["left"] + data["late_left"], "right": data["right"] + data["late_right"]}
+    )
+    want = session_join(data["left"], data["right"], 400, how)
+    got = result.outputs["joined"]
+    assert len(want) > 50 and want["window_end"].nunique() > 20
+    assert canonical(got, WINDOW_COLUMNS) == canonical(want, WINDOW_COLUMNS)
+    late = sorted(result.outputs["late"]["id"])
+    assert late == sorted(r["id"] for r in data["late_left"] + data["late_right"])
 
 
 def test_a_history_run_of_the_joins_equals_the_batch_joins() -> None:

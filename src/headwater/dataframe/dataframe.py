@@ -309,7 +309,8 @@ class StreamingDataFrame:
         repartition: bool = True,
     ) -> StreamingDataFrame:
         """Join with ``right`` within windows: every pair of records with equal keys in the
-        same tumbling or hopping ``window`` (``windows.tumbling("1m")``), sent when the window
+        same tumbling, hopping or session ``window`` (``windows.tumbling("1m")``; a key's
+        sessions are cut from both inputs' records together), sent when the window
         closes at the joint watermark, with ``window_start`` and ``window_end`` (see
         docs/joins.md). ``on``, ``how``, ``suffix``, ``repartition`` and ``late()`` are as
         for :meth:`join_interval`; ``how="left"`` also sends each record of this stream that
@@ -319,11 +320,12 @@ class StreamingDataFrame:
         """
         from headwater.dataframe.joins import join_window_spec, two_inputs
 
-        size, step = join_window_spec(window)
+        size, step, gap = join_window_spec(window)
         left, other, chosen = two_inputs("join_window", self, right, on, how, name, repartition)
         params = {
             "size_ms": size,
             "step_ms": step,
+            "gap_ms": gap,
             "how": how,
             "store": f"{chosen}-window",
             "suffix": suffix,

@@ -100,8 +100,9 @@ def two_inputs(
     return keyed_left, keyed_right, chosen
 
 
-def join_window_spec(window: Any) -> tuple[int, int]:
-    """A window join's window as (size, step) in ms: tumbling and hopping windows only."""
+def join_window_spec(window: Any) -> tuple[int, int, int | None]:
+    """A window join's window as (size, step, gap) in ms: tumbling and hopping windows (no
+    gap) or session windows (only a gap)."""
     from headwater.dataframe.windows import Window, WindowKind
 
     if not isinstance(window, Window):
@@ -110,10 +111,12 @@ def join_window_spec(window: Any) -> tuple[int, int]:
             f"{type(window).__name__}"
         )
     if window.kind is WindowKind.TUMBLING:
-        return window.size, window.size
+        return window.size, window.size, None
     if window.kind is WindowKind.HOPPING:
-        return window.size, window.step
+        return window.size, window.step, None
+    if window.kind is WindowKind.SESSION:
+        return 0, 0, window.gap
     raise ConfigError(
-        f"join_window() joins within tumbling or hopping windows, not {window.kind} ones; "
-        "for records close in time whatever the window, use join_interval()"
+        f"join_window() joins within tumbling, hopping or session windows, not {window.kind} "
+        "ones; for records close in time whatever the window, use join_interval()"
     )

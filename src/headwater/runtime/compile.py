@@ -22,6 +22,7 @@ from headwater.runtime.operators.interval_join import IntervalJoin
 from headwater.runtime.operators.lookup import LookupJoin
 from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
 from headwater.runtime.operators.running import RunningAggregate
+from headwater.runtime.operators.session_join import SessionJoin
 from headwater.runtime.operators.sink_step import ToSink
 from headwater.runtime.operators.table_join import TableJoin
 from headwater.runtime.operators.timers import KeyedProcess
@@ -176,8 +177,10 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     ),
     "window": _window,
     "late": lambda plan, step, p: LateRecords(),
-    "join_window": lambda plan, step, p: WindowJoin(
-        p("store"), p("size_ms"), p("step_ms"), p("how"), p("suffix"), _on(p("on"))
+    "join_window": lambda plan, step, p: (
+        SessionJoin(p("store"), p("gap_ms"), p("how"), p("suffix"), _on(p("on")))
+        if step.params.get("gap_ms") is not None
+        else WindowJoin(p("store"), p("size_ms"), p("step_ms"), p("how"), p("suffix"), _on(p("on")))
     ),
     "join_asof": lambda plan, step, p: AsofJoin(
         p("store"), p("tolerance_ms"), p("how"), p("suffix"), _on(p("on"))

@@ -20,6 +20,7 @@ from join_oracle import (
     canonical,
     closers,
     interval_join,
+    session_join,
     streams,
     window_join,
 )
@@ -229,6 +230,7 @@ def test_two_replicas_process_partition_i_of_both_inputs_together(
 WINDOWS = {
     "tumbling": (windows.tumbling("3s"), 3_000, None),
     "hopping": (windows.hopping("4s", step="1s"), 4_000, 1_000),
+    "session": (windows.session("400ms"), 400, None),
 }
 
 
@@ -237,6 +239,7 @@ WINDOWS = {
     [
         ("tumbling", "inner", "alternating", "exactly-once", None),
         ("hopping", "left", "right-first", "at-least-once", "user"),
+        ("session", "left", "alternating", "exactly-once", "user"),
     ],
 )
 def test_window_join_live_equals_a_merge_per_window_with_late_records_aside(
@@ -275,7 +278,11 @@ def test_window_join_live_equals_a_merge_per_window_with_late_records_aside(
     joined = left.join_window(right, window, on=on, how=how)  # type: ignore[arg-type]
     joined.to_topic(app.topic(f"{name}-out"))
     joined.late().to_topic(app.topic(f"{name}-late"))
-    want = window_join(data["left"], data["right"], size, step, how)
+    want = (
+        session_join(data["left"], data["right"], size, how)
+        if kind == "session"
+        else window_join(data["left"], data["right"], size, step, how)
+    )
     _interleaved(bootstrap, topics, data, order, keyed=on is None)
     with running(app):
         # The closers move every partition's watermark past every window of the others: all
