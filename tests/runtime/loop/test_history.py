@@ -88,11 +88,11 @@ def test_inputs_and_sinks_are_checked() -> None:
         app.run_history({"clicks": FrameSource(clicks, time="at")}, sinks={"elsewhere": object()})
 
 
-def test_joins_are_refused_with_the_way_out() -> None:
-    app = App("history-join")
+def test_global_tables_are_refused_with_the_way_out() -> None:
+    app = App("history-table")
     clicks = app.dataframe(app.topic("clicks", timestamp="ts"))
-    views = app.dataframe(app.topic("views", timestamp="ts"))
-    clicks.join_interval(views, on="user", lower="-10s", upper="0s").to_topic(app.topic("out"))
+    users = app.global_table(app.topic("users"))
+    clicks.join_table(users, on="user").to_topic(app.topic("out"))
     rows = pl.DataFrame({"user": ["a"], "ts": [1_000]})
-    with pytest.raises(ConfigError, match=r"joins two inputs .*app.run\(until='end'\)"):
-        app.run_history({"clicks": rows, "views": rows})
+    with pytest.raises(ConfigError, match=r"global tables .*app.run\(until='end'\)"):
+        app.run_history({"clicks": rows})

@@ -70,11 +70,10 @@ def run_history(
             f"run_history: no source for input topic(s) {missing}; name what to read instead, "
             "e.g. {'orders': FileSource('orders/*.parquet', time='created_at')}"
         )
-    joins = [s.kind for s in plan.steps if len(s.inputs) > 1]
-    if joins or plan.global_tables:
+    if plan.global_tables:
         raise ConfigError(
-            f"run_history: the app joins two inputs ({', '.join(joins or ['join_table'])}), "
-            "which runs over history is not able to yet; run it bounded through a broker "
+            f"run_history: the app joins global tables ({', '.join(plan.global_tables)}), "
+            "which runs over history cannot load yet; run it bounded through a broker "
             "instead (app.run(until='end'))"
         )
     sinks = dict(sinks or {})

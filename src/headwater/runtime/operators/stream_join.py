@@ -1,6 +1,6 @@
-"""What the joins of two streams share (interval and window joins): each input's rows kept per
-partition (:class:`~headwater.runtime.operators.join_buffer.JoinBuffer`), the joint watermark,
-late records, and the result's columns.
+"""What the joins of two streams share (interval, window and as-of joins): each input's rows
+kept per partition (:class:`~headwater.runtime.operators.join_buffer.JoinBuffer`), the joint
+watermark, late records, and the result's columns.
 
 A batch of one input is keyed (rows without a key fail), rows applied before a crash are
 dropped, late rows go to the side output (``late()``) or the dead letters, and the rest reach
@@ -36,6 +36,9 @@ class LateJoinRecordError(ValueError):
 class StreamJoin(TwoInputOperator, TimedOperator):
     """A join of two streams; subclasses say what a row meets (:meth:`_arrive`, ``fire``) and
     when it is late (:meth:`_late_rows`)."""
+
+    # What a late record misses, for its dead letter's reason.
+    late_reason = "the records it could meet are gone"
 
     def __init__(self, store: str, how: str, suffix: str, on: list[str] | None) -> None:
         TwoInputOperator.__init__(self, (f"{store}-left", f"{store}-right"))
@@ -129,8 +132,8 @@ class StreamJoin(TwoInputOperator, TimedOperator):
         ctx.fail(
             late[ROW].unique(maintain_order=True).to_list(),
             LateJoinRecordError(
-                f"{self.label}: late record, older than the join's watermark (the records it "
-                "could meet are gone); route late records with .late(), or raise "
+                f"{self.label}: late record, older than the join's watermark ({self.late_reason}"
+                "); route late records with .late(), or raise "
                 "with_watermarks(max_out_of_orderness) on its input"
             ),
             self.label,
