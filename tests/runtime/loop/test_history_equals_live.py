@@ -1,8 +1,8 @@
 """One pipeline, two modes, equal answers: a bounded live run through the broker (three
 partitions, small batches, partitions read interleaved as they are fetched) and runs over history
 of the same records (Parquet files, a DataFrame, a differently interleaved order) produce exactly
-the same records, for every window kind, a running aggregate and a keyed process function with
-timers.
+the same records, for every window kind, an interval join of two inputs, a running aggregate
+and a keyed process function with timers.
 
 The records are randomized but on time: out of order by less than the watermark bound in every
 interleaving, so no mode drops one as late, and each customer's records keep their order (count
@@ -60,6 +60,20 @@ def orders(count: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
+def payments(count: int, seed: int) -> list[dict[str, Any]]:
+    """Payments of the same customers ~200 ms apart, each up to 400 ms out of order."""
+    rng = random.Random(seed + 1)
+    return [
+        {
+            "pid": i,
+            "customer": f"c{rng.randrange(7)}",
+            "ts": BASE_TS + i * 200 - rng.randrange(400),
+            "paid": rng.randrange(1, 400) / 4,
+        }
+        for i in range(count)
+    ]
+
+
 def bucket_totals(value: dict[str, Any], ctx: ProcessContext) -> None:
     """Adds each order to its customer's 5 s bucket; the bucket's timer reports it."""
     due = (ctx.timestamp // BUCKET_MS + 1) * BUCKET_MS
@@ -74,12 +88,23 @@ def report_bucket(key: Any, timestamp: int, ctx: ProcessContext) -> dict[str, An
     return {"customer": key, "bucket_end": timestamp, "orders": n, "total": total}
 
 
-def features_app(name: str, source: str, **settings: Any) -> tuple[App, dict[str, str]]:
+def features_app(
+    name: str, source: str, paid_topic: str, **settings: Any
+) -> tuple[App, dict[str, str]]:
     """The pipeline under test: written once, run live and over history unchanged."""
     app = App(name, **settings)
     events = app.dataframe(app.topic(source, timestamp="ts", partitions=PARTITIONS))
     events = events.with_watermarks(f"{BOUND_MS}ms")
-    outputs: dict[str, str] = {}
+    paid = app.dataframe(app.topic(paid_topic, timestamp="ts", partitions=PARTITIONS))
+    outputs: dict[str, str] = {"interval_join": f"{name}-interval-join"}
+    joined = events.join_interval(
+        paid.with_watermarks(f"{BOUND_MS}ms"),
+        on="customer",
+        lower="-1s",
+        upper="1s",
+        how="left",
+    )
+    joined.to_topic(app.topic(outputs["interval_join"]))
     grouped = events.group_by("customer")
     for kind, window in KINDS.items():
         outputs[kind] = f"{name}-{kind}"
@@ -108,8 +133,13 @@ def features_app(name: str, source: str, **settings: Any) -> tuple[App, dict[str
 
 
 def _canonical(rows: list[dict[str, Any]]) -> list[bytes]:
-    """Records as sorted JSON text: how they read off a topic, in one order."""
-    return sorted(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for r in rows)
+    """Records as sorted JSON text: how they read off a topic, in one order. Null fields are
+    left out: a history run's output is one DataFrame per topic, where a field some records
+    lack (a left join's unmatched rows have no right-side fields) reads as null."""
+    return sorted(
+        orjson.dumps({k: v for k, v in r.items() if v is not None}, option=orjson.OPT_SORT_KEYS)
+        for r in rows
+    )
 
 
 def _history_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -148,16 +178,19 @@ def test_a_bounded_live_run_equals_history_from_files_and_frames(
     seed: int,
     guarantee: str,
 ) -> None:
-    rows = orders(600, seed)
+    rows, paid = orders(600, seed), payments(450, seed)
     source = make_topic("equal-orders", partitions=PARTITIONS)
-    produce_records(
-        bootstrap,
-        source,
-        [(r["customer"].encode(), orjson.dumps(r), None, None) for r in rows],
-    )
+    paid_topic = make_topic("equal-payments", partitions=PARTITIONS)
+    for topic, records in ((source, rows), (paid_topic, paid)):
+        produce_records(
+            bootstrap,
+            topic,
+            [(r["customer"].encode(), orjson.dumps(r), None, None) for r in records],
+        )
     live, outputs = features_app(
         unique("equal-live"),
         source,
+        paid_topic,
         broker=bootstrap,
         consumer_config=FAST_GROUP,
         commit_interval=0.3,
@@ -176,14 +209,24 @@ def test_a_bounded_live_run_equals_history_from_files_and_frames(
     folder.mkdir()
     frame.slice(0, 250).write_parquet(folder / "orders-1.parquet")
     frame.slice(250).write_parquet(folder / "orders-2.parquet")
+    paid_frame = pl.DataFrame(paid)
     inputs = {
-        "parquet files": FileSource(folder, time="ts", chunk_rows=64),
-        "a DataFrame": FrameSource(frame.to_pandas(), time="ts", chunk_rows=1_000),
-        "interleaved": FrameSource(pl.DataFrame(_interleaved(rows, seed)), time="ts", chunk_rows=7),
+        "parquet files": (
+            FileSource(folder, time="ts", chunk_rows=64),
+            FrameSource(paid_frame, time="ts", chunk_rows=48),
+        ),
+        "a DataFrame": (
+            FrameSource(frame.to_pandas(), time="ts", chunk_rows=1_000),
+            FrameSource(paid_frame.to_pandas(), time="ts", chunk_rows=1_000),
+        ),
+        "interleaved": (
+            FrameSource(pl.DataFrame(_interleaved(rows, seed)), time="ts", chunk_rows=7),
+            FrameSource(pl.DataFrame(_interleaved(paid, seed)), time="ts", chunk_rows=5),
+        ),
     }
-    for label, history_source in inputs.items():
-        app, history_outputs = features_app(unique("equal-history"), source)
-        result = app.run_history({source: history_source})
+    for label, (history_orders, history_paid) in inputs.items():
+        app, history_outputs = features_app(unique("equal-history"), source, paid_topic)
+        result = app.run_history({source: history_orders, paid_topic: history_paid})
         assert result.dead_letters.is_empty(), label
         for kind, live_rows in got_live.items():
             got = _canonical(_history_rows(result.outputs[history_outputs[kind]]))
