@@ -287,15 +287,10 @@ class StreamingDataFrame:
         if low > high:
             raise ConfigError(f"join_interval(lower={lower!r}, upper={upper!r}): lower > upper")
         left, other, chosen = two_inputs("join_interval", self, right, on, how, name, repartition)
-        params = {
-            "lower_ms": low,
-            "upper_ms": high,
-            "how": how,
-            "store": f"{chosen}-interval",
-            "suffix": suffix,
-            "on": on if on is None or isinstance(on, str) else list(on),
-        }
-        return self._joined("join_interval", left, other, params, f"{chosen}-interval")
+        params = {"lower_ms": low, "upper_ms": high}
+        return self._joined(
+            "join_interval", left, other, params, f"{chosen}-interval", how, suffix, on
+        )
 
     def join_window(
         self,
@@ -322,16 +317,8 @@ class StreamingDataFrame:
 
         size, step, gap = join_window_spec(window)
         left, other, chosen = two_inputs("join_window", self, right, on, how, name, repartition)
-        params = {
-            "size_ms": size,
-            "step_ms": step,
-            "gap_ms": gap,
-            "how": how,
-            "store": f"{chosen}-window",
-            "suffix": suffix,
-            "on": on if on is None or isinstance(on, str) else list(on),
-        }
-        return self._joined("join_window", left, other, params, f"{chosen}-window")
+        params = {"size_ms": size, "step_ms": step, "gap_ms": gap}
+        return self._joined("join_window", left, other, params, f"{chosen}-window", how, suffix, on)
 
     def join_asof(
         self,
@@ -359,14 +346,8 @@ class StreamingDataFrame:
 
         within = None if tolerance is None else duration_ms(tolerance, "tolerance")
         left, other, chosen = two_inputs("join_asof", self, right, on, how, name, repartition)
-        params = {
-            "tolerance_ms": within,
-            "how": how,
-            "store": f"{chosen}-asof",
-            "suffix": suffix,
-            "on": on if on is None or isinstance(on, str) else list(on),
-        }
-        return self._joined("join_asof", left, other, params, f"{chosen}-asof")
+        params = {"tolerance_ms": within}
+        return self._joined("join_asof", left, other, params, f"{chosen}-asof", how, suffix, on)
 
     def _joined(
         self,
@@ -375,9 +356,15 @@ class StreamingDataFrame:
         right: StreamingDataFrame,
         params: dict[str, Any],
         store: str,
+        how: str,
+        suffix: str,
+        on: str | list[str] | None,
     ) -> StreamingDataFrame:
-        """The step joining ``left`` and ``right``, its stores kept per partition of each
-        input's topic (``<store>-left``, ``<store>-right``)."""
+        """The step joining ``left`` and ``right`` (its own ``params``, then what every join
+        has), its stores kept per partition of each input's topic (``<store>-left``,
+        ``<store>-right``)."""
+        columns = on if on is None or isinstance(on, str) else list(on)
+        params = {**params, "how": how, "store": store, "suffix": suffix, "on": columns}
         for port, frame in (("left", left), ("right", right)):
             if f"{store}-{port}" in self._plan.stores:
                 raise ConfigError(
