@@ -24,8 +24,8 @@ from headwater.runtime.operators.steps import BatchContext
 from headwater.runtime.operators.stream_join import StreamJoin
 from headwater.runtime.operators.timed import Fired
 from headwater.runtime.operators.two_input import LEFT, RIGHT
+from headwater.runtime.operators.window_join import END, START
 
-START, END = "window_start", "window_end"
 _SIDE, _SESSION = "_hw_join_side", "_hw_join_session"
 
 
