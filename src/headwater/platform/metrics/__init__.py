@@ -5,6 +5,7 @@ Other parts of the platform report a deployment's figures with
 ``context.metrics.record(deployment_id, name, value)``.
 """
 
+from headwater.platform.metrics.models import ModelScores, ScorePoint
 from headwater.platform.metrics.prometheus import PlatformMetrics, RequestMetrics
 from headwater.platform.metrics.sampler import SAMPLE_SECONDS, TopicSampler
 from headwater.platform.metrics.steps import STEP_WINDOW_SECONDS, StepRates, StepSampler
@@ -15,9 +16,11 @@ __all__ = [
     "SAMPLE_SECONDS",
     "STEP_WINDOW_SECONDS",
     "MetricsStore",
+    "ModelScores",
     "PlatformMetrics",
     "Point",
     "RequestMetrics",
+    "ScorePoint",
     "StepRates",
     "StepSampler",
     "TopicSampler",

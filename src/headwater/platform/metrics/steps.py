@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from prometheus_client.parser import text_string_to_metric_families
 
 from headwater.platform.deployments.supervisor import Supervisor
+from headwater.platform.metrics.models import ModelScores, VersionKey, model_totals
+from headwater.platform.metrics.models import Totals as ModelTotals
 from headwater.platform.metrics.periodic import PeriodicSampler
 from headwater.platform.metrics.sampler import SAMPLE_SECONDS
 
@@ -99,13 +101,23 @@ class StepRates:
         }
 
 
-def scrape_steps(address: str, timeout: float = SCRAPE_TIMEOUT) -> Totals | None:
-    """The step counters a replica serves at ``address``, or None if it does not answer."""
+def scrape(address: str, timeout: float = SCRAPE_TIMEOUT) -> str | None:
+    """What a replica serves at ``address``/metrics, or None if it does not answer."""
     try:
         with urllib.request.urlopen(f"http://{address}/metrics", timeout=timeout) as response:
-            text = response.read(MAX_SCRAPE_BYTES).decode("utf-8", "replace")
+            return str(response.read(MAX_SCRAPE_BYTES).decode("utf-8", "replace"))
     except (OSError, urllib.error.URLError, ValueError):
         return None
+
+
+def scrape_steps(address: str, timeout: float = SCRAPE_TIMEOUT) -> Totals | None:
+    """The step counters a replica serves at ``address``, or None if it does not answer."""
+    text = scrape(address, timeout)
+    return None if text is None else step_totals(text)
+
+
+def step_totals(text: str) -> Totals | None:
+    """The step counters in a replica's ``/metrics`` text; None if it is not Prometheus text."""
     counts: dict[str, list[float]] = {}
     try:
         for family in text_string_to_metric_families(text):
@@ -120,14 +132,20 @@ def scrape_steps(address: str, timeout: float = SCRAPE_TIMEOUT) -> Totals | None
 
 
 class StepSampler(PeriodicSampler):
-    """A daemon thread scraping every live replica into ``rates`` until stopped."""
+    """A daemon thread scraping every live replica into ``rates`` (and its model steps into
+    ``models``) until stopped."""
 
     def __init__(
-        self, supervisor: Supervisor, rates: StepRates, interval: float = SAMPLE_SECONDS
+        self,
+        supervisor: Supervisor,
+        rates: StepRates,
+        interval: float = SAMPLE_SECONDS,
+        models: ModelScores | None = None,
     ) -> None:
         super().__init__(interval, "headwater-steps")
         self.supervisor = supervisor
         self.rates = rates
+        self.models = models
 
     def sample(self) -> None:
         """One sample of every deployment's live replicas."""
@@ -135,6 +153,19 @@ class StepSampler(PeriodicSampler):
         for deployment, found in addresses.items():
             if self.stopping:
                 return
-            scraped = {address: scrape_steps(address) for address in found}
-            self.rates.observe(deployment, scraped, time.monotonic())
+            texts = {address: scrape(address) for address in found}
+            steps = {a: None if t is None else step_totals(t) for a, t in texts.items()}
+            self.rates.observe(deployment, steps, time.monotonic())
+            if self.models is not None:
+                models = {a: None if t is None else _models_or_none(t) for a, t in texts.items()}
+                self.models.observe(deployment, models)
         self.rates.keep_only(set(addresses))
+        if self.models is not None:
+            self.models.keep_only(set(addresses))
+
+
+def _models_or_none(text: str) -> dict[VersionKey, ModelTotals] | None:
+    try:
+        return model_totals(text)
+    except ValueError:  # not Prometheus text: not one of our replicas
+        return None
