@@ -18,7 +18,7 @@ from headwater.platform.domain.secrets import ProjectSecretService
 from headwater.platform.domain.sessions import SessionService
 from headwater.platform.domain.tokens import TokenService
 from headwater.platform.domain.users import UserService
-from headwater.platform.metrics import PlatformMetrics, StepRates
+from headwater.platform.metrics import AppInside, PlatformMetrics, StepRates
 from headwater.platform.projects.store import ProjectStore
 from headwater.platform.sandbox import Sandbox
 from headwater.platform.secrets import SecretBox
@@ -41,6 +41,8 @@ class PlatformContext:
     metrics: PlatformMetrics
     # Records in and out per second of each deployment's steps, kept by the step sampler.
     step_rates: StepRates
+    # Inside each app: busy ratio, checkpoints, watermarks, state (the last hour in `metrics`).
+    app_inside: AppInside
     # Replica processes of deployments; started and stopped with the server (see server.py).
     supervisor: Supervisor
     clusters: ClusterService
@@ -60,6 +62,7 @@ def build_context(settings: PlatformSettings, db: Database, sandbox: Sandbox) ->
     clusters = ClusterService(db, box)
     project_secrets = ProjectSecretService(db, box, projects)
     models = ModelRegistry(db, projects, settings.models_dir, sandbox, settings.max_model_bytes)
+    metrics = PlatformMetrics()
     return PlatformContext(
         settings=settings,
         db=db,
@@ -73,8 +76,9 @@ def build_context(settings: PlatformSettings, db: Database, sandbox: Sandbox) ->
         ),
         sandbox=sandbox,
         topic_rates=TopicRates(),
-        metrics=PlatformMetrics(),
+        metrics=metrics,
         step_rates=StepRates(),
+        app_inside=AppInside(metrics.store),
         supervisor=supervisor,
         clusters=clusters,
         users=UserService(db),

@@ -110,7 +110,7 @@ def create_app(settings: PlatformSettings) -> FastAPI:
         context.supervisor.start()
         sampler = TopicSampler(context.clusters, context.metrics.store, context.topic_rates)
         sampler.start()
-        step_sampler = StepSampler(context.supervisor, context.step_rates)
+        step_sampler = StepSampler(context.supervisor, context.step_rates, context.app_inside)
         step_sampler.start()
         await asyncio.to_thread(context.deployments.reconcile)
         try:
