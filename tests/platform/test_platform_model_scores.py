@@ -16,8 +16,8 @@ from headwater.platform.metrics.models import (
     REFERENCE_RECORDS,
     ModelScores,
     Totals,
-    model_totals,
 )
+from headwater.platform.metrics.replica import parse_replica
 from headwater.runtime.loop.executor import Executor
 from headwater.runtime.loop.local import _Capture, _TemporaryStores, make_source
 from headwater.runtime.loop.model_metrics import watch_models
@@ -53,7 +53,7 @@ def test_what_a_replica_serves_is_what_the_platform_reads(tmp_path: Path) -> Non
     executor.process(
         make_source(app.topic("payments"), [{"amount": 5.0 * i, "night": i % 2} for i in range(30)])
     )
-    found = model_totals(generate_latest(counters.registry).decode())
+    found = parse_replica(generate_latest(counters.registry).decode()).models
     (((step, model, version), read),) = found.items()
     predict = next(n["id"] for n in app.describe()["nodes"] if n["kind"] == "predict")
     assert (step, model, version) == (predict, str(fraud_model(tmp_path)), "")

@@ -113,7 +113,7 @@ def create_app(settings: PlatformSettings) -> FastAPI:
         sampler = TopicSampler(context.clusters, context.metrics.store, context.topic_rates)
         sampler.start()
         step_sampler = StepSampler(
-            context.supervisor, context.step_rates, models=context.model_scores
+            context.supervisor, context.step_rates, context.app_inside, models=context.model_scores
         )
         step_sampler.start()
         await asyncio.to_thread(context.deployments.reconcile)

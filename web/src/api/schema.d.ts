@@ -449,6 +449,19 @@ export interface components {
         [key: string]: string;
       };
     };
+    /** BusyOut */
+    BusyOut: {
+      /**
+       * At
+       * @description epoch seconds
+       */
+      at: number;
+      /**
+       * Ratio
+       * @description busy share of the loop's time since the sample before
+       */
+      ratio: number;
+    };
     /** ChangeOut */
     ChangeOut: {
       /** Path */
@@ -458,6 +471,39 @@ export interface components {
        * @enum {string}
        */
       status: "added" | "modified" | "deleted";
+    };
+    /** CheckpointOut */
+    CheckpointOut: {
+      /**
+       * At
+       * @description epoch seconds of the sample that saw these checkpoints
+       */
+      at: number;
+      /**
+       * Checkpoints
+       * @description checkpoints completed since the sample before
+       */
+      checkpoints: number;
+      /**
+       * Mean Seconds
+       * @description their mean duration; null: none completed
+       */
+      mean_seconds: number | null;
+      /**
+       * Offsets
+       * @description partition offsets they committed
+       */
+      offsets: number;
+      /**
+       * Changelog Records
+       * @description changelog records they wrote
+       */
+      changelog_records: number;
+      /**
+       * Failures
+       * @description checkpoints undone (aborted transactions, fenced)
+       */
+      failures: number;
     };
     /** ClusterIn */
     ClusterIn: {
@@ -764,6 +810,21 @@ export interface components {
        * @description the app's steps as its replicas last reported them; empty until one has
        */
       steps: components["schemas"]["StepOut"][];
+      /**
+       * Busy Ratio
+       * @description share of the app loop's time spent processing rather than polling
+       */
+      busy_ratio?: number | null;
+      /**
+       * Busy History
+       * @description the last hour
+       */
+      busy_history?: components["schemas"]["BusyOut"][];
+      /**
+       * Checkpoints
+       * @description the last hour's checkpoints, a point per sample
+       */
+      checkpoints?: components["schemas"]["CheckpointOut"][];
     };
     /** DiffOut */
     DiffOut: {
@@ -1581,6 +1642,36 @@ export interface components {
        * @description records the step handed on, summed over replicas; null until measured
        */
       records_out_per_second: number | null;
+      /**
+       * Busy Ratio
+       * @description share of the loop's time spent in this step, 0 to 1; null until measured
+       */
+      busy_ratio?: number | null;
+      /**
+       * Watermark
+       * @description event-time watermark, epoch ms (least over replicas); null: none
+       */
+      watermark?: number | null;
+      /**
+       * Watermark Lag Seconds
+       * @description how far the watermark trails the wall clock
+       */
+      watermark_lag_seconds?: number | null;
+      /**
+       * State Entries
+       * @description entries in the step's state stores (estimate); null: stateless
+       */
+      state_entries?: number | null;
+      /**
+       * Late Records
+       * @description records behind the watermark, counted by the running replicas
+       */
+      late_records?: number | null;
+      /**
+       * Dead Letters
+       * @description records sent to the dead letters, counted by the running replicas
+       */
+      dead_letters?: number | null;
     };
     /** TemplateOut */
     TemplateOut: {

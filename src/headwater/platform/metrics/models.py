@@ -17,8 +17,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from headwater.models.monitoring import SCORE_BINS, population_stability
 from headwater.platform.metrics.store import KEEP_SECONDS
 
@@ -72,26 +70,23 @@ class ScorePoint:
     drift: float | None  # population stability index against the version's reference
 
 
-def model_totals(text: str) -> dict[VersionKey, Totals]:
-    """The model counters in a replica's ``/metrics`` text."""
-    found: dict[VersionKey, Totals] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name not in (_RECORDS, _BATCHES, _SECONDS, _SCORES):
-                continue
-            labels = sample.labels
-            key = (labels.get("step", ""), labels.get("model", ""), labels.get("version", ""))
-            totals = found.setdefault(key, Totals())
-            value = float(sample.value)
-            if sample.name == _RECORDS:
-                totals.records = value
-            elif sample.name == _BATCHES:
-                totals.batches = value
-            elif sample.name == _SECONDS:
-                totals.seconds = value
-            elif labels.get("bin", "").isdigit() and int(labels["bin"]) < SCORE_BINS:
-                totals.bins[int(labels["bin"])] = value
-    return found
+def add_model_sample(
+    found: dict[VersionKey, Totals], name: str, labels: dict[str, str], value: float
+) -> bool:
+    """Read one sample of a replica's ``/metrics`` into ``found`` if it is a model counter."""
+    if name not in (_RECORDS, _BATCHES, _SECONDS, _SCORES):
+        return False
+    key = (labels.get("step", ""), labels.get("model", ""), labels.get("version", ""))
+    totals = found.setdefault(key, Totals())
+    if name == _RECORDS:
+        totals.records = value
+    elif name == _BATCHES:
+        totals.batches = value
+    elif name == _SECONDS:
+        totals.seconds = value
+    elif labels.get("bin", "").isdigit() and int(labels["bin"]) < SCORE_BINS:
+        totals.bins[int(labels["bin"])] = value
+    return True
 
 
 @dataclass
