@@ -18,7 +18,7 @@ from headwater.platform.domain.secrets import ProjectSecretService
 from headwater.platform.domain.sessions import SessionService
 from headwater.platform.domain.tokens import TokenService
 from headwater.platform.domain.users import UserService
-from headwater.platform.metrics import AppInside, PlatformMetrics, StepRates
+from headwater.platform.metrics import AppInside, ModelScores, PlatformMetrics, StepRates
 from headwater.platform.projects.store import ProjectStore
 from headwater.platform.sandbox import Sandbox
 from headwater.platform.secrets import SecretBox
@@ -41,6 +41,8 @@ class PlatformContext:
     metrics: PlatformMetrics
     # Records in and out per second of each deployment's steps, kept by the step sampler.
     step_rates: StepRates
+    # What each deployment's model steps scored, per version, kept by the step sampler.
+    model_scores: ModelScores
     # Inside each app: busy ratio, checkpoints, watermarks, state (the last hour in `metrics`).
     app_inside: AppInside
     # Replica processes of deployments; started and stopped with the server (see server.py).
@@ -78,6 +80,7 @@ def build_context(settings: PlatformSettings, db: Database, sandbox: Sandbox) ->
         topic_rates=TopicRates(),
         metrics=metrics,
         step_rates=StepRates(),
+        model_scores=ModelScores(),
         app_inside=AppInside(metrics.store),
         supervisor=supervisor,
         clusters=clusters,

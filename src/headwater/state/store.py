@@ -197,6 +197,11 @@ class PartitionStore:
             count += 1
         self.version += count
 
+    def write_entries(self, entries: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Write entries already encoded (entry key, value envelope or None to delete)."""
+        self._dirty.update(entries)
+        self.version += 1
+
     # Entry-level access (State's, see headwater.state.state.Entries)
     def _raw(self, entry: bytes, now_ms: int | None) -> bytes | None:
         try:

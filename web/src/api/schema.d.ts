@@ -398,6 +398,13 @@ export interface paths {
      */
     post: operations["rollback_api_projects__project__models__name__aliases__alias__rollback_post"];
   };
+  "/api/projects/{project}/model-scores": {
+    /**
+     * Model Scores
+     * @description Every model step of the project's deployments with what it scored, per sample.
+     */
+    get: operations["model_scores_api_projects__project__model_scores_get"];
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -1115,6 +1122,48 @@ export interface components {
       /** Moves */
       moves: components["schemas"]["MoveOut"][];
     };
+    /** ModelScoresOut */
+    ModelScoresOut: {
+      /**
+       * Sample Seconds
+       * @description how often replicas are scraped
+       */
+      sample_seconds: number;
+      /**
+       * Reference Records
+       * @description scores that make a version's reference
+       */
+      reference_records: number;
+      /**
+       * Drift Window Seconds
+       * @description the span of recent scores drift compares
+       */
+      drift_window_seconds: number;
+      /** Steps */
+      steps: components["schemas"]["ModelStepOut"][];
+    };
+    /** ModelStepOut */
+    ModelStepOut: {
+      /** Deployment */
+      deployment: number;
+      /** App */
+      app: string;
+      /**
+       * Step
+       * @description the model step's id in the app's topology
+       */
+      step: string;
+      /**
+       * Model
+       * @description the model as the pipeline names it, e.g. models:/fraud@production
+       */
+      model: string;
+      /**
+       * Points
+       * @description oldest first, the last hour
+       */
+      points: components["schemas"]["ScorePointOut"][];
+    };
     /** MoveOut */
     MoveOut: {
       /** Alias */
@@ -1494,6 +1543,36 @@ export interface components {
        * @description the commit whose files become the new main
        */
       commit: string;
+    };
+    /** ScorePointOut */
+    ScorePointOut: {
+      /**
+       * At
+       * @description epoch seconds of the sample
+       */
+      at: number;
+      /**
+       * Version
+       * @description the model version that scored; empty for a model file
+       */
+      version: string;
+      /** Records Per Second */
+      records_per_second: number;
+      /**
+       * Batch Ms
+       * @description mean time to score one batch
+       */
+      batch_ms: number | null;
+      /**
+       * Bins
+       * @description scores since the sample before, per 1/10 of [0, 1]; empty for a model without scores (a regressor)
+       */
+      bins: number[];
+      /**
+       * Drift
+       * @description population stability index of the version's recent scores against its first ones; null until it has a reference
+       */
+      drift: number | null;
     };
     /** SecretIn */
     SecretIn: {
@@ -6754,6 +6833,74 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["ModelOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Model Scores
+   * @description Every model step of the project's deployments with what it scored, per sample.
+   */
+  model_scores_api_projects__project__model_scores_get: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        project: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ModelScoresOut"];
         };
       };
       /** @description Malformed request */

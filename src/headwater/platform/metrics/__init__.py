@@ -7,6 +7,7 @@ Other parts of the platform report a deployment's figures with
 """
 
 from headwater.platform.metrics.inside import AppInside, CheckpointPoint, StepInside
+from headwater.platform.metrics.models import ModelScores, ScorePoint
 from headwater.platform.metrics.prometheus import PlatformMetrics, RequestMetrics
 from headwater.platform.metrics.sampler import SAMPLE_SECONDS, TopicSampler
 from headwater.platform.metrics.steps import STEP_WINDOW_SECONDS, StepRates, StepSampler
@@ -19,9 +20,11 @@ __all__ = [
     "AppInside",
     "CheckpointPoint",
     "MetricsStore",
+    "ModelScores",
     "PlatformMetrics",
     "Point",
     "RequestMetrics",
+    "ScorePoint",
     "StepInside",
     "StepRates",
     "StepSampler",

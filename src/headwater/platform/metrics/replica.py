@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from headwater.platform.metrics.models import Totals as ModelTotals
+from headwater.platform.metrics.models import VersionKey, add_model_sample
+
 SCRAPE_TIMEOUT = 2.0
 MAX_SCRAPE_BYTES = 1_000_000
 
@@ -55,6 +58,8 @@ class ReplicaMetrics:
     checkpoint_offsets: float = 0.0
     checkpoint_changelog_records: float = 0.0
     checkpoint_failures: float = 0.0
+    # What each model step scored, per model version (see models.py).
+    models: dict[VersionKey, ModelTotals] = field(default_factory=dict)
 
     def totals(self) -> dict[str, tuple[float, float]]:
         """Records in and out per step."""
@@ -75,6 +80,8 @@ def parse_replica(text: str) -> ReplicaMetrics:
             app_field = APP_SAMPLES.get(sample.name)
             if app_field is not None:
                 setattr(found, app_field, value)
+                continue
+            add_model_sample(found.models, sample.name, sample.labels, value)
     return found
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from headwater.platform.deployments.supervisor import Supervisor
 from headwater.platform.metrics.inside import AppInside
+from headwater.platform.metrics.models import ModelScores
 from headwater.platform.metrics.periodic import PeriodicSampler
 from headwater.platform.metrics.replica import SCRAPE_TIMEOUT, scrape_replica
 from headwater.platform.metrics.sampler import SAMPLE_SECONDS
@@ -108,11 +109,13 @@ class StepSampler(PeriodicSampler):
         rates: StepRates,
         inside: AppInside | None = None,
         interval: float = SAMPLE_SECONDS,
+        models: ModelScores | None = None,
     ) -> None:
         super().__init__(interval, "headwater-steps")
         self.supervisor = supervisor
         self.rates = rates
         self.inside = inside  # the rest of what replicas report: busy time, checkpoints...
+        self.models = models  # what model steps scored, per version
 
     def sample(self) -> None:
         """One sample of every deployment's live replicas."""
@@ -126,6 +129,11 @@ class StepSampler(PeriodicSampler):
             self.rates.observe(deployment, totals, now)
             if self.inside is not None:
                 self.inside.observe(deployment, scraped, time.time())
+            if self.models is not None:
+                models = {a: None if m is None else m.models for a, m in scraped.items()}
+                self.models.observe(deployment, models)
         self.rates.keep_only(set(addresses))
         if self.inside is not None:
             self.inside.keep_only(set(addresses))
+        if self.models is not None:
+            self.models.keep_only(set(addresses))

@@ -33,6 +33,7 @@ from headwater.runtime.loop.emitter import KafkaEmitter
 from headwater.runtime.loop.event_time_commits import EventTimeCommits
 from headwater.runtime.loop.executor import Executor
 from headwater.runtime.loop.global_tables import GlobalTables
+from headwater.runtime.loop.model_metrics import watch_models
 from headwater.runtime.loop.standby_assignment import StandbyPlanner
 from headwater.runtime.loop.status import StatusFile
 from headwater.runtime.loop.step_metrics import serve_step_metrics, topology_steps
@@ -274,6 +275,8 @@ class Runner:
         app_metrics = AppMetrics()  # busy and idle time, checkpoints, event time, state
         if metrics is not None:
             metrics.counters.registry.register(AppMetricsCollector(app_metrics))
+        if counters is not None:
+            watch_models(counters, roots.values())
         # One executor per input topic, or per group of topics a join connects.
         pipelines = [
             Executor(
