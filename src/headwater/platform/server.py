@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from headwater.platform.api import (
     auth,
+    canvas,
     clusters,
     deployments,
     graph,
@@ -62,6 +63,7 @@ ROUTERS = (
     steps,
     metrics,
     graph,
+    canvas,
     models,
 )
 
