@@ -465,6 +465,46 @@ class StreamingDataFrame:
         }
         return self._then("predict", params)
 
+    def learn(
+        self,
+        model: Callable[[], Any],
+        *,
+        target: str,
+        features: Sequence[str],
+        metric: Callable[[], Any] | None = None,
+        per_key: bool = True,
+        prefix: str = "",
+        store: str = "learn",
+    ) -> StreamingDataFrame:
+        """Online learning (river): score each record with its model as it stands, then learn
+        from the record's ``target`` (a record whose target is null or missing is only scored).
+
+        ``model()`` makes a new river model (a class, or a function building a pipeline) and
+        ``metric()`` a running metric (``metrics.Accuracy``...), updated before each learning
+        step. Adds ``prediction``, ``score`` (binary classifiers) and a column named after the
+        metric, with ``prefix`` in front. ``per_key=True`` keeps one model per record key;
+        ``per_key=False`` one per input partition (a global model for a one-partition input).
+        Models live in the state store ``store`` and are committed with the input offsets, so
+        under exactly-once a crash neither loses nor repeats a learning step (see
+        docs/models.md).
+        """
+        from headwater.models.online import OnlineLearner
+
+        if not isinstance(prefix, str):
+            raise ConfigError("learn(prefix=...) must be text, e.g. 'fraud_'")
+        learner = OnlineLearner(model, target, features, metric)
+        params = {
+            "model": model,
+            "target": target,
+            "features": list(features),
+            "metric": metric,
+            "per_key": bool(per_key),
+            "prefix": prefix,
+            "outputs": learner.outputs,
+            "store": self._store(True, store, "learn"),
+        }
+        return self._then("learn", params)
+
     # Metadata
     def set_key(
         self, key: Column | pl.Expr | Callable[[dict[str, Any]], Any] | str

@@ -171,7 +171,7 @@ def _schema(kind: str, params: dict[str, Any], inputs: list[list[str] | None]) -
         return [renamed.get(c, c) for c in columns]
     if kind == "group_by":
         return [*columns, *(c for c in params["by"] if c not in columns)]
-    if kind == "predict":
+    if kind in ("predict", "learn"):
         added = [params["prefix"] + c for c in params["outputs"]]
         return [*columns, *(c for c in added if c not in columns)]
     return None

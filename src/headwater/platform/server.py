@@ -19,6 +19,7 @@ from headwater.platform.api import (
     health,
     live,
     metrics,
+    model_scores,
     models,
     preview,
     projects,
@@ -65,6 +66,7 @@ ROUTERS = (
     graph,
     canvas,
     models,
+    model_scores,
 )
 
 
@@ -112,7 +114,9 @@ def create_app(settings: PlatformSettings) -> FastAPI:
         context.supervisor.start()
         sampler = TopicSampler(context.clusters, context.metrics.store, context.topic_rates)
         sampler.start()
-        step_sampler = StepSampler(context.supervisor, context.step_rates)
+        step_sampler = StepSampler(
+            context.supervisor, context.step_rates, context.app_inside, models=context.model_scores
+        )
         step_sampler.start()
         await asyncio.to_thread(context.deployments.reconcile)
         try:

@@ -20,6 +20,7 @@ from headwater.runtime.operators import steps as ops
 from headwater.runtime.operators.asof_join import AsofJoin
 from headwater.runtime.operators.interval_join import IntervalJoin
 from headwater.runtime.operators.lookup import LookupJoin
+from headwater.runtime.operators.online_learning import OnlineLearning
 from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
 from headwater.runtime.operators.running import RunningAggregate
 from headwater.runtime.operators.session_join import SessionJoin
@@ -164,6 +165,15 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
     ),
     "predict": lambda plan, step, p: ops.Predict(
         p("model"), p("features"), p("framework"), p("prefix")
+    ),
+    "learn": lambda plan, step, p: OnlineLearning(
+        p("model"),
+        p("target"),
+        p("features"),
+        p("metric"),
+        p("per_key"),
+        p("prefix"),
+        p("store"),
     ),
     "set_key": lambda plan, step, p: ops.SetKey(p("key")),
     "set_timestamp": lambda plan, step, p: ops.SetTimestamp(p("timestamp")),
