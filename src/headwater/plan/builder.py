@@ -46,13 +46,16 @@ class PlanBuilder:
         self.topics[topic.name] = topic
         return topic
 
-    def source(self, topic: Topic, *, upstream: Topic | None = None) -> str:
+    def source(self, topic: Topic, *, upstream: Topic | None = None, table: bool = False) -> str:
         """The step starting the pipeline of ``topic`` (a repartition topic fed from
-        ``upstream`` when that is given)."""
+        ``upstream`` when that is given; a table's topic, whose tombstones it keeps, when
+        ``table``)."""
         params: dict[str, Any] = {"topic": topic.name, "watermarks": None}
         if upstream is not None:
             params["internal"] = True
             self.internal[topic.name] = upstream.name
+        if table:
+            params["table"] = True
         self.topics.setdefault(topic.name, topic)
         step = self._new("source", [], params)
         self.sources[topic.name] = step

@@ -311,7 +311,8 @@ export interface paths {
   "/api/deployments/{deployment_id}/replicas": {
     /**
      * List Replicas
-     * @description The replica processes now: pid, status, restarts, commit and owned partitions.
+     * @description The replica processes (or a Kubernetes target's pods) now: pid, status, restarts, commit
+     * and owned partitions.
      */
     get: operations["list_replicas_api_deployments__deployment_id__replicas_get"];
   };
@@ -691,6 +692,7 @@ export interface components {
       secret_options?: {
         [key: string]: string;
       };
+      deploy_target?: components["schemas"]["DeployTarget"];
     };
     /** ClusterOut */
     ClusterOut: {
@@ -714,6 +716,7 @@ export interface components {
        * @description the cluster a request naming none uses: the one named `default`, else the only one configured
        */
       default: boolean;
+      deploy_target: components["schemas"]["DeployTarget"];
       /**
        * Created At
        * Format: date-time
@@ -743,6 +746,8 @@ export interface components {
       secret_options?: ({
         [key: string]: string | null;
       }) | null;
+      /** @description replaces where deployments run, from their next change on */
+      deploy_target?: components["schemas"]["DeployTarget"] | null;
     };
     /** CommitIn */
     CommitIn: {
@@ -784,6 +789,42 @@ export interface components {
       direction: "inputs" | "outputs";
       /** Topic */
       topic: string;
+    };
+    /**
+     * DeployTarget
+     * @description Where the cluster's deployments run: `local` (this machine's supervised processes) or a
+     * `kubernetes` namespace (StatefulSets applied by the platform; see docs/kubernetes.md).
+     */
+    DeployTarget: {
+      /**
+       * Kind
+       * @default local
+       * @enum {string}
+       */
+      kind?: "local" | "kubernetes";
+      /** Namespace */
+      namespace?: string | null;
+      /**
+       * Image
+       * @description the image that runs apps
+       */
+      image?: string | null;
+      /**
+       * Git Url
+       * @description the platform's address as pods reach it
+       */
+      git_url?: string | null;
+      /** Git Image */
+      git_image?: string | null;
+      /** State Size */
+      state_size?: string | null;
+      /** Storage Class */
+      storage_class?: string | null;
+      /**
+       * Context
+       * @description kubeconfig context
+       */
+      context?: string | null;
     };
     /** DeploymentEffectOut */
     DeploymentEffectOut: {
@@ -6251,7 +6292,8 @@ export interface operations {
   };
   /**
    * List Replicas
-   * @description The replica processes now: pid, status, restarts, commit and owned partitions.
+   * @description The replica processes (or a Kubernetes target's pods) now: pid, status, restarts, commit
+   * and owned partitions.
    */
   list_replicas_api_deployments__deployment_id__replicas_get: {
     parameters: {

@@ -21,12 +21,12 @@ from headwater.runtime.loop.batch import KEY, ROW, TS, Position, Source, value_c
 from headwater.runtime.loop.lazy_records import JsonRows
 from headwater.runtime.loop.step_metrics import StepCounters, step_id
 from headwater.runtime.operators.sink_step import SinkTarget
-from headwater.runtime.operators.steps import with_millis
+from headwater.runtime.operators.steps import SourceOp, with_millis
 from headwater.runtime.operators.two_input import TwoInputOperator
 from headwater.runtime.time.join_time import JoinTime, TimeDomain, domain_nodes, joins_below
 from headwater.runtime.time.pipeline_time import PipelineTime
 from headwater.runtime.time.watermark import MAX_TIME, MIN_TIME, encode_marker
-from headwater.serde.frames import decode_keys, decode_values
+from headwater.serde.frames import Failure, decode_keys, decode_values
 
 if TYPE_CHECKING:
     from headwater.runtime.graph import Node
@@ -286,6 +286,8 @@ class Executor:
         topic = reading.topic
         step = step_id(reading.root)  # a record that cannot be read fails at its source
         values, kept, failures = decode_values(topic.value_serde, source.raw_values)
+        if isinstance(reading.root.operator, SourceOp) and reading.root.operator.table:
+            values, kept, failures = _with_tombstones(source, values, kept, failures)
         for position, error in failures:
             self.fail(attempt, source, [position], error, f"decode {topic.name}", step)
         whole = len(kept) == len(source)  # the usual case: no per-record indexing
@@ -578,6 +580,22 @@ class Executor:
                 self._next.pop((topic, partition), None)
                 for join in self._feeds[topic]:
                     join.forget(partition)
+
+
+def _with_tombstones(
+    source: Source, values: pl.DataFrame, kept: list[int], failures: list[Failure]
+) -> tuple[pl.DataFrame, list[int], list[Failure]]:
+    """A table's decoded records with its tombstones (records without a value) kept, in input
+    order, as rows with null values: the table deletes their keys."""
+    tombstones = [i for i, _ in failures if source.raw_values[i] is None]
+    if not tombstones:
+        return values, kept, failures
+    order = pl.Series(kept + tombstones, dtype=pl.Int64)
+    by_position = order.arg_sort()
+    if values.width:  # else only keys and times are decoded: no value rows to place
+        values = pl.concat([values, values.clear(len(tombstones))])[by_position]
+    kept = order.gather(by_position).to_list()
+    return values, kept, [(i, e) for i, e in failures if source.raw_values[i] is not None]
 
 
 def _time_domains(inputs: list[_Input]) -> tuple[list[JoinTime], dict[int, TimeDomain]]:

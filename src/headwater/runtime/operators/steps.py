@@ -115,16 +115,21 @@ class SourceOp(Operator):
 
     kind = "source"
 
-    def __init__(self, topic: Topic, watermarks: WatermarkConfig | None = None) -> None:
+    def __init__(
+        self, topic: Topic, watermarks: WatermarkConfig | None = None, table: bool = False
+    ) -> None:
         self.topic = topic
         # How event time follows this input (``with_watermarks``); None: the defaults.
         self.watermarks = watermarks
+        # A table's topic: a record without a value is a tombstone, kept (with no values)
+        # for the table to delete its key, not a record that failed to decode.
+        self.table = table
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         return frame
 
     def params(self) -> dict[str, Any]:
-        return {"topic": self.topic.name}
+        return {"topic": self.topic.name, **({"table": True} if self.table else {})}
 
     @property
     def label(self) -> str:

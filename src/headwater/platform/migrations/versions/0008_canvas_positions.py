@@ -1,7 +1,7 @@
 """Where users put the nodes of a project's canvas.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008_canvas
+Revises: 0007_targets
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008_canvas"
+down_revision = "0007_targets"
 branch_labels = None
 depends_on = None
 
