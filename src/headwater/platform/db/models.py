@@ -98,6 +98,9 @@ class Cluster(Base):
     bootstrap_servers: Mapped[str] = mapped_column(String(1000))
     options_json: Mapped[str] = mapped_column(Text, default="{}")
     secret_options: Mapped[str] = mapped_column(Text, default="")
+    # Where deployments on this cluster run: {} is this machine (the supervisor's processes),
+    # {"kind": "kubernetes", "namespace": ...} a Kubernetes namespace (see platform/kubernetes).
+    deploy_target_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -243,3 +246,17 @@ class AliasMove(Base):
     rollback: Mapped[bool] = mapped_column(Boolean, default=False)
     username: Mapped[str] = mapped_column(String(64))
     moved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CanvasPosition(Base):
+    """Where a user put a node on a project's canvas: presentation, so kept here rather than
+    committed (a commit per drag would bury the project's real changes)."""
+
+    __tablename__ = "canvas_positions"
+    __table_args__ = (UniqueConstraint("project", "node", name="uq_canvas_positions_node"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project: Mapped[str] = mapped_column(String(64), index=True)
+    node: Mapped[str] = mapped_column(String(300))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
