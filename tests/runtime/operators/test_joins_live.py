@@ -25,7 +25,7 @@ from join_oracle import (
     window_join,
 )
 
-from headwater import App, windows
+from headwater import App, agg, windows
 from headwater.runtime.loop.runner import Runner
 
 pytestmark = pytest.mark.broker
@@ -303,3 +303,61 @@ def test_window_join_live_equals_a_merge_per_window_with_late_records_aside(
     assert canonical(got, columns) == canonical(want, columns)
     assert sorted(_frame(bootstrap, f"{name}-late")["id"]) == late_ids
     assert read_topic(bootstrap, f"{name}.dlq") == []
+
+
+@pytest.mark.parametrize("guarantee", ["at-least-once", "exactly-once"])
+def test_windows_regrouped_after_a_join_close_while_the_app_runs(
+    bootstrap: str,
+    make_topic: Callable[..., str],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    guarantee: str,
+) -> None:
+    """Enrich, then aggregate by another column: the repartition after the join carries the
+    join's watermark, so its windows close as time moves on, not only when a run ends."""
+    topics = (
+        make_topic("clicks", partitions=PARTITIONS),
+        make_topic("views", partitions=PARTITIONS),
+    )
+    name = unique("regroup")
+    app = App(
+        name,
+        consumer_config=FAST_GROUP,
+        commit_interval=0.5,
+        broker=bootstrap,
+        max_batch_records=20,
+        state_dir=tmp_path / "state",
+        guarantee=guarantee,
+    )
+    left, right = (
+        app.dataframe(app.topic(t, timestamp="ts", partitions=PARTITIONS)).with_watermarks("0ms")
+        for t in topics
+    )
+    joined = left.join_interval(right, lower="-0ms", upper="0ms", how="inner")
+    per_page = joined.group_by("page").window(windows.tumbling("10s")).agg(views=agg.count())
+    per_page.to_topic(app.topic(f"{name}-out"))
+    # 60 s of matching clicks and views on 8 users and 3 pages, one pair a second.
+    rows = [
+        {"id": i, "user": f"u{i % 8}", "page": f"p{i % 3}", "ts": 1_000_000 + i * 1000}
+        for i in range(60)
+    ]
+    _send(bootstrap, topics[0], rows)
+    _send(bootstrap, topics[1], [{**r, "id": 1000 + r["id"]} for r in rows])
+    with running(app):
+        # Windows [0 s, 10 s) to [40 s, 50 s) are behind every partition's watermark once all
+        # is read: 5 windows of 3 pages, 10 pairs each. Nothing stops the app to close them.
+        def closed() -> pd.DataFrame:
+            out = _frame(bootstrap, f"{name}-out")
+            return out if out.empty else out[out["window_end"] <= 1_050_000]
+
+        wait_until(lambda: len(closed()) >= 15, timeout=90)
+    got = closed()
+    want = {
+        (f"p{page}", 1_000_000 + k * 10_000): sum(
+            1 for i in range(10 * k, 10 * k + 10) if i % 3 == page
+        )
+        for k in range(5)
+        for page in range(3)
+    }
+    assert {(r.page, r.window_start): r.views for r in got.itertuples()} == want
+    assert len(got) == 15  # each window once

@@ -36,7 +36,13 @@ type TopicFlowEdge = Edge<PipelineEdgeData, "topic">;
 const HEALTH_TEXT: Partial<Record<PipelineNodeData["health"], string>> = { lagging: "lagging", idle: "idle" };
 /** The least zoom of the first fit: below it node text gets too small to read; the user pans. */
 export const MIN_FIT_ZOOM = 0.8;
-const KIND_TEXT = { external_producer: "producer", external_group: "consumer group", sink: "not read", deployment: "" };
+const KIND_TEXT = {
+  external_producer: "producer",
+  external_group: "consumer group",
+  sink: "not read",
+  deployment: "",
+  app: "not deployed",
+};
 
 /** Opens a topic's drawer; edge labels are HTML buttons outside React Flow's edge click. */
 const OpenTopic = createContext<(topic: string) => void>(() => undefined);

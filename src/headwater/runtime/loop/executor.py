@@ -381,7 +381,11 @@ class Executor:
         changed, close the windows the watermark passed. Returns the partitions whose state
         changed."""
         for inp in self._inputs.values():
-            self._send_markers(inp, inp.time.advance(now))
+            self._send_markers(inp.time.marker_topics, inp.topic, inp.time.advance(now))
+        for join in self._joins:  # after the inputs: a joint watermark is theirs combined
+            topics = [self._inputs[t].topic for t in _join_topics(join) if t in self._inputs]
+            if topics:
+                self._send_markers(join.marker_topics, topics[0], join.markers(now))
         touched: list[int] = []
         for domain in self._domains:
             changed: list[int] = []
@@ -399,14 +403,18 @@ class Executor:
             touched += changed
         return list(dict.fromkeys(touched))
 
-    def _send_markers(self, inp: _Input, changed: dict[int, tuple[int, bool]]) -> None:
-        for topic in inp.time.marker_topics:
+    def _send_markers(
+        self, topics: list[Topic], upstream: Topic, changed: dict[int, tuple[int, bool]]
+    ) -> None:
+        """Write the watermarks of ``upstream``'s partitions that ``changed`` to every
+        partition of each marker topic."""
+        for topic in topics:
             if not changed:
                 break
             count = self.emitter.partition_count(topic)
-            upstream_count = self.emitter.partition_count(inp.topic)
-            for upstream, (mark, idle) in sorted(changed.items()):
-                payload = encode_marker(upstream, upstream_count, mark, idle)
+            upstream_count = self.emitter.partition_count(upstream)
+            for source_partition, (mark, idle) in sorted(changed.items()):
+                payload = encode_marker(source_partition, upstream_count, mark, idle)
                 for partition in range(count):
                     self.emitter.marker(topic, partition, payload)
 

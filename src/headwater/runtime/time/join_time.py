@@ -19,6 +19,9 @@ from headwater.runtime.operators.two_input import TwoInputOperator
 
 if TYPE_CHECKING:
     from headwater.runtime.graph import Node
+    from headwater.topic import Topic
+
+RESEND_MARKERS = 2.0  # seconds, as an input's time does
 
 
 class TimeDomain(Protocol):
@@ -73,6 +76,13 @@ class JoinTime:
             (n, n.operator) for n in nodes if isinstance(n.operator, TimedOperator)
         ]
         self.timed = [(n, op) for n, op in self.operators if op.timed]
+        # A repartition below the join (a group_by on another column) carries the joint
+        # watermark to the windows after it, as a repartition below an input carries the
+        # input's.
+        carriers = (n.operator.marker_topic for n in nodes)
+        self.marker_topics: list[Topic] = [t for t in carriers if t is not None]
+        self._sent: dict[int, tuple[int, bool]] = {}
+        self._resent = 0.0
 
     @property
     def live(self) -> set[int]:
@@ -85,6 +95,20 @@ class JoinTime:
     def watermark(self, partition: int) -> int:
         return min(side.watermark(partition) for side in self.clocks)
 
+    def markers(self, now: float) -> dict[int, tuple[int, bool]]:
+        """The joint watermarks to send down the marker topics: those that changed, and all of
+        them now and then (a downstream partition that moved learns them again). Idleness is
+        already in each side's watermark, so none is marked idle."""
+        if not self.marker_topics:
+            return {}
+        marks = {p: (self.watermark(p), False) for p in self.live}
+        changed = {p: m for p, m in marks.items() if self._sent.get(p) != m}
+        if now - self._resent >= RESEND_MARKERS:
+            changed, self._resent = marks, now
+        self._sent.update(changed)
+        return changed
+
     def forget(self, partition: int) -> None:
+        self._sent.pop(partition, None)
         for _, operator in self.operators:
             operator.forget(partition)
