@@ -114,7 +114,7 @@ def test_topic_settings_are_shown_and_editors_change_retention_and_nothing_else(
         }
         assert config["cleanup.policy"]["value"] == "delete"  # untouched by the change
         bad = editor.patch(path, params=params, json={"config": {"segment.bytes": "1"}})
-        assert bad.status_code == 422 and "segment.bytes cannot be changed here" in bad.text
+        assert bad.status_code == 422 and "segment.bytes" in bad.text
         refused = editor.patch(path, params=params, json={"config": {"cleanup.policy": "bogus"}})
         assert refused.status_code == 422, refused.text
         assert "refused" in refused.json()["detail"]

@@ -211,7 +211,15 @@ class ClusterView:
             futures = self._client.describe_consumer_groups(groups, request_timeout=self.timeout)
             found = {}
             for group, future in futures.items():
-                result = future.result(timeout=self.timeout)
+                try:
+                    result = future.result(timeout=self.timeout)
+                except KafkaException as exc:
+                    # The broker's own answer about this group (Apache Kafka 4 answers an
+                    # unknown one with NOT_COORDINATOR; a new one's coordinator may still
+                    # load): no description. Client-side errors (`_TRANSPORT`...) are raised.
+                    if not exc.args[0].name().startswith("_"):
+                        continue
+                    raise
                 members = tuple(
                     GroupMember(
                         member_id=m.member_id,
@@ -230,6 +238,8 @@ class ClusterView:
                 found[group] = GroupDescription(group, state, members)
         except KafkaException as exc:
             raise self._broker_error("describe consumer groups", exc) from exc
+        except TimeoutError as exc:
+            raise BrokerError("the cluster did not describe consumer groups in time") from exc
         finally:
             self._hand_over_logs()
         return found

@@ -4,7 +4,7 @@ editors change where the broker allows."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,7 +29,8 @@ router = APIRouter(
 )
 GroupPath = Annotated[str, Path(min_length=1, max_length=255, description="the group's id")]
 # The settings the Topics page edits; others are shown, and changed with the broker's tools.
-EDITABLE = ("retention.ms", "retention.bytes", "cleanup.policy", "min.insync.replicas")
+Editable = Literal["retention.ms", "retention.bytes", "cleanup.policy", "min.insync.replicas"]
+EDITABLE: tuple[str, ...] = get_args(Editable)
 
 
 class MemberOut(BaseModel):
@@ -73,7 +74,8 @@ class TopicConfigOut(BaseModel):
 class TopicConfigPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    config: dict[str, str | None] = Field(
+    config: dict[Editable, str | None] = Field(
+        min_length=1,
         description="keys to set; null hands a key back to the broker's default; others stay",
         examples=[{"retention.ms": "86400000", "cleanup.policy": "delete"}],
     )
@@ -192,7 +194,8 @@ def change_topic_config(
     _config(context, name, cluster)  # 404 before a change to a topic that is not there
     _, settings = context.clusters.resolve(cluster)
     try:
-        TopicSettings(settings).alter(name, body.config)
+        changes: dict[str, str | None] = {str(key): value for key, value in body.config.items()}
+        TopicSettings(settings).alter(name, changes)
     except ConfigError as exc:
         raise Invalid(str(exc), [{"field": "config", "message": str(exc)}]) from exc
     except BrokerError as exc:
