@@ -1,8 +1,11 @@
 /** The "Edit" menu on a node of the canvas: every edit of a step, by button (drag works too). */
 import { useEffect, useRef, useState } from "react";
+import { createPortal } from "react-dom";
 
 import type { GraphNode } from "../api/types";
 import { isEditable, topicOfNode, topicsOf, useCanvas } from "./canvasContext";
+
+const MENU_WIDTH = 200;
 
 interface Item {
   label: string;
@@ -12,12 +15,16 @@ interface Item {
 
 export function NodeEditMenu({ node }: { node: GraphNode }) {
   const canvas = useCanvas();
-  const [open, setOpen] = useState(false);
+  // Where the open menu shows: on the page, over every node (a node's own layer would put the
+  // menu under the nodes drawn after it).
+  const [open, setOpen] = useState<{ top: number; left: number } | null>(null);
   const ref = useRef<HTMLDivElement>(null);
+  const menu = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!open) return;
     const close = (event: MouseEvent) => {
-      if (!ref.current?.contains(event.target as Node)) setOpen(false);
+      const target = event.target as Node;
+      if (!ref.current?.contains(target) && !menu.current?.contains(target)) setOpen(null);
     };
     document.addEventListener("mousedown", close);
     return () => document.removeEventListener("mousedown", close);
@@ -32,34 +39,43 @@ export function NodeEditMenu({ node }: { node: GraphNode }) {
         type="button"
         className="canvas-menu-button"
         aria-haspopup="menu"
-        aria-expanded={open}
+        aria-expanded={open !== null}
         aria-label={`Edit ${title}`}
         onClick={(event) => {
           event.stopPropagation(); // the node's own click opens its panel
-          setOpen(!open);
+          const at = event.currentTarget.getBoundingClientRect();
+          setOpen(open ? null : { top: at.bottom + 2, left: Math.max(4, at.right - MENU_WIDTH) });
         }}
       >
         ✎
       </button>
-      {open && (
-        <div className="canvas-menu-items" role="menu" aria-label={`Edit ${title}`}>
-          {items.map((item) => (
-            <button
-              key={item.label}
-              type="button"
-              role="menuitem"
-              className={item.danger ? "danger-text" : undefined}
-              onClick={(event) => {
-                event.stopPropagation();
-                setOpen(false);
-                item.run();
-              }}
-            >
-              {item.label}
-            </button>
-          ))}
-        </div>
-      )}
+      {open &&
+        createPortal(
+          <div
+            ref={menu}
+            className="canvas-menu-items"
+            role="menu"
+            aria-label={`Edit ${title}`}
+            style={{ top: open.top, left: open.left, width: MENU_WIDTH }}
+          >
+            {items.map((item) => (
+              <button
+                key={item.label}
+                type="button"
+                role="menuitem"
+                className={item.danger ? "danger-text" : undefined}
+                onClick={(event) => {
+                  event.stopPropagation();
+                  setOpen(null);
+                  item.run();
+                }}
+              >
+                {item.label}
+              </button>
+            ))}
+          </div>,
+          document.body,
+        )}
     </div>
   );
 }
