@@ -172,6 +172,23 @@ def test_build_deploy_resize_and_cut_a_pipeline_on_the_canvas(
         expect(enrich).to_contain_text("not_deployed")
         assert head(web, project)["message"] == f"Canvas: add step enrich reading {payments}"
 
+        # The handles drag too: a topic's handle pulled onto the empty pane adds a step from it.
+        handle = (
+            page.locator(f'[data-node="producer:{payments}"]')
+            .locator("..")
+            .locator(".react-flow__handle.source")
+        )
+        start = handle.bounding_box()
+        assert start is not None
+        page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(start["x"] + 60, start["y"] + 220, steps=8)
+        page.mouse.up()
+        dragged = page.get_by_role("dialog", name="Add a step")
+        expect(dragged.get_by_label("Reads", exact=True)).to_have_value(payments)
+        dragged.get_by_role("button", name="Cancel").click()
+        expect(dragged).to_be_hidden()
+
         # 2. After it, the existing model app (a file of the project), writing the output topic.
         sink = page.locator(f'[data-node="sink:{enriched}"]')
         edit_menu(page, sink, enriched, f"Add step reading {enriched}")
