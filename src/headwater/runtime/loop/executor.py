@@ -21,7 +21,7 @@ from headwater.runtime.loop.batch import KEY, ROW, TS, Position, Source, value_c
 from headwater.runtime.loop.lazy_records import JsonRows
 from headwater.runtime.loop.step_metrics import StepCounters, step_id
 from headwater.runtime.operators.sink_step import SinkTarget
-from headwater.runtime.operators.steps import with_millis
+from headwater.runtime.operators.steps import SourceOp, with_millis
 from headwater.runtime.operators.two_input import TwoInputOperator
 from headwater.runtime.time.join_time import JoinTime, TimeDomain, domain_nodes, joins_below
 from headwater.runtime.time.pipeline_time import PipelineTime
@@ -45,9 +45,14 @@ class Emitter(Protocol):
     """Where outputs and dead letters go: Kafka in a live run, lists in a local test."""
 
     def emit(
-        self, topic: Topic, frame: pl.DataFrame, source: Source
+        self,
+        topic: Topic,
+        frame: pl.DataFrame,
+        source: Source,
+        splice: tuple[str, ...] | None = None,
     ) -> list[tuple[int, Exception]]:
-        """Send ``frame``; return the records (``_hw_row``, error) that could not be sent."""
+        """Send ``frame``; return the records (``_hw_row``, error) that could not be sent.
+        ``splice``: each record is its input (in ``source``) plus these columns."""
         ...
 
     def dead_letter(
@@ -67,7 +72,9 @@ class Emitter(Protocol):
 class _Attempt:
     """What one pass over a batch produced; handed to the emitter only if the pass completes."""
 
-    outputs: list[tuple[Topic, pl.DataFrame, Source]] = field(default_factory=list)
+    outputs: list[tuple[Topic, pl.DataFrame, Source, tuple[str, ...] | None]] = field(
+        default_factory=list
+    )
     dead: list[tuple[Source, list[int], BaseException, str]] = field(default_factory=list)
     tapped: list[tuple[Node, pl.DataFrame]] = field(default_factory=list)
     # Stores this pass touched, with their state before it: a discarded pass is rolled back.
@@ -114,8 +121,10 @@ class _Context:
     def fail(self, rows: list[int], error: BaseException, operator: str) -> None:
         self._executor.fail(self.attempt, self.source, rows, error, operator)
 
-    def emit(self, topic: Topic, frame: pl.DataFrame) -> None:
-        self.attempt.outputs.append((topic, frame, self.source))
+    def emit(
+        self, topic: Topic, frame: pl.DataFrame, splice: tuple[str, ...] | None = None
+    ) -> None:
+        self.attempt.outputs.append((topic, frame, self.source, splice))
 
     def store(self, name: str, partition: int, topic: str | None = None) -> PartitionStore:
         provider = self._executor.stores
@@ -263,18 +272,20 @@ class Executor:
         if self._tap is not None:
             for node, frame in attempt.tapped:
                 self._tap(node, frame)
-        for topic, frame, source in attempt.outputs:
+        for topic, frame, source, splice in attempt.outputs:
             if isinstance(topic, SinkTarget):  # written at the checkpoint
                 topic.buffer(frame, source)
                 continue
-            for row, refusal in self.emitter.emit(topic, frame, source):
+            for row, refusal in self.emitter.emit(topic, frame, source, splice):
                 self.fail(attempt, source, [row], refusal, f"to_topic({topic.name})")
         for source, rows, error, operator in attempt.dead:
             self.emitter.dead_letter(source, rows, error, operator)
 
     def decode(self, source: Source, attempt: _Attempt) -> pl.DataFrame:
-        topic = self._inputs[source.topic].topic
-        values, kept, failures = decode_values(topic.value_serde, source.raw_values)
+        reading = self._inputs[source.topic]
+        topic, root = reading.topic, reading.root.operator
+        fields = root.fields if isinstance(root, SourceOp) else None
+        values, kept, failures = decode_values(topic.value_serde, source.raw_values, fields)
         for position, error in failures:
             self.fail(attempt, source, [position], error, f"decode {topic.name}")
         whole = len(kept) == len(source)  # the usual case: no per-record indexing
