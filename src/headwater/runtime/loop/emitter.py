@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import traceback
-from functools import partial
 from typing import Any, cast
 
 import polars as pl
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from headwater.runtime.commit.delivery import DeliveryErrors, DeliveryRefused, Refusal
+from headwater.runtime.commit.delivery import (
+    BatchReport,
+    DeliveryErrors,
+    DeliveryRefused,
+    Refusal,
+)
 from headwater.runtime.loop.batch import HEADERS, KEY, ROW, TS, Headers, Source, values_of
 from headwater.runtime.time.watermark import MARKER_HEADER
 from headwater.serde.frames import Failure, encode_keys, encode_values
@@ -76,10 +80,10 @@ class KafkaEmitter:
         stamps = frame[TS].to_list()
         headers = self._headers(frame, source)
         name = topic.name
-        # Each output's delivery report knows its origin: a record the broker refuses at
-        # delivery goes to the dead letters (delivery.py). Reports of delivered records cost
-        # nothing at-least-once (only errors are reported) and one call exactly-once.
-        report = self._deliveries.output
+        # The batch's delivery report finds the origin of an output the broker refuses at
+        # delivery, which goes to the dead letters (delivery.py). Reports of delivered records
+        # cost nothing at-least-once (only errors are reported) and one call exactly-once.
+        delivered = BatchReport(self._deliveries, source, rows, keys, values, stamps)
         skips = self._deliveries.skips
         # A record the producer refuses (too large, say) fails alone: raising would make the
         # executor retry the batch record by record and produce the others twice.
@@ -92,7 +96,6 @@ class KafkaEmitter:
             if skips and (name, key, value) in skips:
                 refused.append((i, DeliveryRefused(skips[(name, key, value)])))
                 continue
-            delivered = partial(report, source, rows[i])
             try:
                 try:
                     if headers is None:
