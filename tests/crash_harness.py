@@ -311,7 +311,11 @@ class CrashHarness:
         batch_work: float = 0.0,
         name: str | None = None,
         standby_replicas: int = 0,
+        app_script: str = APP_SCRIPT,
+        settings: dict[str, Any] | None = None,
     ) -> None:
+        """``app_script`` is the app run (by default the running totals above); it reads
+        the JSON config in ``sys.argv[1]``: the keys below, plus ``settings``."""
         token = uuid.uuid4().hex[:8]
         self.bootstrap = bootstrap
         self.workdir = workdir
@@ -320,7 +324,7 @@ class CrashHarness:
         self.group = name or f"crash-{token}"
         self.sink = f"{self.group}-out"
         self.script = workdir / "app.py"
-        self.script.write_text(APP_SCRIPT)
+        self.script.write_text(app_script)
         self.runs = 0
         self._apps: list[AppProcess] = []
         self.kills: list[Kill] = []
@@ -337,6 +341,7 @@ class CrashHarness:
             "consumer_config": FAST_GROUP,
             "store": STORE,
             "standby_replicas": standby_replicas,
+            **(settings or {}),
         }
         self._probe = Consumer(
             {

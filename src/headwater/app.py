@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from headwater.dataframe.dataframe import LocalData, StreamingDataFrame
-from headwater.dataframe.tables import GlobalTable
+from headwater.dataframe.tables import GlobalTable, Table
 from headwater.environment import UNTIL_ENV
 from headwater.errors import ConfigError
 from headwater.kafka.settings import KafkaSettings
@@ -161,6 +161,20 @@ class App:
         table = GlobalTable(name or topic.name, topic)
         self._builder.register_global_table(table.name, topic)
         return table
+
+    def table(self, topic: Topic | str, *, name: str | None = None) -> Table:
+        """A table over the compacted ``topic``, co-partitioned with the streams that join it:
+        each replica keeps the rows of the partitions it is assigned, in a store restored like
+        any other; a null value deletes its key. Join it with ``sdf.join_table(table)``; the
+        stream must have as many partitions and be keyed alike (docs/joins.md)."""
+        if isinstance(topic, str):
+            topic = self._builder.topics.get(topic) or self.topic(topic)
+        if topic.name in self._builder.sources:
+            raise ConfigError(
+                f"app.table({topic.name!r}): the topic is already read by this app; a table "
+                "reads its topic alone"
+            )
+        return Table(name or topic.name, topic, self._builder.source(topic, table=True))
 
     @property
     def plan_builder(self) -> PlanBuilder:

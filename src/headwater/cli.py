@@ -198,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_server(commands)
     _add_up(commands)
     _add_models(commands)
+    _add_deploy(commands)
     return parser
 
 
@@ -392,6 +393,43 @@ def _add_models(commands: Any) -> None:
     push.add_argument("--description", default="", help="a line about this version")
     push.add_argument("--alias", help="move this alias (e.g. staging) to the new version")
     push.set_defaults(handler=cmd_models_push, parser=push)
+
+
+def _add_deploy(commands: Any) -> None:
+    deploy = commands.add_parser(
+        "deploy",
+        help="render a project's apps as Kubernetes manifests",
+        description=(
+            "Render each app of the project in FOLDER (its headwater.yaml) as Kubernetes "
+            "manifests: a StatefulSet (replicas, CPU and memory, a state volume, secrets as "
+            "Secret references) and a headless Service for its metrics. With --dry-run they "
+            "are written as YAML without a cluster; the platform applies them itself to a "
+            "cluster whose target is Kubernetes."
+        ),
+        epilog=(
+            "example: headwater deploy . --target kubernetes --dry-run --namespace apps "
+            "--image registry.example/headwater:0.1.0 --broker kafka.apps.svc:9092 --out k8s/"
+        ),
+    )
+    deploy.add_argument("folder", type=Path, metavar="FOLDER", help="the project's folder")
+    deploy.add_argument("--target", choices=["kubernetes"], default="kubernetes")
+    deploy.add_argument("--dry-run", action="store_true", help="write the manifests; apply nothing")
+    deploy.add_argument("--project", help="the project's name (default: the folder's name)")
+    deploy.add_argument(
+        "--commit", help="the full commit id pods check out (default: the folder's Git HEAD)"
+    )
+    deploy.add_argument("--broker", default="kafka:9092", metavar="HOST:PORT")
+    # Unset options take KubernetesTarget's defaults.
+    deploy.add_argument("--namespace", help="default: default")
+    deploy.add_argument("--image", help="the image that runs apps (default: headwater:0.1.0)")
+    deploy.add_argument("--git-url", help="the platform's address as pods reach it")
+    deploy.add_argument("--git-image", help="the init container's (default: alpine/git)")
+    deploy.add_argument("--state-size", metavar="SIZE", help="each replica's volume (1Gi)")
+    deploy.add_argument("--storage-class", help="default: the cluster's default class")
+    deploy.add_argument(
+        "--out", type=Path, metavar="DIR", help="write one APP.yaml per app here (default stdout)"
+    )
+    deploy.set_defaults(handler=cmd_deploy, parser=deploy)
 
 
 def _add_server(commands: Any) -> None:
@@ -637,6 +675,12 @@ def cmd_models_push(args: argparse.Namespace) -> int:
         f"features {names}; use it as models:/{args.name}/{stored['version']}"
     )
     return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from headwater.platform.kubernetes.command import run_deploy
+
+    return run_deploy(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

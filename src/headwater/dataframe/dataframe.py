@@ -397,14 +397,18 @@ class StreamingDataFrame:
         prefix: str = "",
         how: Literal["left", "inner"] = "left",
     ) -> StreamingDataFrame:
-        """Join each record with the current row of ``table`` (``app.global_table(...)``) for
-        its ``on`` column (its record key when None), as the table stands when the record is
-        processed. ``fields`` picks the row's fields (all when None), named with ``prefix``
-        in front; ``how="inner"`` drops records whose key has no row (see docs/joins.md)."""
-        from headwater.dataframe.tables import GlobalTable
+        """Join each record with the current row of ``table`` (``app.global_table(...)`` or
+        ``app.table(...)``) for its ``on`` column (its record key when None), as the table
+        stands when the record is processed. ``fields`` picks the row's fields (all when
+        None), named with ``prefix`` in front; ``how="inner"`` drops records whose key has no
+        row (see docs/joins.md). A co-partitioned table (``app.table``) needs the stream to
+        have as many partitions as its topic, keyed alike."""
+        from headwater.dataframe.tables import GlobalTable, Table
 
-        if not isinstance(table, GlobalTable):
-            raise ConfigError("join_table(table=...) needs a table: app.global_table(topic)")
+        if not isinstance(table, GlobalTable | Table):
+            raise ConfigError(
+                "join_table(table=...) needs a table: app.global_table(topic) or app.table(topic)"
+            )
         if on is not None and (not isinstance(on, str) or not on):
             raise ConfigError("join_table(on=...) must name the column that holds the key")
         if how not in ("left", "inner"):
@@ -418,7 +422,27 @@ class StreamingDataFrame:
             "prefix": prefix,
             "how": how,
         }
+        if isinstance(table, Table):
+            return self._join_copartitioned(table, params)
         return self._then("join_table", params)
+
+    def _join_copartitioned(self, table: Any, params: dict[str, Any]) -> StreamingDataFrame:
+        """The two-input step joining this stream with a co-partitioned table, which keeps
+        its rows in the store ``<table>-table`` per partition of the table's topic."""
+        from headwater.dataframe.joins import check_copartitioned
+
+        check_copartitioned(
+            "join_table", self, StreamingDataFrame(self._app, table.topic, table.node)
+        )
+        store = f"{table.name}-table"
+        if store in self._plan.stores:
+            raise ConfigError(
+                f"join_table: table {table.name!r} is joined already; join it once and branch "
+                "the joined stream"
+            )
+        self._plan.register_store(store, table.topic)
+        node = self._plan.add_join(self._node, table.node, "join_table", {**params, "store": store})
+        return StreamingDataFrame(self._app, self._topic, node, self._origin)
 
     # Models
     def predict(
@@ -464,6 +488,46 @@ class StreamingDataFrame:
             "outputs": outputs,
         }
         return self._then("predict", params)
+
+    def learn(
+        self,
+        model: Callable[[], Any],
+        *,
+        target: str,
+        features: Sequence[str],
+        metric: Callable[[], Any] | None = None,
+        per_key: bool = True,
+        prefix: str = "",
+        store: str = "learn",
+    ) -> StreamingDataFrame:
+        """Online learning (river): score each record with its model as it stands, then learn
+        from the record's ``target`` (a record whose target is null or missing is only scored).
+
+        ``model()`` makes a new river model (a class, or a function building a pipeline) and
+        ``metric()`` a running metric (``metrics.Accuracy``...), updated before each learning
+        step. Adds ``prediction``, ``score`` (binary classifiers) and a column named after the
+        metric, with ``prefix`` in front. ``per_key=True`` keeps one model per record key;
+        ``per_key=False`` one per input partition (a global model for a one-partition input).
+        Models live in the state store ``store`` and are committed with the input offsets, so
+        under exactly-once a crash neither loses nor repeats a learning step (see
+        docs/models.md).
+        """
+        from headwater.models.online import OnlineLearner
+
+        if not isinstance(prefix, str):
+            raise ConfigError("learn(prefix=...) must be text, e.g. 'fraud_'")
+        learner = OnlineLearner(model, target, features, metric)
+        params = {
+            "model": model,
+            "target": target,
+            "features": list(features),
+            "metric": metric,
+            "per_key": bool(per_key),
+            "prefix": prefix,
+            "outputs": learner.outputs,
+            "store": self._store(True, store, "learn"),
+        }
+        return self._then("learn", params)
 
     # Metadata
     def set_key(

@@ -17,3 +17,16 @@ class GlobalTable:
 
     name: str
     topic: Topic
+
+
+@dataclass(frozen=True)
+class Table:
+    """A compacted topic read as a table co-partitioned with the streams that join it (Kafka
+    Streams' KTable): as many partitions as the stream and keyed alike, so each replica keeps
+    only its assigned partitions' rows, in a store restored like any other. A record sets its
+    key's row, a null value (a tombstone) deletes it. Made by ``app.table(topic)``; joined
+    with ``sdf.join_table(table)``."""
+
+    name: str
+    topic: Topic
+    node: str  # the plan step reading the table's topic

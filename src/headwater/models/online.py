@@ -7,6 +7,7 @@ starts from the committed state and neither loses nor repeats a learning step.
 
 from __future__ import annotations
 
+import base64
 import pickle
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,14 @@ class LearnerState:
         if not isinstance(state, LearnerState):
             raise TypeError(f"not a learner's state: {type(state).__name__}")
         return state
+
+    def to_text(self) -> str:
+        """The state as text, the form a state store (whose values are JSON) keeps it in."""
+        return base64.b64encode(self.dumps()).decode("ascii")
+
+    @staticmethod
+    def from_text(text: str) -> LearnerState:
+        return LearnerState.loads(base64.b64decode(text))
 
 
 class OnlineLearner:
@@ -68,6 +77,11 @@ class OnlineLearner:
         self.features = list(features)
         self.metric_name = type(metric()).__name__ if metric is not None else None
 
+    @property
+    def outputs(self) -> list[str]:
+        """The columns :meth:`step` adds."""
+        return [PREDICTION, SCORE, *([self.metric_name] if self.metric_name else [])]
+
     def new_state(self) -> LearnerState:
         return LearnerState(self._make_model(), self._make_metric() if self._make_metric else None)
 
@@ -80,17 +94,21 @@ class OnlineLearner:
     ) -> pl.DataFrame:
         """Every row in order through the model of its ``key`` column's value (a new model for
         a key not in ``states``, added to it)."""
-        missing = [
-            c
-            for c in [*self.features, self.target, *([key] if key else [])]
-            if c not in frame.columns
-        ]
+        if key is not None and key not in frame.columns:
+            raise ConfigError(f"OnlineLearner: the records lack column(s) {[key]}")
+        keys = frame[key].to_list() if key else [None] * frame.height
+        return self.step_by_keys(frame, keys, states)
+
+    def step_by_keys(
+        self, frame: pl.DataFrame, keys: Sequence[Hashable], states: dict[Hashable, LearnerState]
+    ) -> pl.DataFrame:
+        """Every row in order through the model of its key in ``keys`` (one per row)."""
+        missing = [c for c in [*self.features, self.target] if c not in frame.columns]
         if missing:
             raise ConfigError(f"OnlineLearner: the records lack column(s) {missing}")
         predictions: list[Any] = []
         scores: list[float | None] = []
         metrics: list[float | None] = []
-        keys = frame[key].to_list() if key else [None] * frame.height
         targets = frame[self.target].to_list()
         for row_key, x, y in zip(
             keys, frame.select(self.features).iter_rows(named=True), targets, strict=True

@@ -46,13 +46,16 @@ class PlanBuilder:
         self.topics[topic.name] = topic
         return topic
 
-    def source(self, topic: Topic, *, upstream: Topic | None = None) -> str:
+    def source(self, topic: Topic, *, upstream: Topic | None = None, table: bool = False) -> str:
         """The step starting the pipeline of ``topic`` (a repartition topic fed from
-        ``upstream`` when that is given)."""
+        ``upstream`` when that is given; a table's topic, whose tombstones it keeps, when
+        ``table``)."""
         params: dict[str, Any] = {"topic": topic.name, "watermarks": None}
         if upstream is not None:
             params["internal"] = True
             self.internal[topic.name] = upstream.name
+        if table:
+            params["table"] = True
         self.topics.setdefault(topic.name, topic)
         step = self._new("source", [], params)
         self.sources[topic.name] = step
@@ -171,7 +174,7 @@ def _schema(kind: str, params: dict[str, Any], inputs: list[list[str] | None]) -
         return [renamed.get(c, c) for c in columns]
     if kind == "group_by":
         return [*columns, *(c for c in params["by"] if c not in columns)]
-    if kind == "predict":
+    if kind in ("predict", "learn"):
         added = [params["prefix"] + c for c in params["outputs"]]
         return [*columns, *(c for c in added if c not in columns)]
     return None

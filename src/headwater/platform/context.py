@@ -18,7 +18,7 @@ from headwater.platform.domain.secrets import ProjectSecretService
 from headwater.platform.domain.sessions import SessionService
 from headwater.platform.domain.tokens import TokenService
 from headwater.platform.domain.users import UserService
-from headwater.platform.metrics import PlatformMetrics, StepRates
+from headwater.platform.metrics import AppInside, ModelScores, PlatformMetrics, StepRates
 from headwater.platform.projects.store import ProjectStore
 from headwater.platform.sandbox import Sandbox
 from headwater.platform.secrets import SecretBox
@@ -41,6 +41,10 @@ class PlatformContext:
     metrics: PlatformMetrics
     # Records in and out per second of each deployment's steps, kept by the step sampler.
     step_rates: StepRates
+    # What each deployment's model steps scored, per version, kept by the step sampler.
+    model_scores: ModelScores
+    # Inside each app: busy ratio, checkpoints, watermarks, state (the last hour in `metrics`).
+    app_inside: AppInside
     # Replica processes of deployments; started and stopped with the server (see server.py).
     supervisor: Supervisor
     clusters: ClusterService
@@ -60,6 +64,7 @@ def build_context(settings: PlatformSettings, db: Database, sandbox: Sandbox) ->
     clusters = ClusterService(db, box)
     project_secrets = ProjectSecretService(db, box, projects)
     models = ModelRegistry(db, projects, settings.models_dir, sandbox, settings.max_model_bytes)
+    metrics = PlatformMetrics()
     return PlatformContext(
         settings=settings,
         db=db,
@@ -73,8 +78,10 @@ def build_context(settings: PlatformSettings, db: Database, sandbox: Sandbox) ->
         ),
         sandbox=sandbox,
         topic_rates=TopicRates(),
-        metrics=PlatformMetrics(),
+        metrics=metrics,
         step_rates=StepRates(),
+        model_scores=ModelScores(),
+        app_inside=AppInside(metrics.store),
         supervisor=supervisor,
         clusters=clusters,
         users=UserService(db),

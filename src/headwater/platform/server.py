@@ -18,6 +18,7 @@ from headwater.platform.api import (
     health,
     live,
     metrics,
+    model_scores,
     models,
     preview,
     projects,
@@ -63,6 +64,7 @@ ROUTERS = (
     metrics,
     graph,
     models,
+    model_scores,
 )
 
 
@@ -110,7 +112,9 @@ def create_app(settings: PlatformSettings) -> FastAPI:
         context.supervisor.start()
         sampler = TopicSampler(context.clusters, context.metrics.store, context.topic_rates)
         sampler.start()
-        step_sampler = StepSampler(context.supervisor, context.step_rates)
+        step_sampler = StepSampler(
+            context.supervisor, context.step_rates, context.app_inside, models=context.model_scores
+        )
         step_sampler.start()
         await asyncio.to_thread(context.deployments.reconcile)
         try:

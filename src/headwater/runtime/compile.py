@@ -19,8 +19,10 @@ from headwater.plan.projection import Projection, projection
 from headwater.runtime.graph import Node
 from headwater.runtime.operators import steps as ops
 from headwater.runtime.operators.asof_join import AsofJoin
+from headwater.runtime.operators.copartitioned_table import CoPartitionedTableJoin
 from headwater.runtime.operators.interval_join import IntervalJoin
 from headwater.runtime.operators.lookup import LookupJoin
+from headwater.runtime.operators.online_learning import OnlineLearning
 from headwater.runtime.operators.repartition import GroupKey, RepartitionSource
 from headwater.runtime.operators.running import RunningAggregate
 from headwater.runtime.operators.session_join import SessionJoin
@@ -121,7 +123,7 @@ def _source(plan: Plan, step: Step, p: Param) -> ops.Operator:
     config = None if marks is None else WatermarkConfig(**marks)
     if step.params.get("internal"):
         return RepartitionSource(topic, config)
-    return ops.SourceOp(topic, config)
+    return ops.SourceOp(topic, config, table=bool(step.params.get("table")))
 
 
 def _aggregations(specs: dict[str, Any]) -> dict[str, Aggregation]:
@@ -173,11 +175,24 @@ _BUILDERS: dict[str, Callable[[Plan, Step, Param], ops.Operator]] = {
         p("on_failure"),
         LookupPolicy(**p("policy")),
     ),
-    "join_table": lambda plan, step, p: TableJoin(
-        p("table"), plan.global_tables[p("table")], p("on"), p("fields"), p("prefix"), p("how")
+    "join_table": lambda plan, step, p: (
+        CoPartitionedTableJoin(p("table"), p("store"), p("on"), p("fields"), p("prefix"), p("how"))
+        if len(step.inputs) == 2
+        else TableJoin(
+            p("table"), plan.global_tables[p("table")], p("on"), p("fields"), p("prefix"), p("how")
+        )
     ),
     "predict": lambda plan, step, p: ops.Predict(
         p("model"), p("features"), p("framework"), p("prefix")
+    ),
+    "learn": lambda plan, step, p: OnlineLearning(
+        p("model"),
+        p("target"),
+        p("features"),
+        p("metric"),
+        p("per_key"),
+        p("prefix"),
+        p("store"),
     ),
     "set_key": lambda plan, step, p: ops.SetKey(p("key")),
     "set_timestamp": lambda plan, step, p: ops.SetTimestamp(p("timestamp")),

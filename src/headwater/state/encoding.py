@@ -75,6 +75,12 @@ def encode_value(value: Any, name: str, expires_at: int | None = None) -> bytes:
     return _EXPIRING + _EXPIRY.pack(expires_at) + data
 
 
+def plain_value(json: bytes) -> bytes:
+    """A value already written as JSON, in its envelope (no expiry): what ``encode_value``
+    makes of the value that JSON holds."""
+    return _PLAIN + json
+
+
 def decode_value(data: bytes) -> tuple[Any, int | None]:
     """The value and its expiry (event-time ms, or None when it never expires)."""
     if data[:1] == _PLAIN:

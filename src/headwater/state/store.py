@@ -197,6 +197,11 @@ class PartitionStore:
             count += 1
         self.version += count
 
+    def write_entries(self, entries: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Write entries already encoded (entry key, value envelope or None to delete)."""
+        self._dirty.update(entries)
+        self.version += 1
+
     # Entry-level access (State's, see headwater.state.state.Entries)
     def _raw(self, entry: bytes, now_ms: int | None) -> bytes | None:
         try:
@@ -358,6 +363,12 @@ class PartitionStore:
                 continue
             if entry_name == name:
                 yield key, self.get(key, name)
+
+    def estimated_entries(self) -> int:
+        """RocksDB's estimate of the entries persisted, read without a scan (for metrics)."""
+        if self.closed:
+            return 0
+        return int(self._db.property_int_value("rocksdb.estimate-num-keys") or 0)
 
     def close(self) -> None:
         if self.closed:

@@ -311,7 +311,8 @@ export interface paths {
   "/api/deployments/{deployment_id}/replicas": {
     /**
      * List Replicas
-     * @description The replica processes now: pid, status, restarts, commit and owned partitions.
+     * @description The replica processes (or a Kubernetes target's pods) now: pid, status, restarts, commit
+     * and owned partitions.
      */
     get: operations["list_replicas_api_deployments__deployment_id__replicas_get"];
   };
@@ -398,6 +399,13 @@ export interface paths {
      */
     post: operations["rollback_api_projects__project__models__name__aliases__alias__rollback_post"];
   };
+  "/api/projects/{project}/model-scores": {
+    /**
+     * Model Scores
+     * @description Every model step of the project's deployments with what it scored, per sample.
+     */
+    get: operations["model_scores_api_projects__project__model_scores_get"];
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -442,6 +450,19 @@ export interface components {
         [key: string]: string;
       };
     };
+    /** BusyOut */
+    BusyOut: {
+      /**
+       * At
+       * @description epoch seconds
+       */
+      at: number;
+      /**
+       * Ratio
+       * @description busy share of the loop's time since the sample before
+       */
+      ratio: number;
+    };
     /** ChangeOut */
     ChangeOut: {
       /** Path */
@@ -451,6 +472,39 @@ export interface components {
        * @enum {string}
        */
       status: "added" | "modified" | "deleted";
+    };
+    /** CheckpointOut */
+    CheckpointOut: {
+      /**
+       * At
+       * @description epoch seconds of the sample that saw these checkpoints
+       */
+      at: number;
+      /**
+       * Checkpoints
+       * @description checkpoints completed since the sample before
+       */
+      checkpoints: number;
+      /**
+       * Mean Seconds
+       * @description their mean duration; null: none completed
+       */
+      mean_seconds: number | null;
+      /**
+       * Offsets
+       * @description partition offsets they committed
+       */
+      offsets: number;
+      /**
+       * Changelog Records
+       * @description changelog records they wrote
+       */
+      changelog_records: number;
+      /**
+       * Failures
+       * @description checkpoints undone (aborted transactions, fenced)
+       */
+      failures: number;
     };
     /** ClusterIn */
     ClusterIn: {
@@ -475,6 +529,7 @@ export interface components {
       secret_options?: {
         [key: string]: string;
       };
+      deploy_target?: components["schemas"]["DeployTarget"];
     };
     /** ClusterOut */
     ClusterOut: {
@@ -498,6 +553,7 @@ export interface components {
        * @description the cluster a request naming none uses: the one named `default`, else the only one configured
        */
       default: boolean;
+      deploy_target: components["schemas"]["DeployTarget"];
       /**
        * Created At
        * Format: date-time
@@ -527,6 +583,8 @@ export interface components {
       secret_options?: ({
         [key: string]: string | null;
       }) | null;
+      /** @description replaces where deployments run, from their next change on */
+      deploy_target?: components["schemas"]["DeployTarget"] | null;
     };
     /** CommitIn */
     CommitIn: {
@@ -548,6 +606,42 @@ export interface components {
       timestamp: string;
       /** Parents */
       parents: string[];
+    };
+    /**
+     * DeployTarget
+     * @description Where the cluster's deployments run: `local` (this machine's supervised processes) or a
+     * `kubernetes` namespace (StatefulSets applied by the platform; see docs/kubernetes.md).
+     */
+    DeployTarget: {
+      /**
+       * Kind
+       * @default local
+       * @enum {string}
+       */
+      kind?: "local" | "kubernetes";
+      /** Namespace */
+      namespace?: string | null;
+      /**
+       * Image
+       * @description the image that runs apps
+       */
+      image?: string | null;
+      /**
+       * Git Url
+       * @description the platform's address as pods reach it
+       */
+      git_url?: string | null;
+      /** Git Image */
+      git_image?: string | null;
+      /** State Size */
+      state_size?: string | null;
+      /** Storage Class */
+      storage_class?: string | null;
+      /**
+       * Context
+       * @description kubeconfig context
+       */
+      context?: string | null;
     };
     /** DeploymentIn */
     DeploymentIn: {
@@ -757,6 +851,21 @@ export interface components {
        * @description the app's steps as its replicas last reported them; empty until one has
        */
       steps: components["schemas"]["StepOut"][];
+      /**
+       * Busy Ratio
+       * @description share of the app loop's time spent processing rather than polling
+       */
+      busy_ratio?: number | null;
+      /**
+       * Busy History
+       * @description the last hour
+       */
+      busy_history?: components["schemas"]["BusyOut"][];
+      /**
+       * Checkpoints
+       * @description the last hour's checkpoints, a point per sample
+       */
+      checkpoints?: components["schemas"]["CheckpointOut"][];
     };
     /** DiffOut */
     DiffOut: {
@@ -1053,6 +1162,48 @@ export interface components {
       versions: components["schemas"]["VersionOut"][];
       /** Moves */
       moves: components["schemas"]["MoveOut"][];
+    };
+    /** ModelScoresOut */
+    ModelScoresOut: {
+      /**
+       * Sample Seconds
+       * @description how often replicas are scraped
+       */
+      sample_seconds: number;
+      /**
+       * Reference Records
+       * @description scores that make a version's reference
+       */
+      reference_records: number;
+      /**
+       * Drift Window Seconds
+       * @description the span of recent scores drift compares
+       */
+      drift_window_seconds: number;
+      /** Steps */
+      steps: components["schemas"]["ModelStepOut"][];
+    };
+    /** ModelStepOut */
+    ModelStepOut: {
+      /** Deployment */
+      deployment: number;
+      /** App */
+      app: string;
+      /**
+       * Step
+       * @description the model step's id in the app's topology
+       */
+      step: string;
+      /**
+       * Model
+       * @description the model as the pipeline names it, e.g. models:/fraud@production
+       */
+      model: string;
+      /**
+       * Points
+       * @description oldest first, the last hour
+       */
+      points: components["schemas"]["ScorePointOut"][];
     };
     /** MoveOut */
     MoveOut: {
@@ -1434,6 +1585,36 @@ export interface components {
        */
       commit: string;
     };
+    /** ScorePointOut */
+    ScorePointOut: {
+      /**
+       * At
+       * @description epoch seconds of the sample
+       */
+      at: number;
+      /**
+       * Version
+       * @description the model version that scored; empty for a model file
+       */
+      version: string;
+      /** Records Per Second */
+      records_per_second: number;
+      /**
+       * Batch Ms
+       * @description mean time to score one batch
+       */
+      batch_ms: number | null;
+      /**
+       * Bins
+       * @description scores since the sample before, per 1/10 of [0, 1]; empty for a model without scores (a regressor)
+       */
+      bins: number[];
+      /**
+       * Drift
+       * @description population stability index of the version's recent scores against its first ones; null until it has a reference
+       */
+      drift: number | null;
+    };
     /** SecretIn */
     SecretIn: {
       /** Value */
@@ -1502,6 +1683,36 @@ export interface components {
        * @description records the step handed on, summed over replicas; null until measured
        */
       records_out_per_second: number | null;
+      /**
+       * Busy Ratio
+       * @description share of the loop's time spent in this step, 0 to 1; null until measured
+       */
+      busy_ratio?: number | null;
+      /**
+       * Watermark
+       * @description event-time watermark, epoch ms (least over replicas); null: none
+       */
+      watermark?: number | null;
+      /**
+       * Watermark Lag Seconds
+       * @description how far the watermark trails the wall clock
+       */
+      watermark_lag_seconds?: number | null;
+      /**
+       * State Entries
+       * @description entries in the step's state stores (estimate); null: stateless
+       */
+      state_entries?: number | null;
+      /**
+       * Late Records
+       * @description records behind the watermark, counted by the running replicas
+       */
+      late_records?: number | null;
+      /**
+       * Dead Letters
+       * @description records sent to the dead letters, counted by the running replicas
+       */
+      dead_letters?: number | null;
     };
     /** TemplateOut */
     TemplateOut: {
@@ -5792,7 +6003,8 @@ export interface operations {
   };
   /**
    * List Replicas
-   * @description The replica processes now: pid, status, restarts, commit and owned partitions.
+   * @description The replica processes (or a Kubernetes target's pods) now: pid, status, restarts, commit
+   * and owned partitions.
    */
   list_replicas_api_deployments__deployment_id__replicas_get: {
     parameters: {
@@ -6663,6 +6875,74 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["ModelOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Model Scores
+   * @description Every model step of the project's deployments with what it scored, per sample.
+   */
+  model_scores_api_projects__project__model_scores_get: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        project: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ModelScoresOut"];
         };
       };
       /** @description Malformed request */

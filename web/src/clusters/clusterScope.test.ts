@@ -11,6 +11,7 @@ function cluster(name: string, isDefault: boolean): Cluster {
     options: {},
     secret_options: [],
     default: isDefault,
+    deploy_target: { kind: "local" },
     created_at: "2026-01-01T00:00:00Z",
     updated_at: "2026-01-01T00:00:00Z",
   };

@@ -23,6 +23,7 @@ import { createContext, useContext, useEffect } from "react";
 import { isDark } from "../app/theme";
 import { formatCount, formatRate } from "../shaping/format";
 import type { FlowEdge, FlowNode, PipelineEdgeData, PipelineNodeData } from "../shaping/graph";
+import { formatPercent, isBusy } from "../shaping/inside";
 import { type StepFlowEdge, type StepFlowNode, type StepNodeData, stepLabel } from "../shaping/steps";
 
 type DeploymentFlowNode = Node<PipelineNodeData, "deployment">;
@@ -126,8 +127,9 @@ function StepNodeView({ data }: NodeProps<StepNode>) {
   const rateOut = step.records_out_per_second;
   return (
     <div
-      className="pipeline-step"
+      className={`pipeline-step${isBusy(step.busy_ratio) ? " busy" : ""}`}
       data-step={step.id}
+      data-busy={step.busy_ratio ?? ""}
       data-kind={step.kind}
       data-in={rateIn ?? ""}
       data-out={rateOut ?? ""}
@@ -139,6 +141,9 @@ function StepNodeView({ data }: NodeProps<StepNode>) {
       <div className="step-figures">
         <span data-testid="step-in">{formatRate(rateIn)} in</span>
         <span data-testid="step-out">{formatRate(rateOut)} out</span>
+      </div>
+      <div className="step-figures muted">
+        <span data-testid="step-node-busy">busy {formatPercent(step.busy_ratio)}</span>
       </div>
       <Handle type="source" position={Position.Right} />
     </div>

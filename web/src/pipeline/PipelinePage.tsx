@@ -9,6 +9,7 @@ import { Empty, ErrorBox, Loading } from "../components/States";
 import { DeployDialog } from "../projects/DeployDialog";
 import { type Layout, nextLagHistory, type Size, stableLayout, toFlow, visibleGraph } from "../shaping/graph";
 import { expandedSize, layoutSteps, type StepFlowEdge, type StepFlowNode, stepFlow } from "../shaping/steps";
+import { AppInside } from "./AppInside";
 import { DeploymentDrawer, TopicDrawer } from "./Drawers";
 import { PipelineFlow } from "./PipelineFlow";
 
@@ -105,6 +106,13 @@ function Pipeline(props: { cluster: string; clusters: string[] }) {
     }
     return { nodes: [...nodes, ...stepNodes], edges, stepEdges };
   }, [shown, current, lags, sizes, inside]);
+  // The last deployment expanded shows what is inside it under the graph.
+  const insideOf = useMemo(() => {
+    const id = expandedIds.length ? [...expanded].filter((e) => expandedIds.includes(e)).pop() : undefined;
+    const reported = id === undefined ? undefined : steps.get(id);
+    const node = shown?.nodes.find((n) => n.deployment === id);
+    return reported && reported.steps.length > 0 ? { app: node?.app ?? `deployment ${id}`, steps: reported } : null;
+  }, [expanded, expandedIds, steps, shown]);
   const projects = useProjects(canEdit);
   const projectNames = projects.data?.map((p) => p.name) ?? [];
 
@@ -149,6 +157,9 @@ function Pipeline(props: { cluster: string; clusters: string[] }) {
         {topic && <TopicDrawer topic={topic} cluster={cluster} onClose={close} />}
         {deployment !== null && !topic && <DeploymentDrawer id={deployment} onClose={close} />}
       </div>
+      {insideOf && (
+        <AppInside app={insideOf.app} steps={insideOf.steps} onClose={() => toggleSteps(insideOf.steps.deployment)} />
+      )}
       {canEdit && adding && projectNames[0] !== undefined && (
         <DeployDialog
           project={projectNames[0]}

@@ -7,7 +7,7 @@ import dagre from "@dagrejs/dagre";
 import type { DeploymentStep } from "../api/types";
 import { NODE_SIZE, type Position, type Size } from "./graph";
 
-export const STEP_SIZE = { width: 170, height: 70 } as const;
+export const STEP_SIZE = { width: 170, height: 84 } as const;
 /** Room above the steps for the deployment's own header (title, status, figures). */
 export const STEPS_TOP = NODE_SIZE.deployment.height;
 export const STEPS_PADDING = 12;

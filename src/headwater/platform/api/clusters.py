@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
@@ -38,6 +39,27 @@ def _check_options(value: dict[str, OptionValue]) -> dict[str, OptionValue]:
     return value
 
 
+class DeployTarget(BaseModel):
+    """Where the cluster's deployments run: `local` (this machine's supervised processes) or a
+    `kubernetes` namespace (StatefulSets applied by the platform; see docs/kubernetes.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "kubernetes"] = "local"
+    namespace: str | None = Field(default=None, max_length=63, examples=["streaming"])
+    image: str | None = Field(default=None, max_length=500, description="the image that runs apps")
+    git_url: str | None = Field(
+        default=None, max_length=500, description="the platform's address as pods reach it"
+    )
+    git_image: str | None = Field(default=None, max_length=500)
+    state_size: str | None = Field(default=None, max_length=16, examples=["1Gi"])
+    storage_class: str | None = Field(default=None, max_length=63)
+    context: str | None = Field(default=None, max_length=253, description="kubeconfig context")
+
+    def options(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class ClusterIn(BaseModel):
     name: str = Field(pattern=NAME, description="lowercase letters, digits, -")
     bootstrap_servers: str = Field(pattern=BOOTSTRAP, examples=["localhost:9092"])
@@ -47,6 +69,7 @@ class ClusterIn(BaseModel):
     secret_options: dict[str, str] = Field(
         default_factory=dict, description="librdkafka credentials, e.g. sasl.password; write-only"
     )
+    deploy_target: DeployTarget = Field(default_factory=DeployTarget)
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -64,6 +87,9 @@ class ClusterPatch(BaseModel):
     options: dict[str, OptionValue] | None = Field(default=None, description="replaces all options")
     secret_options: dict[str, str | None] | None = Field(
         default=None, description="sets these credentials; null removes one; others are kept"
+    )
+    deploy_target: DeployTarget | None = Field(
+        default=None, description="replaces where deployments run, from their next change on"
     )
 
     @field_validator("bootstrap_servers")
@@ -87,6 +113,7 @@ class ClusterOut(BaseModel):
         description="the cluster a request naming none uses: the one named `default`, else the "
         "only one configured"
     )
+    deploy_target: DeployTarget
     created_at: datetime
     updated_at: datetime
 
@@ -99,6 +126,7 @@ def _out(cluster: ClusterView) -> ClusterOut:
         options=cluster.options,
         secret_options=cluster.secret_options,
         default=cluster.is_default,
+        deploy_target=DeployTarget.model_validate(cluster.deploy_target),
         created_at=cluster.created_at,
         updated_at=cluster.updated_at,
     )
@@ -118,7 +146,11 @@ def get_cluster(name: ClusterPath, context: Context) -> ClusterOut:
 def create_cluster(body: ClusterIn, context: Context) -> ClusterOut:
     return _out(
         context.clusters.create(
-            body.name, body.bootstrap_servers, body.options, body.secret_options
+            body.name,
+            body.bootstrap_servers,
+            body.options,
+            body.secret_options,
+            body.deploy_target.options(),
         )
     )
 
@@ -126,7 +158,13 @@ def create_cluster(body: ClusterIn, context: Context) -> ClusterOut:
 @router.patch("/{name}", response_model=ClusterOut, **secured(Role.admin))
 def update_cluster(name: ClusterPath, body: ClusterPatch, context: Context) -> ClusterOut:
     return _out(
-        context.clusters.update(name, body.bootstrap_servers, body.options, body.secret_options)
+        context.clusters.update(
+            name,
+            body.bootstrap_servers,
+            body.options,
+            body.secret_options,
+            None if body.deploy_target is None else body.deploy_target.options(),
+        )
     )
 
 

@@ -171,7 +171,8 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
     # A row stored before sizes were bounded may hold one out of bounds: shown, never applied.
     size = memory_size(deployment.memory)
     limits = Limits(deployment.cpu, size) if size is not None else None
-    replicas = context.supervisor.replicas(deployment.id)
+    replicas = context.deployments.replicas(deployment)
+    where = context.deployments.where(deployment)
     try:
         entry = context.deployments.manifest_entry(deployment)
         manifest = ManifestResourcesOut(replicas=entry.replicas, cpu=entry.cpu, memory=entry.memory)
@@ -193,12 +194,24 @@ def _out(context: PlatformContext, deployment: Deployment) -> DeploymentOut:
         ready_replicas=ready_replicas(replicas),
         overrides=resources.overrides(deployment),
         manifest=manifest,
-        enforcement=enforcer.mode.value,
-        limits=enforcer.describe(limits) if limits else f"invalid memory {deployment.memory!r}",
+        enforcement=enforcer.mode.value if where == "local" else "kubernetes",
+        limits=_limits(where, deployment, enforcer.describe(limits) if limits else None),
         created_by=deployment.created_by,
         updated_by=deployment.updated_by,
         created_at=deployment.created_at,
         updated_at=deployment.updated_at,
+    )
+
+
+def _limits(where: str, deployment: Deployment, local: str | None) -> str:
+    if local is None:
+        return f"invalid memory {deployment.memory!r}"
+    if where == "local":
+        return local
+    # where is "kubernetes:NAME": the StatefulSet's requests equal its limits.
+    return (
+        f"StatefulSet {where.split(':', 1)[1]}: requests = limits: {deployment.cpu} CPU, "
+        f"{deployment.memory} memory per pod"
     )
 
 
@@ -295,9 +308,11 @@ def start_deployment(deployment_id: RowId, principal: Editor, context: Context) 
     **secured(Role.viewer),
 )
 def list_replicas(deployment_id: RowId, context: Context) -> list[ReplicaOut]:
-    """The replica processes now: pid, status, restarts, commit and owned partitions."""
-    context.deployments.get(deployment_id)
-    mode = context.supervisor.enforcer.mode.value
+    """The replica processes (or a Kubernetes target's pods) now: pid, status, restarts, commit
+    and owned partitions."""
+    deployment = context.deployments.get(deployment_id)
+    where = context.deployments.where(deployment)
+    mode = context.supervisor.enforcer.mode.value if where == "local" else "kubernetes"
     return [
         ReplicaOut(
             index=r.index,
@@ -313,7 +328,7 @@ def list_replicas(deployment_id: RowId, context: Context) -> list[ReplicaOut]:
             ready=r.ready,
             enforcement=mode,
         )
-        for r in context.supervisor.replicas(deployment_id)
+        for r in context.deployments.replicas(deployment)
     ]
 
 

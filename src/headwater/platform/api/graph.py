@@ -25,7 +25,7 @@ def _deployments(context: PlatformContext, cluster: str) -> list[DeploymentFacts
     found = []
     for row in context.deployments.on_cluster(cluster):
         # replicas() first: it records the latest report that deployment_topics reads.
-        replicas = context.supervisor.replicas(row.id)
+        replicas = context.deployments.replicas(row)
         topics = deployment_topics(context.deployments, context.supervisor, row)
         found.append(
             DeploymentFacts(

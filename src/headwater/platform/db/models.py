@@ -98,6 +98,9 @@ class Cluster(Base):
     bootstrap_servers: Mapped[str] = mapped_column(String(1000))
     options_json: Mapped[str] = mapped_column(Text, default="{}")
     secret_options: Mapped[str] = mapped_column(Text, default="")
+    # Where deployments on this cluster run: {} is this machine (the supervisor's processes),
+    # {"kind": "kubernetes", "namespace": ...} a Kubernetes namespace (see platform/kubernetes).
+    deploy_target_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -25,11 +25,20 @@ from headwater.platform.db.session import Database
 from headwater.platform.deployments import resources
 from headwater.platform.deployments.checkout import checkout, prune
 from headwater.platform.deployments.limits import Limits
+from headwater.platform.deployments.on_kubernetes import (
+    ApplierFactory,
+    connect_applier,
+    pod_replicas,
+    release_of,
+    secret_values,
+)
 from headwater.platform.deployments.resources import Resource
-from headwater.platform.deployments.supervisor import DeploymentSpec, Supervisor
+from headwater.platform.deployments.supervisor import DeploymentSpec, ReplicaInfo, Supervisor
 from headwater.platform.domain.clusters import ClusterService
 from headwater.platform.domain.secrets import ProjectSecretService
-from headwater.platform.errors import Conflict, Invalid, NotFound
+from headwater.platform.errors import Conflict, Invalid, NotFound, PlatformError, Unavailable
+from headwater.platform.kubernetes.apply import KubernetesApplier
+from headwater.platform.kubernetes.spec import AppRelease, KubernetesTarget
 from headwater.platform.projects.manifest import MANIFEST_FILE, AppSpec, memory_size, parse_manifest
 from headwater.platform.projects.repository import ProjectRepository
 from headwater.platform.projects.store import ProjectStore
@@ -74,6 +83,7 @@ class DeploymentService:
         supervisor: Supervisor,
         data_dir: Path,
         models_folder: Callable[[str], Path] | None = None,
+        kubernetes: ApplierFactory = connect_applier,
     ) -> None:
         self.db = db
         self.projects = projects
@@ -82,12 +92,31 @@ class DeploymentService:
         self.supervisor = supervisor
         self.data_dir = data_dir
         self.models_folder = models_folder
+        # Deployments on a cluster whose target is Kubernetes are applied with this.
+        self.kubernetes = kubernetes
+        self._appliers: dict[KubernetesTarget, KubernetesApplier] = {}
 
     # Reading
     def on_cluster(self, cluster: str) -> list[Deployment]:
         with self.db.session() as session:
             query = select(Deployment).where(Deployment.cluster == cluster)
             return list(session.scalars(query.order_by(Deployment.id)))
+
+    def replicas(self, deployment: Deployment) -> list[ReplicaInfo]:
+        """The deployment's replicas now: the supervisor's processes, or its pods."""
+        try:
+            found = self._on_kubernetes(deployment)
+        except PlatformError:  # its project or manifest cannot be read: no release to look for
+            return []
+        if found is None:
+            return self.supervisor.replicas(deployment.id)
+        applier, release = found
+        return pod_replicas(applier, release)
+
+    def where(self, deployment: Deployment) -> str:
+        """Where the deployment runs, for its views: this machine or a Kubernetes namespace."""
+        target = self._target(deployment)
+        return "local" if target is None else f"kubernetes:{deployment.project}-{deployment.app}"
 
     def list(self, project: str) -> list[Deployment]:
         self.projects.get(project)
@@ -140,7 +169,10 @@ class DeploymentService:
                 self.secrets.values(session, project, json.loads(deployment.secrets_json))
                 session.add(deployment)
                 session.flush()
-                spec = self._spec(session, deployment) if state == "running" else None
+                if self._apply_kubernetes(session, deployment):
+                    spec = None
+                else:
+                    spec = self._spec(session, deployment) if state == "running" else None
         except IntegrityError:
             raise Conflict(
                 f"app {app!r} of project {project!r} is deployed already; change that deployment "
@@ -168,6 +200,8 @@ class DeploymentService:
             deployment.updated_by = author
             deployment.updated_at = datetime.now(UTC)
             running = deployment.desired_state == "running"
+            if self._apply_kubernetes(session, deployment):
+                return deployment
             spec = self._spec(session, deployment) if running else None
         if spec is not None:
             self.supervisor.deploy(spec)
@@ -181,6 +215,8 @@ class DeploymentService:
             deployment.desired_state = state
             deployment.updated_by = author
             deployment.updated_at = datetime.now(UTC)
+            if self._apply_kubernetes(session, deployment):
+                return deployment
             spec = self._spec(session, deployment) if state == "running" else None
         if spec is not None:
             self.supervisor.deploy(spec)
@@ -190,7 +226,12 @@ class DeploymentService:
 
     def delete(self, deployment_id: int) -> None:
         with self.db.session() as session:
-            session.delete(self._row(session, deployment_id))
+            deployment = self._row(session, deployment_id)
+            found = self._on_kubernetes(deployment)
+            if found is not None:
+                applier, release = found
+                applier.delete(release)
+            session.delete(deployment)
         self.supervisor.forget(deployment_id)
 
     def reconcile(self) -> None:
@@ -200,6 +241,8 @@ class DeploymentService:
             for deployment in rows:
                 if deployment.desired_state != "running":
                     continue
+                if self.clusters.target(deployment.cluster) is not None:
+                    continue  # Kubernetes keeps its StatefulSets running without the server
                 try:
                     spec = self._spec(session, deployment)
                 except Exception as exc:  # one broken deployment must not stop the others
@@ -233,6 +276,55 @@ class DeploymentService:
             except Invalid as exc:
                 raise Invalid(exc.message, [{"field": "commit", "message": exc.message}]) from None
             return commit, _manifest_app(repo, commit, app)
+
+    def _on_kubernetes(self, deployment: Deployment) -> tuple[KubernetesApplier, AppRelease] | None:
+        """The applier and (secret-less) release of a deployment on a Kubernetes target."""
+        target = self._target(deployment)
+        if target is None:
+            return None
+        _, settings = self._cluster(deployment.cluster)
+        refs: dict[str, str] = json.loads(deployment.secrets_json or "{}")
+        secret_env = tuple(sorted(secret_values(dict.fromkeys(refs, ""), settings)))
+        entry = self.manifest_entry(deployment)
+        release = release_of(deployment, entry.entrypoint, settings, secret_env)
+        return self._applier(target), release
+
+    def _target(self, deployment: Deployment) -> KubernetesTarget | None:
+        try:
+            return self.clusters.target(deployment.cluster)
+        except NotFound:  # its cluster was deleted: it ran, if at all, here
+            return None
+
+    def _applier(self, target: KubernetesTarget) -> KubernetesApplier:
+        """One applier (one client connection) per target."""
+        if target not in self._appliers:
+            self._appliers[target] = self.kubernetes(target)
+        return self._appliers[target]
+
+    def _apply_kubernetes(self, session: Session, deployment: Deployment) -> bool:
+        """Apply ``deployment`` (scaled to 0 when stopped) if its cluster's target is Kubernetes;
+        False if it runs on this machine."""
+        target = self.clusters.target(deployment.cluster)
+        if target is None:
+            return False
+        _, settings = self._cluster(deployment.cluster)
+        refs: dict[str, str] = json.loads(deployment.secrets_json or "{}")
+        values = secret_values(self.secrets.values(session, deployment.project, refs), settings)
+        with self.projects.open(deployment.project) as repo:
+            entry = _manifest_app(repo, deployment.commit, deployment.app)
+        release = release_of(deployment, entry.entrypoint, settings, tuple(sorted(values)))
+        try:
+            # A stopped deployment is applied whole with 0 replicas: its volumes stay.
+            self._applier(target).apply(release, values)
+        except PlatformError:
+            raise
+        except Exception as exc:  # the client's errors: unreachable, refused, forbidden
+            raise Unavailable(
+                f"Kubernetes did not apply {release.name} in namespace {target.namespace!r}: "
+                f"{exc}; check the cluster's target and the platform's access to it"
+            ) from exc
+        self.supervisor.stop(deployment.id)  # if it ran here before its cluster's target moved
+        return True
 
     def _cluster(self, name: str | None) -> tuple[str, KafkaSettings]:
         return self.clusters.resolve(name)

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from headwater.kafka.settings import KafkaSettings
 from headwater.platform.db.models import Cluster
 from headwater.platform.db.session import Database
-from headwater.platform.errors import Conflict, NotFound
+from headwater.platform.errors import Conflict, Invalid, NotFound
+from headwater.platform.kubernetes.spec import KubernetesTarget, target_from_options
 from headwater.platform.secrets import SecretBox
 
 DEFAULT_CLUSTER = "default"
@@ -55,6 +56,41 @@ def kafka_settings(cluster: Cluster, box: SecretBox) -> KafkaSettings:
     )
 
 
+def deploy_target(cluster: Cluster) -> KubernetesTarget | None:
+    """Where the cluster's deployments run: a Kubernetes namespace, or None for this machine."""
+    stored: dict[str, Any] = json.loads(cluster.deploy_target_json or "{}")
+    if stored.get("kind") != "kubernetes":
+        return None
+    return KubernetesTarget(**{k: v for k, v in stored.items() if k != "kind"})
+
+
+def store_deploy_target(cluster: Cluster, target: dict[str, Any]) -> None:
+    """Check ``target`` ({"kind": "local"} or {"kind": "kubernetes", ...}) and keep it."""
+    options = dict(target)
+    kind = options.pop("kind", "local")
+    if kind == "local":
+        if options:
+            message = "a local target takes no options; give kind 'kubernetes' for a namespace"
+            raise Invalid(message, [{"field": "deploy_target", "message": message}])
+        cluster.deploy_target_json = "{}"
+        return
+    if kind != "kubernetes":
+        message = f"unknown target kind {kind!r}: give 'local' (this machine) or 'kubernetes'"
+        raise Invalid(message, [{"field": "deploy_target.kind", "message": message}])
+    try:
+        checked = target_from_options(options)
+    except Invalid as exc:
+        errors = [{**e, "field": f"deploy_target.{e['field']}"} for e in exc.errors]
+        raise Invalid(exc.message, errors) from None
+    fields = {name: getattr(checked, name) for name in KubernetesTarget.__dataclass_fields__}
+    cluster.deploy_target_json = json.dumps({"kind": "kubernetes", **fields})
+
+
+def target_view(cluster: Cluster) -> dict[str, Any]:
+    stored: dict[str, Any] = json.loads(cluster.deploy_target_json or "{}")
+    return stored if stored.get("kind") == "kubernetes" else {"kind": "local"}
+
+
 def default_cluster(names: Sequence[str]) -> str | None:
     """The cluster a request naming none uses: ``default``, else the only one; None if that
     is ambiguous or nothing is configured."""
@@ -73,6 +109,7 @@ class ClusterView:
     options: dict[str, Any]
     secret_options: list[str]
     is_default: bool
+    deploy_target: dict[str, Any]  # {"kind": "local"} or {"kind": "kubernetes", ...}
     created_at: datetime
     updated_at: datetime
 
@@ -107,6 +144,7 @@ class ClusterService:
         bootstrap_servers: str,
         options: dict[str, OptionValue],
         secrets: dict[str, str],
+        target: dict[str, Any] | None = None,
     ) -> ClusterView:
         with self._db.session() as session:
             if session.scalar(select(Cluster).where(Cluster.name == name)):
@@ -114,6 +152,7 @@ class ClusterService:
             cluster = Cluster(
                 name=name, bootstrap_servers=bootstrap_servers, options_json=json.dumps(options)
             )
+            store_deploy_target(cluster, target or {"kind": "local"})
             store_secret_options(cluster, secrets, self._box)
             session.add(cluster)
             session.flush()
@@ -125,10 +164,14 @@ class ClusterService:
         bootstrap_servers: str | None = None,
         options: dict[str, OptionValue] | None = None,
         secrets: dict[str, str | None] | None = None,
+        target: dict[str, Any] | None = None,
     ) -> ClusterView:
-        """Change what is given; a secret set to None is removed, others are kept."""
+        """Change what is given; a secret set to None is removed, others are kept. A new
+        target applies to deployments as they are next changed, stopped or started."""
         with self._db.session() as session:
             cluster = _cluster(session, name)
+            if target is not None:
+                store_deploy_target(cluster, target)
             if bootstrap_servers is not None:
                 cluster.bootstrap_servers = bootstrap_servers
             if options is not None:
@@ -157,6 +200,11 @@ class ClusterService:
                 cluster.bootstrap_servers = bootstrap_servers
                 cluster.updated_at = datetime.now(UTC)
             return previous
+
+    def target(self, name: str) -> KubernetesTarget | None:
+        """Where deployments on cluster ``name`` run: a Kubernetes target, or None (here)."""
+        with self._db.session() as session:
+            return deploy_target(_cluster(session, name))
 
     def delete(self, name: str) -> None:
         with self._db.session() as session:
@@ -195,6 +243,7 @@ class ClusterService:
             options=plain_options(cluster),
             secret_options=sorted(secret_options(cluster, self._box)),
             is_default=is_default,
+            deploy_target=target_view(cluster),
             created_at=cluster.created_at,
             updated_at=cluster.updated_at,
         )

@@ -13,24 +13,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from headwater.platform.deployments.supervisor import Supervisor
+from headwater.platform.metrics.inside import AppInside
+from headwater.platform.metrics.models import ModelScores
 from headwater.platform.metrics.periodic import PeriodicSampler
+from headwater.platform.metrics.replica import SCRAPE_TIMEOUT, scrape_replica
 from headwater.platform.metrics.sampler import SAMPLE_SECONDS
 
 log = logging.getLogger(__name__)
 
 STEP_WINDOW_SECONDS = 15.0  # three samples: recent, yet not one sample's noise
-SCRAPE_TIMEOUT = 2.0
-MAX_SCRAPE_BYTES = 1_000_000
-RECORDS_IN = "headwater_step_records_in_total"
-RECORDS_OUT = "headwater_step_records_out_total"
 
 # Records in and out per step id.
 Totals = dict[str, tuple[float, float]]
@@ -101,33 +96,26 @@ class StepRates:
 
 def scrape_steps(address: str, timeout: float = SCRAPE_TIMEOUT) -> Totals | None:
     """The step counters a replica serves at ``address``, or None if it does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://{address}/metrics", timeout=timeout) as response:
-            text = response.read(MAX_SCRAPE_BYTES).decode("utf-8", "replace")
-    except (OSError, urllib.error.URLError, ValueError):
-        return None
-    counts: dict[str, list[float]] = {}
-    try:
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name not in (RECORDS_IN, RECORDS_OUT) or "step" not in sample.labels:
-                    continue
-                found = counts.setdefault(sample.labels["step"], [0.0, 0.0])
-                found[0 if sample.name == RECORDS_IN else 1] = float(sample.value)
-    except ValueError:  # not Prometheus text: not one of our replicas
-        return None
-    return {step: (c[0], c[1]) for step, c in counts.items()}
+    found = scrape_replica(address, timeout)
+    return None if found is None else found.totals()
 
 
 class StepSampler(PeriodicSampler):
     """A daemon thread scraping every live replica into ``rates`` until stopped."""
 
     def __init__(
-        self, supervisor: Supervisor, rates: StepRates, interval: float = SAMPLE_SECONDS
+        self,
+        supervisor: Supervisor,
+        rates: StepRates,
+        inside: AppInside | None = None,
+        interval: float = SAMPLE_SECONDS,
+        models: ModelScores | None = None,
     ) -> None:
         super().__init__(interval, "headwater-steps")
         self.supervisor = supervisor
         self.rates = rates
+        self.inside = inside  # the rest of what replicas report: busy time, checkpoints...
+        self.models = models  # what model steps scored, per version
 
     def sample(self) -> None:
         """One sample of every deployment's live replicas."""
@@ -135,6 +123,17 @@ class StepSampler(PeriodicSampler):
         for deployment, found in addresses.items():
             if self.stopping:
                 return
-            scraped = {address: scrape_steps(address) for address in found}
-            self.rates.observe(deployment, scraped, time.monotonic())
+            scraped = {address: scrape_replica(address) for address in found}
+            now = time.monotonic()
+            totals = {a: None if m is None else m.totals() for a, m in scraped.items()}
+            self.rates.observe(deployment, totals, now)
+            if self.inside is not None:
+                self.inside.observe(deployment, scraped, time.time())
+            if self.models is not None:
+                models = {a: None if m is None else m.models for a, m in scraped.items()}
+                self.models.observe(deployment, models)
         self.rates.keep_only(set(addresses))
+        if self.inside is not None:
+            self.inside.keep_only(set(addresses))
+        if self.models is not None:
+            self.models.keep_only(set(addresses))

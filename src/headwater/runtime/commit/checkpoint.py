@@ -108,6 +108,8 @@ class Checkpoint:
         self._changelog_producer = changelog_producer
         self._pending: dict[tuple[str, int], int] = {}
         self.last_commit: dict[tuple[str, int], int] = {}  # the offsets the last commit stored
+        self.changelog_written = 0  # changelog records the last commit wrote (for metrics)
+        self.failed = 0  # checkpoints that did not complete and were undone (for metrics)
         # The pipeline's sink steps: they write before the offsets are committed.
         self.sinks: SinkWriter | None = None
         self.started = time.monotonic()
@@ -138,6 +140,7 @@ class Checkpoint:
     def commit(self) -> None:
         """The checkpoint, in the order of the module's docstring."""
         offsets = dict(self._pending)
+        self.changelog_written = 0
         try:
             self._flush_outputs()
             if self.sinks is not None:
@@ -171,6 +174,7 @@ class Checkpoint:
         records = self._state.changelog_records(offsets)
         if not records:
             return
+        self.changelog_written = len(records)
         state, errors = self._state, self._delivery_errors
 
         def delivered(error: KafkaError | None, message: Message) -> None:

@@ -177,14 +177,15 @@ class TransactionalCheckpoint(Checkpoint):
             return
         offsets = dict(self._pending)
         state = self._state
+        self.changelog_written = 0
         try:
             if self.sinks is not None:
                 self.sinks.write()  # before the commit: after an abort or a crash, again
             if state is not None:
                 state.write_behind()
-                produce_changelog(
-                    self._producer, state.changelog_records(offsets), state.on_delivery
-                )
+                records = state.changelog_records(offsets)
+                produce_changelog(self._producer, records, state.on_delivery)
+                self.changelog_written = len(records)
             if offsets:
                 self._producer.send_offsets_to_transaction(
                     self._topic_partitions(offsets),
@@ -254,6 +255,7 @@ class TransactionalCheckpoint(Checkpoint):
     def abort(self, reason: str, rewind: bool = True) -> None:
         """Abort the open transaction, drop state changes and (``rewind``) read it again."""
         self._aborts += 1
+        self.failed += 1
         if self._aborts > self._max_aborts:
             raise BrokerError(
                 f"{self._aborts} transactions in a row were aborted, the last because {reason}; "
@@ -314,6 +316,7 @@ class TransactionalCheckpoint(Checkpoint):
         # The fenced producer's transaction is over (the broker aborts it): nothing may wait on
         # it, not even the abort at shutdown, which would hang until its timeout.
         self._open = False
+        self.failed += 1
         now = time.monotonic()
         self._fences = [t for t in self._fences if now - t < FENCE_WINDOW] + [now]
         if self._new_producer is None or len(self._fences) > MAX_FENCES:

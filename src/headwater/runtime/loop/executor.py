@@ -25,8 +25,8 @@ from headwater.runtime.operators.steps import SourceOp, with_millis
 from headwater.runtime.operators.two_input import TwoInputOperator
 from headwater.runtime.time.join_time import JoinTime, TimeDomain, domain_nodes, joins_below
 from headwater.runtime.time.pipeline_time import PipelineTime
-from headwater.runtime.time.watermark import MAX_TIME, encode_marker
-from headwater.serde.frames import decode_keys, decode_values
+from headwater.runtime.time.watermark import MAX_TIME, MIN_TIME, encode_marker
+from headwater.serde.frames import Failure, decode_keys, decode_values
 
 if TYPE_CHECKING:
     from headwater.runtime.graph import Node
@@ -75,7 +75,10 @@ class _Attempt:
     outputs: list[tuple[Topic, pl.DataFrame, Source, tuple[str, ...] | None]] = field(
         default_factory=list
     )
-    dead: list[tuple[Source, list[int], BaseException, str]] = field(default_factory=list)
+    # Each with the id of the step that failed (None: no step, an output the broker refused).
+    dead: list[tuple[Source, list[int], BaseException, str, str | None]] = field(
+        default_factory=list
+    )
     tapped: list[tuple[Node, pl.DataFrame]] = field(default_factory=list)
     # Stores this pass touched, with their state before it: a discarded pass is rolled back.
     savepoints: dict[int, tuple[PartitionStore, Savepoint]] = field(default_factory=dict)
@@ -111,15 +114,18 @@ class _Context:
         self.whole_batch = whole_batch
         # The time domain of the node being run (set by the executor as records go down).
         self.time: TimeDomain = executor.time
+        self.step: str | None = None  # the id of the step being run: what its failures name
 
     def watermark(self, partition: int) -> int:
         return self.time.watermark(partition)
 
     def side(self, node: Node, frame: pl.DataFrame) -> None:
+        step = self.step
         self._executor._run(node, frame, self, self.whole_batch)
+        self.step = step  # the step that fed the side output goes on
 
     def fail(self, rows: list[int], error: BaseException, operator: str) -> None:
-        self._executor.fail(self.attempt, self.source, rows, error, operator)
+        self._executor.fail(self.attempt, self.source, rows, error, operator, self.step)
 
     def emit(
         self, topic: Topic, frame: pl.DataFrame, splice: tuple[str, ...] | None = None
@@ -211,6 +217,7 @@ class Executor:
         rows: list[int],
         error: BaseException,
         operator: str,
+        step: str | None = None,
     ) -> None:
         if self.on_error == "raise":
             origin = source.origin(rows[0])
@@ -219,7 +226,7 @@ class Executor:
                 f"(topic {origin.topic}, partition {origin.partition}, offset {origin.offset}): "
                 f"{type(error).__name__}: {error}"
             ) from error
-        attempt.dead.append((source, rows, error, operator))
+        attempt.dead.append((source, rows, error, operator, step))
 
     def process(self, source: Source) -> None:
         pipeline_time = self._inputs[source.topic].time
@@ -278,22 +285,27 @@ class Executor:
                 continue
             for row, refusal in self.emitter.emit(topic, frame, source, splice):
                 self.fail(attempt, source, [row], refusal, f"to_topic({topic.name})")
-        for source, rows, error, operator in attempt.dead:
+        for source, rows, error, operator, failed_at in attempt.dead:
             self.emitter.dead_letter(source, rows, error, operator)
+            if self.steps is not None and failed_at is not None:
+                self.steps.dead_letters(failed_at, len(rows))
 
     def decode(self, source: Source, attempt: _Attempt) -> pl.DataFrame:
         reading = self._inputs[source.topic]
         topic, root = reading.topic, reading.root.operator
+        step = step_id(reading.root)  # a record that cannot be read fails at its source
         fields = root.fields if isinstance(root, SourceOp) else None
         values, kept, failures = decode_values(topic.value_serde, source.raw_values, fields)
+        if isinstance(root, SourceOp) and root.table:
+            values, kept, failures = _with_tombstones(source, values, kept, failures)
         for position, error in failures:
-            self.fail(attempt, source, [position], error, f"decode {topic.name}")
+            self.fail(attempt, source, [position], error, f"decode {topic.name}", step)
         whole = len(kept) == len(source)  # the usual case: no per-record indexing
         raw_keys = source.raw_keys if whole else [source.raw_keys[i] for i in kept]
         keys, key_failures = decode_keys(topic.key_serde, raw_keys, KEY)
         bad_keys = [i for i, _ in key_failures]
         for i, exc in key_failures:
-            self.fail(attempt, source, [kept[i]], exc, f"decode key {topic.name}")
+            self.fail(attempt, source, [kept[i]], exc, f"decode key {topic.name}", step)
         stamps = source.timestamps if whole else [source.timestamps[i] for i in kept]
         meta = pl.DataFrame(
             [
@@ -306,11 +318,11 @@ class Executor:
         if bad_keys:
             frame = frame.filter(~pl.int_range(frame.height).is_in(bad_keys))
         if topic.timestamp:
-            frame = self._event_time(topic, frame, source, attempt)
+            frame = self._event_time(topic, frame, source, attempt, step)
         return frame
 
     def _event_time(
-        self, topic: Topic, frame: pl.DataFrame, source: Source, attempt: _Attempt
+        self, topic: Topic, frame: pl.DataFrame, source: Source, attempt: _Attempt, step: str
     ) -> pl.DataFrame:
         name = topic.timestamp
         assert name is not None
@@ -327,6 +339,7 @@ class Executor:
                 [row],
                 ValueError(f"field {name!r} is missing or not a timestamp (epoch ms or ISO-8601)"),
                 f"timestamp {topic.name}",
+                step,
             )
         return (
             stamped.filter(pl.col("_hw_event_ts").is_not_null())
@@ -341,6 +354,8 @@ class Executor:
         if reading is not None and id(node) in reading.time.observers:
             reading.time.observe(frame, ctx.source, time.monotonic())
         ctx.time = self._domain_of.get(id(node), ctx.time)
+        ctx.step = step_id(node)
+        started = time.perf_counter()
         try:
             operator = node.operator
             if isinstance(operator, TwoInputOperator):
@@ -357,6 +372,9 @@ class Executor:
             if self.steps is not None:
                 ctx.attempt.count(step_id(node), frame.height, 0)
             return
+        finally:
+            if self.steps is not None:  # two clock reads per step and batch
+                self.steps.busy(step_id(node), time.perf_counter() - started)
         if self.steps is not None:
             ctx.attempt.count(step_id(node), frame.height, out.height)
         if self._tap is not None:
@@ -423,11 +441,15 @@ class Executor:
         empty = Source(topic, [], [], [], [], [])
         ctx = _Context(self, empty, attempt, whole_batch=False)
         ctx.time = domain
+        ctx.step = step_id(node)
+        started = time.perf_counter()
         try:
             if early:
                 fired = operator.early(partition, ctx)
             else:
                 fired = operator.fire(partition, domain.watermark(partition), ctx)
+            if self.steps is not None:
+                self.steps.busy(step_id(node), time.perf_counter() - started)
             if fired is None:
                 return False
             frame, failures = fired
@@ -451,6 +473,29 @@ class Executor:
             raise
         self._deliver(attempt)
         return True
+
+    # What the app's metrics read now and then (app_metrics.py), never per record
+    def steps_of(self) -> list[Node]:
+        """Every step this executor drives, each once."""
+        seen: dict[int, Node] = {}
+        for inp in self._inputs.values():
+            for node in inp.root.walk():
+                seen.setdefault(id(node), node)
+        return list(seen.values())
+
+    def watermarks(self) -> dict[str, int]:
+        """The watermark (epoch ms) of every step that keeps event time, by step id: the
+        least over the partitions this instance processes; steps with none yet are left out."""
+        found: dict[str, int] = {}
+        for node in self.steps_of():
+            domain = self._domain_of.get(id(node))
+            if domain is None or (isinstance(domain, PipelineTime) and not domain.enabled):
+                continue
+            marks = [domain.watermark(p) for p in list(domain.live)]
+            known = [m for m in marks if MIN_TIME < m < MAX_TIME]
+            if known and len(known) == len(marks):
+                found[step_id(node)] = min(known)
+        return found
 
     def tick_due(self, now: float, every: float = 0.05) -> bool:
         """Whether :meth:`tick` has anything to do (time is tracked, and not just ticked)."""
@@ -545,6 +590,22 @@ class Executor:
                 self._next.pop((topic, partition), None)
                 for join in self._feeds[topic]:
                     join.forget(partition)
+
+
+def _with_tombstones(
+    source: Source, values: pl.DataFrame, kept: list[int], failures: list[Failure]
+) -> tuple[pl.DataFrame, list[int], list[Failure]]:
+    """A table's decoded records with its tombstones (records without a value) kept, in input
+    order, as rows with null values: the table deletes their keys."""
+    tombstones = [i for i, _ in failures if source.raw_values[i] is None]
+    if not tombstones:
+        return values, kept, failures
+    order = pl.Series(kept + tombstones, dtype=pl.Int64)
+    by_position = order.arg_sort()
+    if values.width:  # else only keys and times are decoded: no value rows to place
+        values = pl.concat([values, values.clear(len(tombstones))])[by_position]
+    kept = order.gather(by_position).to_list()
+    return values, kept, [(i, e) for i, e in failures if source.raw_values[i] is not None]
 
 
 def _time_domains(inputs: list[_Input]) -> tuple[list[JoinTime], dict[int, TimeDomain]]:

@@ -26,12 +26,14 @@ from headwater.runtime.commit.purge import RepartitionPurger
 from headwater.runtime.commit.transaction import TransactionalCheckpoint, transactional_id
 from headwater.runtime.compile import compile_plan, connected_inputs
 from headwater.runtime.graph import describe
+from headwater.runtime.loop.app_metrics import AppMetrics, AppMetricsCollector
 from headwater.runtime.loop.batch import Source
 from headwater.runtime.loop.bounds import InputBounds, Until, end_round
 from headwater.runtime.loop.emitter import KafkaEmitter
 from headwater.runtime.loop.event_time_commits import EventTimeCommits
 from headwater.runtime.loop.executor import Executor
 from headwater.runtime.loop.global_tables import GlobalTables
+from headwater.runtime.loop.model_metrics import watch_models
 from headwater.runtime.loop.standby_assignment import StandbyPlanner
 from headwater.runtime.loop.status import StatusFile
 from headwater.runtime.loop.step_metrics import serve_step_metrics, topology_steps
@@ -272,6 +274,11 @@ class Runner:
         steps = topology_steps(topology)
         metrics = serve_step_metrics(steps)  # None unless HEADWATER_METRICS_ADDRESS is set
         counters = metrics.counters if metrics is not None else None
+        app_metrics = AppMetrics()  # busy and idle time, checkpoints, event time, state
+        if metrics is not None:
+            metrics.counters.registry.register(AppMetricsCollector(app_metrics))
+        if counters is not None:
+            watch_models(counters, roots.values())
         # One executor per input topic, or per group of topics a join connects.
         pipelines = [
             Executor(
@@ -397,7 +404,9 @@ class Runner:
                     # Exactly-once outputs are visible at the commit: never wait past it.
                     due = checkpoint.started + settings.commit_interval - time.monotonic()
                     wait = min(wait, max(due, 0.0))
+                app_metrics.waiting()
                 sources = self._poll(consumer, wait)
+                app_metrics.working()
                 if bounds is not None:
                     sources, done = bounds.cut(sources)
                     if done:
@@ -415,8 +424,11 @@ class Runner:
                         checkpoint.track(position)
                 self._tick(pipelines, checkpoint)
                 if time.monotonic() - checkpoint.started >= settings.commit_interval:
-                    checkpoint.commit()
+                    self._checkpoint(checkpoint, app_metrics)
                     purger.committed(checkpoint.last_commit)
+                now = time.monotonic()
+                if metrics is not None and app_metrics.snapshot_due(now):
+                    app_metrics.snapshot(now, pipelines, state.stores() if state else ())
                 if (
                     bounds is not None
                     and bounds.drained()
@@ -471,6 +483,19 @@ class Runner:
             return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None for tp in tps}
 
         return SinkCheckpoint(targets, committed)
+
+    @staticmethod
+    def _checkpoint(checkpoint: Checkpoint, app_metrics: AppMetrics) -> None:
+        """The periodic checkpoint, timed for the app's metrics when it commits offsets."""
+        committing = not checkpoint.empty
+        failed = checkpoint.failed
+        started = time.perf_counter()
+        checkpoint.commit()
+        took = time.perf_counter() - started
+        app_metrics.checkpoint_failures = checkpoint.failed
+        if committing and checkpoint.failed == failed and checkpoint.last_commit:
+            offsets = len(checkpoint.last_commit)
+            app_metrics.checkpointed(took, offsets, checkpoint.changelog_written)
 
     def _tick(self, executors: Any, checkpoint: Checkpoint) -> None:
         """Let event time advance with no records: idle partitions, a quiet input; windows

@@ -6,9 +6,14 @@ step of the app's topology::
 
     headwater_step_records_in_total{step="n1"} 5120.0
     headwater_step_records_out_total{step="n1"} 4870.0
+    headwater_step_busy_seconds_total{step="n1"} 3.2
+    headwater_step_dead_letters_total{step="n1"} 2.0
 
 A step counts the records that reached it and the records it handed on, once per batch (an
-add per step, not per record). A batch that is rerun record by record after a vectorised step
+add per step, not per record), the time its operator spent on them (two clock reads per step
+and batch) and the records it sent to the dead letters. What the app as a whole reports
+(its loop's busy and idle time, checkpoints, watermarks, state, late records) is in
+``app_metrics.py``. A batch that is rerun record by record after a vectorised step
 failed counts once, as it completes. Port ``0`` picks a free port: the status file (see
 ``status.py``) names the address bound, and the app's steps with their ids.
 """
@@ -35,6 +40,8 @@ from headwater.environment import METRICS_ADDRESS_ENV as METRICS_ADDRESS_ENV
 
 RECORDS_IN = "headwater_step_records_in"  # Prometheus appends _total to a counter
 RECORDS_OUT = "headwater_step_records_out"
+BUSY_SECONDS = "headwater_step_busy_seconds"
+DEAD_LETTERS = "headwater_step_dead_letters"
 
 
 # The two functions below are all this module knows of the topology's shape.
@@ -77,6 +84,8 @@ class StepCounters:
     def __init__(self, steps: Iterable[str] = ()) -> None:
         # Every step is exported from the start, at zero, so a rate exists from the first batch.
         self._counts: dict[str, list[int]] = {step: [0, 0] for step in steps}
+        self._busy: dict[str, float] = dict.fromkeys(self._counts, 0.0)
+        self._dead: dict[str, int] = dict.fromkeys(self._counts, 0)
         # A registry per app, not the global one: an app may run beside others in a process.
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_CountersCollector(self))
@@ -88,9 +97,22 @@ class StepCounters:
         counts[0] += records_in
         counts[1] += records_out
 
+    def busy(self, step: str, seconds: float) -> None:
+        """``step``'s operator worked ``seconds`` on a batch (or on closing windows)."""
+        self._busy[step] = self._busy.get(step, 0.0) + seconds
+
+    def dead_letters(self, step: str, records: int) -> None:
+        self._dead[step] = self._dead.get(step, 0) + records
+
     def totals(self) -> dict[str, tuple[int, int]]:
         """(records in, records out) per step since the app started."""
         return {step: (c[0], c[1]) for step, c in list(self._counts.items())}
+
+    def busy_seconds(self) -> dict[str, float]:
+        return dict(self._busy)
+
+    def dead_letter_totals(self) -> dict[str, int]:
+        return dict(self._dead)
 
 
 class _CountersCollector(Collector):
@@ -104,11 +126,20 @@ class _CountersCollector(Collector):
         records_out = CounterMetricFamily(
             RECORDS_OUT, "Records the step handed on", labels=["step"]
         )
+        busy = CounterMetricFamily(
+            BUSY_SECONDS, "Seconds the step's operator spent processing", labels=["step"]
+        )
+        dead = CounterMetricFamily(
+            DEAD_LETTERS, "Records the step sent to the dead letters", labels=["step"]
+        )
         for step, (count_in, count_out) in sorted(self.counters.totals().items()):
             records_in.add_metric([step], count_in)
             records_out.add_metric([step], count_out)
-        yield records_in
-        yield records_out
+        for step, seconds in sorted(self.counters.busy_seconds().items()):
+            busy.add_metric([step], seconds)
+        for step, count in sorted(self.counters.dead_letter_totals().items()):
+            dead.add_metric([step], count)
+        yield from (records_in, records_out, busy, dead)
 
 
 @dataclass

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 PARTITION = "_hw_agg_partition"
 KEY_COLUMN = "_hw_agg_key"
 # Key types a store takes as they are; any other (a struct of several columns) goes as JSON.
-_PLAIN_KEYS = (pl.String, pl.Binary, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt32, pl.UInt16)
+PLAIN_KEYS = (pl.String, pl.Binary, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt32, pl.UInt16)
 
 
 class KeyedOperator(Operator):
@@ -128,7 +128,7 @@ def keyed_frame(frame: pl.DataFrame, ctx: BatchContext, label: str) -> pl.DataFr
         )
         frame = frame.filter(~nulls)
         keys = frame[KEY]
-    if keys.dtype not in _PLAIN_KEYS:
+    if keys.dtype not in PLAIN_KEYS:
         keys = pl.Series([encode_key(state_key(k)) for k in keys.to_list()], dtype=pl.Binary)
     return frame.with_columns(keys.alias(KEY_COLUMN))
 

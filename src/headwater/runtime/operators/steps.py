@@ -9,6 +9,7 @@ context themselves, so the other records of the batch go on.
 from __future__ import annotations
 
 import sys
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import orjson
 import polars as pl
 
-from headwater.models.model import MODEL_VERSION
+from headwater.models.model import MODEL_VERSION, SCORE
+from headwater.models.monitoring import ScoreMonitor
 from headwater.runtime.loop.batch import (
     HEADERS,
     KEY,
@@ -116,10 +118,15 @@ class SourceOp(Operator):
 
     kind = "source"
 
-    def __init__(self, topic: Topic, watermarks: WatermarkConfig | None = None) -> None:
+    def __init__(
+        self, topic: Topic, watermarks: WatermarkConfig | None = None, table: bool = False
+    ) -> None:
         self.topic = topic
         # How event time follows this input (``with_watermarks``); None: the defaults.
         self.watermarks = watermarks
+        # A table's topic: a record without a value is a tombstone, kept (with no values)
+        # for the table to delete its key, not a record that failed to decode.
+        self.table = table
         # The only fields the pipeline reads (projection pushdown); None: every field.
         self.fields: frozenset[str] | None = None
 
@@ -127,7 +134,7 @@ class SourceOp(Operator):
         return frame
 
     def params(self) -> dict[str, Any]:
-        return {"topic": self.topic.name}
+        return {"topic": self.topic.name, **({"table": True} if self.table else {})}
 
     @property
     def label(self) -> str:
@@ -651,6 +658,8 @@ class Predict(Operator):
             self.model = self.registry.model
         self.prefix = prefix
         self._checked: dict[str, pl.DataType] | None = None
+        # Records, time and scores per version: what the replica exports for monitoring.
+        self.monitor = ScoreMonitor()
 
     def params(self) -> dict[str, Any]:
         return {"model": self.path, "framework": self.model.framework, "prefix": self.prefix}
@@ -671,7 +680,14 @@ class Predict(Operator):
         if values.schema != self._checked:  # once per shape of batch, not per batch
             check_features(self.model.features, dict(values.schema), self.label)
             self._checked = dict(values.schema)
+        started = time.perf_counter()
         scored = self.model.score(values)
+        self.monitor.observe(
+            version,
+            frame.height,
+            time.perf_counter() - started,
+            scored[SCORE] if SCORE in scored.columns else None,
+        )
         columns: list[pl.Series | pl.Expr] = [
             scored[name].alias(self.prefix + name) for name in scored.columns
         ]
