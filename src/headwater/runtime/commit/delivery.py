@@ -116,7 +116,7 @@ class BatchReport:
     """The delivery report of one batch's outputs to a topic: one callable for all of them
     (a callable per record cost as much as producing the record), which finds a refused
     record's origin by its content: the first not yet refused record of the batch with the
-    same key, value and timestamp (records of one key are reported in the order produced)."""
+    same key and value (records of one key are reported in the order produced)."""
 
     def __init__(
         self,
@@ -125,11 +125,10 @@ class BatchReport:
         rows: list[int | None],
         keys: list[bytes | None],
         values: list[bytes | None],
-        stamps: list[int],
     ) -> None:
         self._errors = errors
         self._source = source
-        self._outputs = (rows, keys, values, stamps)
+        self._outputs = (rows, keys, values)
         self._refused: set[int] = set()
 
     def __call__(self, error: KafkaError | None, message: Message) -> None:
@@ -137,15 +136,10 @@ class BatchReport:
             self._errors.output(self._source, self._row_of(message), error, message)
 
     def _row_of(self, message: Message) -> int | None:
-        rows, keys, values, stamps = self._outputs
-        key, value, stamp = message.key(), message.value(), message.timestamp()[1]
+        rows, keys, values = self._outputs
+        key, value = message.key(), message.value()
         for i, candidate in enumerate(values):
-            if (
-                candidate == value
-                and keys[i] == key
-                and stamps[i] == stamp
-                and i not in self._refused
-            ):
+            if candidate == value and keys[i] == key and i not in self._refused:
                 self._refused.add(i)
                 return rows[i]
         return None

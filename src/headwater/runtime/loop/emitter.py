@@ -83,7 +83,7 @@ class KafkaEmitter:
         # The batch's delivery report finds the origin of an output the broker refuses at
         # delivery, which goes to the dead letters (delivery.py). Reports of delivered records
         # cost nothing at-least-once (only errors are reported) and one call exactly-once.
-        delivered = BatchReport(self._deliveries, source, rows, keys, values, stamps)
+        delivered = BatchReport(self._deliveries, source, rows, keys, values)
         skips = self._deliveries.skips
         # A record the producer refuses (too large, say) fails alone: raising would make the
         # executor retry the batch record by record and produce the others twice.
