@@ -67,6 +67,8 @@ export function endpoints(client: ApiClient) {
         client.post<Answer<"/api/projects/{project}/models/{name}/aliases/{alias}/rollback", "post">>(
           `${project(projectName)}/models/${segment(name)}/aliases/${segment(alias)}/rollback`,
         ),
+      scores: (projectName: string) =>
+        client.get<Answer<"/api/projects/{project}/model-scores", "get">>(`${project(projectName)}/model-scores`),
     },
     topics: {
       list: (cluster?: string) => client.get<Answer<"/api/topics", "get">>("/api/topics", { cluster }),

@@ -51,6 +51,7 @@ export const queryKeys = {
   tokens: ["tokens"] as const,
   secrets: (project: string) => ["secrets", project] as const,
   models: (project: string) => ["models", project] as const,
+  modelScores: (project: string) => ["models", project, "scores"] as const,
   deployments: {
     all: ["deployments"] as const,
     project: (project: string) => ["deployments", "project", project] as const,
@@ -182,6 +183,15 @@ export function useSecrets(project: string) {
 
 export function useModels(project: string) {
   return useQuery({ queryKey: queryKeys.models(project), queryFn: () => api.models.list(project) });
+}
+
+/** What the project's deployments scored with its models, sample by sample. */
+export function useModelScores(project: string) {
+  return useQuery({
+    queryKey: queryKeys.modelScores(project),
+    queryFn: () => api.models.scores(project),
+    refetchInterval: REFRESH_MS.metrics,
+  });
 }
 
 // Users and tokens

@@ -58,6 +58,9 @@ export type ClusterPatch = Schemas["ClusterPatch"];
 export type Secret = Schemas["SecretOut"];
 export type RegisteredModel = Schemas["ModelOut"];
 export type ModelVersion = Schemas["VersionOut"];
+export type ModelScores = Schemas["ModelScoresOut"];
+export type ModelStepScores = Schemas["ModelStepOut"];
+export type ModelScorePoint = Schemas["ScorePointOut"];
 /** What an upload says of the file besides its bytes (query parameters of the upload). */
 export type ModelUpload = NonNullable<paths["/api/projects/{project}/models/{name}/versions"]["post"]["parameters"]["query"]>;
 
