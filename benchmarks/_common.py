@@ -198,11 +198,17 @@ def run_peer(
 ) -> Timing:
     """Run Quix Streams runner ``peers/<runner>`` in its own virtualenv (created on demand) with
     the shared client settings and ``settings``; it reports JSON on stdout."""
+    return run_timed(peer_command(runner, bootstrap, source, sink, records, settings))
+
+
+def peer_command(
+    runner: str, bootstrap: str, source: str, sink: str, records: int, settings: dict[str, Any]
+) -> list[str]:
+    """The command running Quix Streams runner ``peers/<runner>`` (see :func:`run_peer`)."""
     python = ensure_peer_venv()
     settings = {"consumer": CONSUMER, "producer": PRODUCER, **settings}
     command = [str(python), str(HERE / "peers" / runner), bootstrap, source, sink]
-    command += [str(records), json.dumps(settings)]
-    return run_timed(command)
+    return [*command, str(records), json.dumps(settings)]
 
 
 def ensure_peer_venv() -> Path:

@@ -22,8 +22,14 @@ of its final checkpoint. The harness scores every payment with the model itself,
 and checks each contender wrote every payment once with that prediction and score (scikit-learn
 within 1e-9 relative, ONNX's float32 within 1e-6 absolute).
 
+With ``--latency``, every contender but the ceiling then runs again under payments produced at
+a fixed rate, 10% of the maximum it just reached, for ``--latency-seconds``: p50/p95/p99 from
+produce to a reader's receipt, measured as benchmarks/latency.py does (``_latency.py``; the
+first ``--warmup`` seconds left out).
+
     python benchmarks/ml.py                              # 200k records, 3 rounds
     python benchmarks/ml.py --records 20000 --rounds 1   # a quick run
+    python benchmarks/ml.py --latency                    # and the latency at 10% of each maximum
 """
 
 from __future__ import annotations
@@ -53,10 +59,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
+    PRODUCER,
     Timing,
     average_size,
     benchmark_parser,
     ensure_peer_packages,
+    peer_command,
     read_values,
     run_benchmark,
     run_cli,
@@ -65,6 +73,7 @@ from _common import (  # noqa: E402
     say_ratios,
 )
 from _contenders import run_headwater_app, run_raw  # noqa: E402
+from _latency import LOW_LATENCY, WARMUP_S, StartContender, header, measure, row  # noqa: E402
 
 FRAMEWORKS = ("sklearn", "onnx")
 CONTENDERS = (
@@ -259,6 +268,23 @@ def run_headwater(
     return run_headwater_app(f"hw-ml-{framework}", build, *args, commit_interval=COMMIT_INTERVAL)
 
 
+def serve_headwater_until_stopped(framework: str, bootstrap: str, source: str, sink: str) -> None:
+    """The Headwater contender for latency: its pipeline with the low-latency consumer
+    settings, until SIGTERM (then it finishes its batch and commits)."""
+    from headwater import App
+
+    app = App(
+        f"lat-ml-{framework}-{os.getpid()}",
+        broker=bootstrap,
+        consumer_config=dict(LOW_LATENCY),
+        producer_config=dict(PRODUCER),
+        state_dir=tempfile.mkdtemp(prefix="hw-ml-latency-"),
+        commit_interval=COMMIT_INTERVAL,
+    )
+    build_headwater(framework)(app, source, sink)
+    app.run()
+
+
 def run_contender(name: str, bootstrap: str, source: str, sink: str, records: int) -> Timing:
     if name == "raw-copy":
         return run_raw(bootstrap, source, sink, records)
@@ -298,6 +324,8 @@ def benchmark(
     contenders: list[str],
     rounds: int = 1,
     say: Callable[[str], None] = print,
+    latency_seconds: float = 0.0,
+    warmup: float = WARMUP_S,
 ) -> dict[str, float]:
     events = payments(records)
     folder = Path(tempfile.mkdtemp(prefix="bench-models-"))
@@ -337,6 +365,8 @@ def benchmark(
         rates = run_benchmark(
             bootstrap, topics, events, partitions, contenders, rounds, run, say, width=17
         )
+        if latency_seconds > 0:
+            latency(bootstrap, folder, rates, partitions, latency_seconds, warmup, say)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     say("")
@@ -349,6 +379,67 @@ def benchmark(
     return rates
 
 
+def latency_contender(
+    kind: str, framework: str, bootstrap: str, folder: Path, url: str | None = None
+) -> StartContender:
+    """How to start a contender for latency, in a process that runs until SIGTERM."""
+
+    def start(source: str, sink: str) -> subprocess.Popen[bytes]:
+        if kind == "headwater":
+            command = [sys.executable, __file__, "--latency-contender", framework]
+            command += ["--broker", bootstrap, "--input", source, "--output", sink]
+            env = {**os.environ, "HEADWATER_BENCH_MODEL_DIR": str(folder)}
+            return subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        settings: dict[str, Any] = {"consumer": LOW_LATENCY, "framework": framework}
+        settings |= {"commit_interval": COMMIT_INTERVAL, "model_dir": str(folder)}
+        settings |= {"features": list(FEATURES), **({"url": url} if url else {})}
+        # A record count never reached: the runner goes on until SIGTERM.
+        command = peer_command("quix_ml.py", bootstrap, source, sink, 10**12, settings)
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    return start
+
+
+def latency(
+    bootstrap: str,
+    folder: Path,
+    rates: dict[str, float],
+    partitions: int,
+    seconds: float,
+    warmup: float,
+    say: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Each contender (but the ceiling) under payments at 10% of its maximum ``rates``: its
+    latency from produce to receipt."""
+    values = [orjson.loads(v) for _, v in payments(10_000)]
+    say("")
+    say(
+        f"latency at 10% of each contender's maximum, {seconds:.0f} s each (the first "
+        f"{warmup:.0f} s left out), in ms from produce to a read_committed reader's receipt:"
+    )
+    say(f"{header(17)} {'records/s':>10}")
+    results = []
+    for name, maximum in rates.items():
+        kind, _, framework = name.partition("-")
+        if kind == "raw":
+            continue
+        rate = max(1.0, round(maximum * 0.1))
+
+        args = (values, "id", rate, seconds, warmup, partitions)
+        if kind == "http":
+            with model_server(folder, framework) as url:
+                start = latency_contender(kind, framework, bootstrap, folder, url)
+                result = measure(bootstrap, name, start, *args)
+        else:
+            start = latency_contender(kind, framework, bootstrap, folder)
+            result = measure(bootstrap, name, start, *args)
+        result["rate"] = rate
+        results.append(result)
+        say(f"{row(result, 17)} {rate:>10,.0f}")
+    say(json.dumps({"latency": results}))
+    return results
+
+
 def main() -> None:
     if "--serve" in sys.argv:
         serving = argparse.ArgumentParser()
@@ -359,10 +450,37 @@ def main() -> None:
         serve(options.model_dir, options.serve, options.port)
         return
 
+    if "--latency-contender" in sys.argv:
+        contender = argparse.ArgumentParser()
+        contender.add_argument("--latency-contender", choices=FRAMEWORKS, required=True)
+        for option in ("--broker", "--input", "--output"):
+            contender.add_argument(option, required=True)
+        options = contender.parse_args()
+        serve_headwater_until_stopped(
+            options.latency_contender, options.broker, options.input, options.output
+        )
+        return
+
     def benchmark_args(bootstrap: str, args: argparse.Namespace) -> None:
-        benchmark(bootstrap, args.records, args.partitions, args.only, args.rounds)
+        seconds = args.latency_seconds if args.latency else 0.0
+        benchmark(
+            bootstrap,
+            args.records,
+            args.partitions,
+            args.only,
+            args.rounds,
+            latency_seconds=seconds,
+            warmup=args.warmup,
+        )
 
     parser = benchmark_parser(__doc__, records=200_000)
+    parser.add_argument(
+        "--latency", action="store_true", help="then latency at 10%% of each maximum rate"
+    )
+    parser.add_argument("--latency-seconds", type=float, default=45.0)
+    parser.add_argument(
+        "--warmup", type=float, default=WARMUP_S, help="latency: seconds left out at the start"
+    )
     run_cli(parser, CONTENDERS, run_contender, benchmark_args)
 
 

@@ -40,3 +40,25 @@ def new_project(live: LiveServer) -> str:
     with live.client("editor") as editor:
         assert editor.post("/api/projects", json={"name": project}).status_code == 201
     return project
+
+
+# A deployable app scoring payments with the registry's production version of "fraud", and its
+# manifest (format them with the group and topics).
+SCORER_APP = """
+from headwater import App
+
+fast = {{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500, "max.poll.interval.ms": 10000}}
+app = App({group!r}, consumer_config=fast, guarantee="exactly-once")
+payments = app.dataframe(app.topic({payments!r}, value="json"))
+scored = payments.predict("models:/fraud@production")
+scored.to_topic(app.topic({scores!r}, value="json"))
+"""
+SCORER_MANIFEST = """apps:
+  - name: scorer
+    entrypoint: app.py
+    inputs: [{payments}]
+    outputs: [{scores}]
+    replicas: 1
+    cpu: 1
+    memory: 1Gi
+"""

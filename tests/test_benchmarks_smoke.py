@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+import _latency
 import history
 import joins
 import ml
@@ -159,3 +160,17 @@ def test_model_contender_outputs_the_models_own_scores(
     expected = ml.expected_scores(tmp_path, framework, events)
     assert 0 < sum(label for label, _ in expected.values()) < len(expected)  # both classes
     assert ml.check_output(bootstrap, sink, expected, ml.TOLERANCE[framework]) is None
+
+
+def test_model_latency_run_times_every_scored_payment_from_produce_to_receipt(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    ml.train_models(tmp_path, samples=2_000)
+    values = [orjson.loads(v) for _, v in ml.payments(500)]
+    start = ml.latency_contender("headwater", "sklearn", bootstrap, tmp_path)
+
+    # 50 payments a second for 12 s; the app joins within the first 4 s, which are left out.
+    result = _latency.measure(bootstrap, "headwater-sklearn", start, values, "id", 50, 12, 4, 2)
+
+    assert 0 < result["records"] <= 50 * 12  # at most every payment produced, each once
+    assert 0 < result["p50"] <= result["p95"] <= result["p99"] <= result["max"] < 60_000

@@ -66,6 +66,10 @@ REFUSED_THOUGH_VALID = {
     "POST /api/clusters": "port range",
     "PATCH /api/clusters/{name}": "port range",
     "POST /api/topics": "replication above the cluster's brokers",
+    # A canvas edit is checked against the project: its apps, files, templates, code cells
+    # and the manifest it leaves behind.
+    "POST /api/projects/{name}/canvas/preview": "apps, files and code of the project",
+    "POST /api/projects/{name}/canvas/commit": "apps, files and code of the project",
 }
 # Path parameters of what the fixture creates (user 2 is the editor).
 KNOWN: dict[str, str | int] = {

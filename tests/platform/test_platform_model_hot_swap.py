@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from deploy_helpers import add_cluster, replicas, waiting
 from kafka_helpers import read_all
-from model_helpers import fraud_model, upload
+from model_helpers import SCORER_APP, SCORER_MANIFEST, fraud_model, upload
 from platform_server import LiveServer
 
 from headwater import Topic
@@ -24,25 +24,6 @@ from headwater.kafka.admin import TopicAdmin
 from headwater.models import load_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-APP = """
-from headwater import App
-
-fast = {{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500, "max.poll.interval.ms": 10000}}
-app = App({group!r}, consumer_config=fast, guarantee="exactly-once")
-payments = app.dataframe(app.topic({payments!r}, value="json"))
-scored = payments.predict("models:/fraud@production")
-scored.to_topic(app.topic({scores!r}, value="json"))
-"""
-MANIFEST = """apps:
-  - name: scorer
-    entrypoint: app.py
-    inputs: [{payments}]
-    outputs: [{scores}]
-    replicas: 1
-    cpu: 1
-    memory: 1Gi
-"""
 
 
 class Stream:
@@ -144,8 +125,8 @@ def test_promote_and_roll_back_swap_a_running_deployment(
     with live.client("editor") as editor:
         assert editor.post("/api/projects", json={"name": project}).status_code == 201
         for path, content in (
-            ("app.py", APP.format(group=group, payments=payments, scores=output)),
-            ("headwater.yaml", MANIFEST.format(payments=payments, scores=output)),
+            ("app.py", SCORER_APP.format(group=group, payments=payments, scores=output)),
+            ("headwater.yaml", SCORER_MANIFEST.format(payments=payments, scores=output)),
         ):
             written = editor.put(f"/api/projects/{project}/files/{path}", json={"content": content})
             assert written.status_code == 200, written.text

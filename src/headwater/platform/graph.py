@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from headwater.platform.deployments.status import DeploymentStatus
 from headwater.platform.topics import is_internal
 
-NodeKind = Literal["deployment", "external_producer", "external_group", "sink"]
-NodeStatus = DeploymentStatus | Literal["active", "idle"]
+NodeKind = Literal["deployment", "app", "external_producer", "external_group", "sink"]
+NodeStatus = DeploymentStatus | Literal["active", "idle", "not_deployed"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,17 @@ class DeploymentFacts:
     replicas: int  # desired
     running: int  # replicas ready now
     group: str | None  # the consumer group, once a replica reported it
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AppFacts:
+    """An app of the edited project's headwater.yaml with no deployment on the cluster: drawn
+    between its topics so the canvas shows what the project holds, deployed or not."""
+
+    project: str
+    app: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
 
@@ -64,12 +75,15 @@ class GraphNode(BaseModel):
     # Every field is in each response: the generated web types need no `undefined`.
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
-    id: str = Field(description="deployment:ID, producer:TOPIC, group:NAME or sink:TOPIC")
+    id: str = Field(
+        description="deployment:ID, app:PROJECT/APP (not deployed), producer:TOPIC, group:NAME "
+        "or sink:TOPIC"
+    )
     kind: NodeKind
     label: str
     status: NodeStatus = Field(
         description="deployments: running, starting, degraded, failing or stopped, as the "
-        "deployments API says; others: active or idle (no traffic)"
+        "deployments API says; apps not deployed: not_deployed; others: active or idle"
     )
     deployment: int | None = None
     project: str | None = None
@@ -149,6 +163,21 @@ class _Builder:
             lag=lag.value,
         )
 
+    def app(self, facts: AppFacts) -> None:
+        node_id = f"app:{facts.project}/{facts.app}"
+        for topic in sorted(set(facts.inputs)):
+            self.consumers.setdefault(topic, []).append((node_id, None))
+        for topic in sorted(set(facts.outputs)):
+            self.producers.setdefault(topic, []).append(node_id)
+        self.nodes[node_id] = GraphNode(
+            id=node_id,
+            kind="app",
+            label=f"{facts.project}/{facts.app}",
+            status="not_deployed",
+            project=facts.project,
+            app=facts.app,
+        )
+
     def external_group(self, group: str, reads: dict[str, GroupTopic]) -> None:
         node_id = f"group:{group}"
         flow_in, lag = _Sum(), _Sum()
@@ -207,18 +236,23 @@ def build_graph(
     deployments: list[DeploymentFacts],
     topics: dict[str, TopicFacts],
     groups: dict[str, dict[str, GroupTopic]],
+    apps: tuple[AppFacts, ...] = (),
 ) -> Graph:
     """The graph of ``cluster`` around its deployments: every deployment, every other consumer
     group that reads a topic a deployment reads or writes (with those topics), an outside
     producer for each such topic no deployment writes, and a sink for each topic a deployment
     writes that nobody reads. Groups on unrelated topics are left out: a shared cluster holds
     many, and they would bury the pipeline. ``groups`` maps a group to its figures per topic;
-    ``topics`` the sampled write rates."""
+    ``topics`` the sampled write rates. ``apps`` (of a project being edited, not deployed on
+    the cluster) are drawn like deployments without figures."""
     builder = _Builder(topics, groups)
     for facts in sorted(deployments, key=lambda d: d.id):
         builder.deployment(facts)
+    for app in apps:
+        builder.app(app)
     owned = {d.group for d in deployments if d.group}
-    touched = {t for d in deployments for t in (*d.inputs, *d.outputs)}
+    ends: list[DeploymentFacts | AppFacts] = [*deployments, *apps]
+    touched = {t for d in ends for t in (*d.inputs, *d.outputs)}
     for group, reads in sorted(groups.items()):
         related = {topic: figures for topic, figures in reads.items() if topic in touched}
         if group not in owned and related:
@@ -228,5 +262,5 @@ def build_graph(
 
 
 def _order(node: GraphNode) -> tuple[int, str]:
-    kinds = ("deployment", "external_producer", "external_group", "sink")
+    kinds = ("deployment", "app", "external_producer", "external_group", "sink")
     return kinds.index(node.kind), node.id

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from headwater.platform.api import (
     auth,
+    canvas,
     clusters,
     deployments,
     graph,
@@ -65,6 +66,7 @@ ROUTERS = (
     steps,
     metrics,
     graph,
+    canvas,
     models,
     model_scores,
 )

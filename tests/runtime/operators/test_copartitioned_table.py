@@ -153,3 +153,29 @@ def test_live_inserts_updates_tombstones_and_a_restart_that_restores_the_table(
     # can only come back from the table store's changelog.
     with running(build("second")):
         assert probe() == limits()
+
+
+def test_time_below_the_join_follows_the_stream_not_the_table() -> None:
+    """A table's records carry no event time the join waits for: a window after the join
+    closes with the stream's watermark even while the table is silent (the table's only
+    record is far older), so a stream record behind it is late."""
+    from headwater import agg, windows
+
+    minute = 60_000
+    app = App("pay", max_batch_records=1)
+    table = app.table(app.topic("cards"))
+    stream = app.dataframe(app.topic("payments", timestamp="ts")).with_watermarks("0s")
+    joined = stream.join_table(table, prefix="card_")
+    per_minute = joined.group_by("card", name="per-card", repartition=False).window(
+        windows.tumbling("1m")
+    )
+    per_minute.agg(n=agg.count()).to_topic(app.topic("out"))
+    pay = [{"card": "c1", "ts": 0}, {"card": "c1", "ts": 2 * minute}, {"card": "c1", "ts": 10}]
+    result = app.run_local(
+        {
+            "cards": ([{"limit": 1}], ["c1"], [0]),
+            "payments": (pay, ["c1", "c1", "c1"], None),
+        }
+    )
+    first = result.outputs["out"].sort_values("window_start")["n"].tolist()[0]
+    assert first == 1  # the record at 10 ms came after the window [0, 1m) closed

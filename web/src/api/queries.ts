@@ -35,7 +35,7 @@ export const queryKeys = {
   topicMetrics: (cluster: string | undefined, name: string) =>
     ["metrics", "topic", cluster, name] as const,
   deploymentMetrics: (id: number) => ["metrics", "deployment", id] as const,
-  graph: (cluster: string) => ["graph", cluster] as const,
+  graph: (cluster: string, project?: string) => ["graph", cluster, project ?? null] as const,
   templates: ["templates"] as const,
   projects: ["projects"] as const,
   project: (name: string) => ["project", name] as const,
@@ -51,6 +51,7 @@ export const queryKeys = {
   tokens: ["tokens"] as const,
   secrets: (project: string) => ["secrets", project] as const,
   models: (project: string) => ["models", project] as const,
+  modelScores: (project: string) => ["models", project, "scores"] as const,
   deployments: {
     all: ["deployments"] as const,
     project: (project: string) => ["deployments", "project", project] as const,
@@ -102,10 +103,11 @@ export function useRecordPage(cluster: string | undefined, name: string, options
   });
 }
 
-export function useGraph(cluster: string) {
+/** The pipeline of `cluster`; with `project` (edited on the canvas), its undeployed apps too. */
+export function useGraph(cluster: string, project?: string) {
   return useQuery({
-    queryKey: queryKeys.graph(cluster),
-    queryFn: () => api.graph.get(cluster),
+    queryKey: queryKeys.graph(cluster, project),
+    queryFn: () => api.graph.get(cluster, project),
     refetchInterval: REFRESH_MS.graph,
   });
 }
@@ -182,6 +184,15 @@ export function useSecrets(project: string) {
 
 export function useModels(project: string) {
   return useQuery({ queryKey: queryKeys.models(project), queryFn: () => api.models.list(project) });
+}
+
+/** What the project's deployments scored with its models, sample by sample. */
+export function useModelScores(project: string) {
+  return useQuery({
+    queryKey: queryKeys.modelScores(project),
+    queryFn: () => api.models.scores(project),
+    refetchInterval: REFRESH_MS.metrics,
+  });
 }
 
 // Users and tokens

@@ -395,6 +395,38 @@ export interface paths {
      */
     get: operations["pipeline_graph_api_graph_get"];
   };
+  "/api/projects/{name}/canvas/preview": {
+    /**
+     * Preview Edit
+     * @description The diff a canvas edit would commit to main, and what it would do to deployments;
+     * nothing changes.
+     */
+    post: operations["preview_edit_api_projects__name__canvas_preview_post"];
+  };
+  "/api/projects/{name}/canvas/commit": {
+    /**
+     * Commit Edit
+     * @description Commit the change the preview at `base` showed; 409 if main moved since (preview again).
+     *
+     * New topics are created first; then the commit; then the app's deployments follow it: a
+     * changed app is redeployed at the new commit (resources it changes are handed back to
+     * headwater.yaml), a removed one is stopped and deleted.
+     */
+    post: operations["commit_edit_api_projects__name__canvas_commit_post"];
+  };
+  "/api/projects/{name}/canvas/layout": {
+    /**
+     * Get Layout
+     * @description Where users put the nodes of the project's canvas; nodes not listed are laid out.
+     */
+    get: operations["get_layout_api_projects__name__canvas_layout_get"];
+    /**
+     * Put Layout
+     * @description Replace the saved positions of the project's canvas (kept in the platform, not
+     * committed: a drag is not a change of the pipeline).
+     */
+    put: operations["put_layout_api_projects__name__canvas_layout_put"];
+  };
   "/api/projects/{project}/models": {
     /** List Models */
     get: operations["list_models_api_projects__project__models_get"];
@@ -440,6 +472,58 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
+    /**
+     * AddStep
+     * @description A new app reading ``inputs`` and writing ``outputs``, its code from a code cell, a
+     * template or a file the project has already.
+     */
+    AddStep: {
+      /**
+       * Kind
+       * @constant
+       */
+      kind: "add_step";
+      /**
+       * Name
+       * @description the app's name in headwater.yaml
+       */
+      name: string;
+      /**
+       * Inputs
+       * @description topics it reads
+       */
+      inputs: string[];
+      /**
+       * Outputs
+       * @description topics it writes
+       */
+      outputs?: string[];
+      /**
+       * Source
+       * @description cell: `cell` in a small app; template: a template's app; file: `file`
+       * @default cell
+       * @enum {string}
+       */
+      source?: "cell" | "template" | "file";
+      /**
+       * Cell
+       * @description defines transform
+       * @default def transform(df: pd.DataFrame) -> pd.DataFrame:
+       *     """One micro-batch of records as a pandas DataFrame; the records returned are written on."""
+       *     return df
+       */
+      cell?: string;
+      /**
+       * Template
+       * @description a template with one input and output
+       */
+      template?: string | null;
+      /**
+       * File
+       * @description a .py file of the project: the app
+       */
+      file?: string | null;
+    };
     /**
      * AppSpec
      * @description One app of a project.
@@ -490,6 +574,85 @@ export interface components {
        * @description busy share of the loop's time since the sample before
        */
       ratio: number;
+    };
+    /** CanvasCommitIn */
+    CanvasCommitIn: {
+      /** Edit */
+      edit: components["schemas"]["AddStep"] | components["schemas"]["Connect"] | components["schemas"]["Disconnect"] | components["schemas"]["RemoveStep"] | components["schemas"]["SetResources"];
+      /**
+       * New Topics
+       * @description topics the edit names that are created on commit
+       */
+      new_topics?: components["schemas"]["NewTopicIn"][];
+      /**
+       * Cluster
+       * @description where new topics are created
+       */
+      cluster?: string | null;
+      /**
+       * Base
+       * @description the `base` of the preview confirmed
+       */
+      base: string;
+      /**
+       * Message
+       * @description default: the preview's
+       */
+      message?: string | null;
+    };
+    /** CanvasCommitOut */
+    CanvasCommitOut: {
+      /**
+       * Base
+       * @description the commit the change applies to: send it to commit
+       */
+      base: string;
+      /** Message */
+      message: string;
+      /** Files */
+      files: components["schemas"]["FileDiffOut"][];
+      /** New Topics */
+      new_topics: string[];
+      /**
+       * Deployments
+       * @description what happens to the app's deployments once committed
+       */
+      deployments: components["schemas"]["DeploymentEffectOut"][];
+      commit: components["schemas"]["CommitOut"];
+    };
+    /** CanvasEditIn */
+    CanvasEditIn: {
+      /** Edit */
+      edit: components["schemas"]["AddStep"] | components["schemas"]["Connect"] | components["schemas"]["Disconnect"] | components["schemas"]["RemoveStep"] | components["schemas"]["SetResources"];
+      /**
+       * New Topics
+       * @description topics the edit names that are created on commit
+       */
+      new_topics?: components["schemas"]["NewTopicIn"][];
+      /**
+       * Cluster
+       * @description where new topics are created
+       */
+      cluster?: string | null;
+    };
+    /** CanvasPreviewOut */
+    CanvasPreviewOut: {
+      /**
+       * Base
+       * @description the commit the change applies to: send it to commit
+       */
+      base: string;
+      /** Message */
+      message: string;
+      /** Files */
+      files: components["schemas"]["FileDiffOut"][];
+      /** New Topics */
+      new_topics: string[];
+      /**
+       * Deployments
+       * @description what happens to the app's deployments once committed
+       */
+      deployments: components["schemas"]["DeploymentEffectOut"][];
     };
     /** ChangeOut */
     ChangeOut: {
@@ -650,6 +813,26 @@ export interface components {
       editable: boolean;
     };
     /**
+     * Connect
+     * @description ``topic`` added to ``app``'s inputs or outputs.
+     */
+    Connect: {
+      /**
+       * Kind
+       * @constant
+       */
+      kind: "connect";
+      /** App */
+      app: string;
+      /**
+       * Direction
+       * @enum {string}
+       */
+      direction: "inputs" | "outputs";
+      /** Topic */
+      topic: string;
+    };
+    /**
      * DeployTarget
      * @description Where the cluster's deployments run: `local` (this machine's supervised processes) or a
      * `kubernetes` namespace (StatefulSets applied by the platform; see docs/kubernetes.md).
@@ -684,6 +867,18 @@ export interface components {
        * @description kubeconfig context
        */
       context?: string | null;
+    };
+    /** DeploymentEffectOut */
+    DeploymentEffectOut: {
+      /** Deployment */
+      deployment: number;
+      /** Cluster */
+      cluster: string;
+      /**
+       * Action
+       * @description redeploy (at the new commit) or delete (stopped, gone)
+       */
+      action: string;
     };
     /** DeploymentIn */
     DeploymentIn: {
@@ -918,6 +1113,26 @@ export interface components {
       /** Files */
       files: components["schemas"]["FileDiffOut"][];
     };
+    /**
+     * Disconnect
+     * @description ``topic`` taken out of ``app``'s inputs or outputs.
+     */
+    Disconnect: {
+      /**
+       * Kind
+       * @constant
+       */
+      kind: "disconnect";
+      /** App */
+      app: string;
+      /**
+       * Direction
+       * @enum {string}
+       */
+      direction: "inputs" | "outputs";
+      /** Topic */
+      topic: string;
+    };
     /** ErrorOut */
     ErrorOut: {
       /** Detail */
@@ -1048,21 +1263,21 @@ export interface components {
     GraphNode: {
       /**
        * Id
-       * @description deployment:ID, producer:TOPIC, group:NAME or sink:TOPIC
+       * @description deployment:ID, app:PROJECT/APP (not deployed), producer:TOPIC, group:NAME or sink:TOPIC
        */
       id: string;
       /**
        * Kind
        * @enum {string}
        */
-      kind: "deployment" | "external_producer" | "external_group" | "sink";
+      kind: "deployment" | "app" | "external_producer" | "external_group" | "sink";
       /** Label */
       label: string;
       /**
        * Status
-       * @description deployments: running, starting, degraded, failing or stopped, as the deployments API says; others: active or idle (no traffic)
+       * @description deployments: running, starting, degraded, failing or stopped, as the deployments API says; apps not deployed: not_deployed; others: active or idle
        */
-      status: ("running" | "starting" | "degraded" | "failing" | "stopped") | ("active" | "idle");
+      status: ("running" | "starting" | "degraded" | "failing" | "stopped") | ("active" | "idle" | "not_deployed");
       /** Deployment */
       deployment: number | null;
       /** Project */
@@ -1157,6 +1372,16 @@ export interface components {
       status: string;
       /** Database */
       database: string;
+    };
+    /** LayoutIO */
+    LayoutIO: {
+      /**
+       * Positions
+       * @description node -> where the user put it: app:PROJECT/APP for apps (deployed or not), the graph's id for the others
+       */
+      positions: {
+        [key: string]: components["schemas"]["PositionIO"];
+      };
     };
     /** LogLineOut */
     LogLineOut: {
@@ -1331,6 +1556,16 @@ export interface components {
        */
       token: string;
     };
+    /** NewTopicIn */
+    NewTopicIn: {
+      /** Name */
+      name: string;
+      /**
+       * Partitions
+       * @default 1
+       */
+      partitions?: number;
+    };
     /** OkOut */
     OkOut: {
       /**
@@ -1397,6 +1632,13 @@ export interface components {
        * @description at least 12 characters, not easy to guess
        */
       new_password: string;
+    };
+    /** PositionIO */
+    PositionIO: {
+      /** X */
+      x: number;
+      /** Y */
+      y: number;
     };
     /** PreviewErrorOut */
     PreviewErrorOut: {
@@ -1632,6 +1874,19 @@ export interface components {
        */
       pushed_at: string;
     };
+    /**
+     * RemoveStep
+     * @description ``app`` out of headwater.yaml, its entrypoint out of the tree (kept in the history).
+     */
+    RemoveStep: {
+      /**
+       * Kind
+       * @constant
+       */
+      kind: "remove_step";
+      /** App */
+      app: string;
+    };
     /** RenameIn */
     RenameIn: {
       /** Source */
@@ -1754,6 +2009,40 @@ export interface components {
        * @description [epoch seconds, value], oldest first
        */
       points: [number, number][];
+    };
+    /**
+     * SetResources
+     * @description ``app``'s replicas, CPU, memory, environment or secrets in headwater.yaml; a field
+     * left out keeps its value.
+     */
+    SetResources: {
+      /**
+       * Kind
+       * @constant
+       */
+      kind: "resources";
+      /** App */
+      app: string;
+      /** Replicas */
+      replicas?: number | null;
+      /** Cpu */
+      cpu?: number | null;
+      /**
+       * Memory
+       * @description memory per replica: a size from 16Mi to 999Gi, e.g. 256Mi or 2Gi
+       */
+      memory?: string | null;
+      /** Env */
+      env?: {
+        [key: string]: string;
+      } | null;
+      /**
+       * Secrets
+       * @description environment variable -> name of a platform secret
+       */
+      secrets?: {
+        [key: string]: string;
+      } | null;
     };
     /** StepOut */
     StepOut: {
@@ -6946,6 +7235,8 @@ export interface operations {
       query?: {
         /** @description the cluster to use; by default the one named `default`, else the only one configured */
         cluster?: string | null;
+        /** @description the project edited on the canvas: its apps not deployed here show too */
+        project?: string | null;
       };
     };
     responses: {
@@ -6953,6 +7244,299 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["Graph"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Preview Edit
+   * @description The diff a canvas edit would commit to main, and what it would do to deployments;
+   * nothing changes.
+   */
+  preview_edit_api_projects__name__canvas_preview_post: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CanvasEditIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["CanvasPreviewOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Commit Edit
+   * @description Commit the change the preview at `base` showed; 409 if main moved since (preview again).
+   *
+   * New topics are created first; then the commit; then the app's deployments follow it: a
+   * changed app is redeployed at the new commit (resources it changes are handed back to
+   * headwater.yaml), a removed one is stopped and deleted.
+   */
+  commit_edit_api_projects__name__canvas_commit_post: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CanvasCommitIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      201: {
+        content: {
+          "application/json": components["schemas"]["CanvasCommitOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get Layout
+   * @description Where users put the nodes of the project's canvas; nodes not listed are laid out.
+   */
+  get_layout_api_projects__name__canvas_layout_get: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["LayoutIO"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Put Layout
+   * @description Replace the saved positions of the project's canvas (kept in the platform, not
+   * committed: a drag is not a change of the pipeline).
+   */
+  put_layout_api_projects__name__canvas_layout_put: {
+    parameters: {
+      path: {
+        /** @description the project's name */
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["LayoutIO"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["LayoutIO"];
         };
       };
       /** @description Malformed request */

@@ -58,6 +58,9 @@ export type ClusterPatch = Schemas["ClusterPatch"];
 export type Secret = Schemas["SecretOut"];
 export type RegisteredModel = Schemas["ModelOut"];
 export type ModelVersion = Schemas["VersionOut"];
+export type ModelScores = Schemas["ModelScoresOut"];
+export type ModelStepScores = Schemas["ModelStepOut"];
+export type ModelScorePoint = Schemas["ScorePointOut"];
 /** What an upload says of the file besides its bytes (query parameters of the upload). */
 export type ModelUpload = NonNullable<paths["/api/projects/{project}/models/{name}/versions"]["post"]["parameters"]["query"]>;
 
@@ -113,3 +116,10 @@ export type GraphNodeKind = GraphNode["kind"];
 export type GraphNodeStatus = GraphNode["status"];
 export type GraphEdge = Schemas["GraphEdge"];
 export type PipelineGraph = Schemas["Graph"];
+
+export type CanvasEditIn = Schemas["CanvasEditIn"];
+export type CanvasEdit = CanvasEditIn["edit"];
+export type CanvasCommitIn = Schemas["CanvasCommitIn"];
+export type CanvasPreview = Schemas["CanvasPreviewOut"];
+export type CanvasCommit = Schemas["CanvasCommitOut"];
+export type CanvasLayout = Schemas["LayoutIO"];

@@ -16,6 +16,7 @@ import { SectionHeader } from "../components/SectionHeader";
 import { Empty, ErrorBox, QueryView } from "../components/States";
 import { useInvalidate } from "../components/useInvalidate";
 import { formatAgo, formatBytes } from "../shaping/format";
+import { ModelScoresPanel } from "./ModelScoresPanel";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const PRODUCTION = "production";
@@ -39,6 +40,7 @@ export function ModelsPanel({ project }: { project: string }) {
           </>
         )}
       </QueryView>
+      <ModelScoresPanel project={project} />
       {uploading && (
         <UploadDialog
           project={project}

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
+from headwater.platform.api.schemas import NAME
 from headwater.platform.api.topics import ClusterName
 from headwater.platform.auth.roles import Role
 from headwater.platform.context import PlatformContext
 from headwater.platform.deployments.status import deployment_status, ready_replicas
 from headwater.platform.deployments.topology import deployment_topics
-from headwater.platform.graph import DeploymentFacts, Graph, GroupTopic, TopicFacts, build_graph
+from headwater.platform.errors import PlatformError
+from headwater.platform.graph import (
+    AppFacts,
+    DeploymentFacts,
+    Graph,
+    GroupTopic,
+    TopicFacts,
+    build_graph,
+)
 from headwater.platform.metrics import SAMPLE_SECONDS
+from headwater.platform.projects.manifest import MANIFEST_FILE, parse_manifest
 
 router = APIRouter(prefix="/api", tags=["graph"], responses=ERROR_RESPONSES)
 # Figures older than this are from topics or groups that are gone: left out of the graph.
@@ -69,8 +80,39 @@ def _sampled(
     return {t: TopicFacts(rate) for t, rate in rates.items()}, groups
 
 
+def _undeployed_apps(
+    context: PlatformContext, project: str, deployments: list[DeploymentFacts]
+) -> tuple[AppFacts, ...]:
+    """The apps of ``project``'s headwater.yaml at main that are not deployed here."""
+    deployed = {d.app for d in deployments if d.project == project}
+    with context.projects.open(project) as repo:
+        head = repo.head()
+        snapshot = repo.snapshot(head) if head else {}
+        if MANIFEST_FILE not in snapshot:
+            return ()
+        try:
+            manifest = parse_manifest(repo.read_blob(snapshot[MANIFEST_FILE][0]))
+        except PlatformError:  # a broken manifest draws nothing; its editor says why
+            return ()
+    return tuple(
+        AppFacts(project, app.name, tuple(app.inputs), tuple(app.outputs))
+        for app in manifest.apps
+        if app.name not in deployed
+    )
+
+
 @router.get("/graph", response_model=Graph, **secured(Role.viewer))
-def pipeline_graph(context: Context, cluster: ClusterName = None) -> Graph:
+def pipeline_graph(
+    context: Context,
+    cluster: ClusterName = None,
+    project: Annotated[
+        str | None,
+        Query(
+            pattern=NAME,
+            description="the project edited on the canvas: its apps not deployed here show too",
+        ),
+    ] = None,
+) -> Graph:
     """Deployments and outside producers / consumer groups as nodes, topics as edges.
 
     Rates and lags come from the metrics sampler (every few seconds): null until a topic or
@@ -78,4 +120,6 @@ def pipeline_graph(context: Context, cluster: ClusterName = None) -> Graph:
     """
     name, _ = context.clusters.resolve(cluster)
     topics, groups = _sampled(context, name)
-    return build_graph(name, _deployments(context, name), topics, groups)
+    deployments = _deployments(context, name)
+    apps = _undeployed_apps(context, project, deployments) if project else ()
+    return build_graph(name, deployments, topics, groups, apps)

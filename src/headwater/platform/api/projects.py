@@ -249,7 +249,7 @@ def create_project(
         _check_topic_choices(body.template, body.name, chosen)
     new = {slot: c for slot, c in body.topics.items() if c.partitions is not None}
     if new:
-        _create_topics(context, body.cluster, new)
+        create_topics(context, body.cluster, new)
     project = context.projects.create(
         body.name, body.description, body.template, principal.username, chosen
     )
@@ -267,7 +267,7 @@ def _check_topic_choices(template: str, project: str, chosen: dict[str, str]) ->
         seen[topic] = slot
 
 
-def _create_topics(context: Context, cluster: str | None, new: dict[str, TopicChoiceIn]) -> None:
+def create_topics(context: Context, cluster: str | None, new: dict[str, TopicChoiceIn]) -> None:
     name, settings = context.clusters.resolve(cluster)
     admin = TopicAdmin(settings)
     try:

@@ -246,3 +246,17 @@ class AliasMove(Base):
     rollback: Mapped[bool] = mapped_column(Boolean, default=False)
     username: Mapped[str] = mapped_column(String(64))
     moved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CanvasPosition(Base):
+    """Where a user put a node on a project's canvas: presentation, so kept here rather than
+    committed (a commit per drag would bury the project's real changes)."""
+
+    __tablename__ = "canvas_positions"
+    __table_args__ = (UniqueConstraint("project", "node", name="uq_canvas_positions_node"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project: Mapped[str] = mapped_column(String(64), index=True)
+    node: Mapped[str] = mapped_column(String(300))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)

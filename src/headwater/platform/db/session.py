@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -69,6 +69,14 @@ def _refuse_nul(
     """Refuse text with NUL characters as PostgreSQL does, so both backends take the same data
     (the API answers a 422: see api/errors.py)."""
     for row in parameters if many else [parameters]:
-        values = row.values() if isinstance(row, dict) else row or ()
+        # A row is a mapping or a sequence; a batched insert of many rows (``add_all``) may
+        # come as one flat sequence of values.
+        values: Iterable[Any] = (
+            row.values()
+            if isinstance(row, dict)
+            else row
+            if isinstance(row, list | tuple)
+            else (row,)
+        )
         if any(isinstance(value, str) and "\x00" in value for value in values):
             raise DataError(statement, parameters, ValueError(NUL_MESSAGE))

@@ -195,6 +195,54 @@ class ProjectRepository:
         self._checkout(new_id)
         return new_id
 
+    def commit_files(
+        self, base: str, files: dict[str, bytes | None], author: str, message: str
+    ) -> str:
+        """A commit on main that changes ``files`` of ``base`` (None deletes one), made from
+        the history rather than the working tree, so uncommitted edits there are neither
+        committed nor lost; Conflict if main is no longer ``base``."""
+        if self.head() != base:
+            raise Conflict(
+                f"the project moved to {str(self.head())[:12]} since {base[:12]}: "
+                "look at the change again and confirm it anew"
+            )
+        snapshot = self.snapshot(base)
+        with self._repo() as repo:
+            for path, data in files.items():
+                clean = check_path(path)
+                if data is None:
+                    snapshot.pop(clean, None)
+                    continue
+                blob = Blob.from_string(data)
+                repo.object_store.add_object(blob)
+                mode = snapshot.get(clean, (b"", FILE_MODE))[1]
+                snapshot[clean] = (bytes(blob.id), mode)
+            tree_id = _store_tree(repo, snapshot)
+            commit_id = self._write_commit(repo, tree_id, author, message, base)
+        self.sync()  # a clean working tree follows; a dirty one stays as it is
+        return commit_id
+
+    def planned_diff(self, base: str, files: dict[str, bytes | None]) -> list[FileChange]:
+        """The changes writing ``files`` (None deletes) onto ``base`` would make, per file."""
+        before = self.snapshot(base)
+        changes: list[FileChange] = []
+        for path in sorted(files):
+            data = files[path]
+            old = before.get(path)
+            old_data = b"" if old is None else self.read_blob(old[0])
+            unchanged = data == old_data if old is not None else data is None
+            if unchanged:
+                continue
+            status: Literal["added", "modified", "deleted"] = (
+                "added" if old is None else "deleted" if data is None else "modified"
+            )
+            changes.append(FileChange(path, status, _patch(path, old_data, data or b"", status)))
+        return changes
+
+    def files_at(self, commit_id: str) -> dict[str, bytes]:
+        """Every file of ``commit_id`` with its content."""
+        return {path: self.read_blob(blob) for path, (blob, _) in self.snapshot(commit_id).items()}
+
     def diff(self, old: str, new: str) -> list[FileChange]:
         """Changes from commit ``old`` to commit ``new`` (or ``workspace``), one patch per file."""
         to_workspace = new == "workspace"
@@ -388,17 +436,25 @@ class ProjectRepository:
 
 def _write_tree(repo: Repo, snapshot: Snapshot, workspace: Path) -> bytes:
     """Store the working tree's blobs and nested trees; returns the root tree's id."""
-    nested: dict[str, object] = {}
+    stored: Snapshot = {}
     for path, (_, mode) in snapshot.items():
+        blob = Blob.from_string((workspace / path).read_bytes())
+        repo.object_store.add_object(blob)
+        stored[path] = (bytes(blob.id), mode)
+    return _store_tree(repo, stored)
+
+
+def _store_tree(repo: Repo, snapshot: Snapshot) -> bytes:
+    """Store the nested trees of ``snapshot`` (its blobs are stored already); the root's id."""
+    nested: dict[str, object] = {}
+    for path, (blob_id, mode) in snapshot.items():
         parts = path.split("/")
         folder = nested
         for part in parts[:-1]:
             child = folder.setdefault(part, {})
             assert isinstance(child, dict)
             folder = child
-        blob = Blob.from_string((workspace / path).read_bytes())
-        repo.object_store.add_object(blob)
-        folder[parts[-1]] = (blob.id, mode)
+        folder[parts[-1]] = (blob_id, mode)
 
     def store(folder: dict[str, object]) -> bytes:
         tree = Tree()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from headwater.platform.db.models import (
     AliasMove,
+    CanvasPosition,
     GitPush,
     ModelAlias,
     ModelVersion,
@@ -84,6 +85,7 @@ class ProjectStore:
             session.delete(project)
             session.execute(delete(Secret).where(Secret.project == name))
             session.execute(delete(GitPush).where(GitPush.project == name))
+            session.execute(delete(CanvasPosition).where(CanvasPosition.project == name))
             models = select(RegisteredModel.id).where(RegisteredModel.project == name)
             for table in (AliasMove, ModelAlias, ModelVersion):
                 session.execute(delete(table).where(table.model_id.in_(models)))

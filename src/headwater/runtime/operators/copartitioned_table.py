@@ -28,7 +28,7 @@ from headwater.runtime.operators.keyed import (
 )
 from headwater.runtime.operators.lookup import JoinHow, attach_rows
 from headwater.runtime.operators.steps import BatchContext, state_key
-from headwater.runtime.operators.two_input import RIGHT, TwoInputOperator
+from headwater.runtime.operators.two_input import LEFT, RIGHT, TwoInputOperator
 from headwater.state.encoding import encode_key
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ class CoPartitionedTableJoin(TwoInputOperator):
     """``sdf.join_table(app.table(topic), on=...)``: each record with its key's current row."""
 
     kind = "join_table"
+    time_ports: tuple[int, ...] | None = (LEFT,)  # time below the join is the stream's alone
 
     def __init__(
         self,

@@ -36,6 +36,9 @@ class TwoInputOperator(Operator):
     compiler sets ``inputs``, those topics (the topics the pipelines of the two parents read).
     """
 
+    # The ports whose event time the join waits for (None: both).
+    time_ports: tuple[int, ...] | None = None
+
     def __init__(self, port_stores: tuple[str, str]) -> None:
         self.port_stores = port_stores
         self.stores = tuple(port_stores)

@@ -4,8 +4,10 @@ A join waits for the slower of its inputs: a record of one input may still meet 
 other up to that input's watermark. So the join, and every timed operator after it (up to the
 next join), acts at ``min(left, right)`` for a partition, where each side is the
 :class:`~headwater.runtime.time.pipeline_time.PipelineTime` of an input topic, or the
-``JoinTime`` of an earlier join. Nothing is observed here: the inputs' times observe their
-records (at the join's edge) and this only combines them.
+``JoinTime`` of an earlier join. A stream-table join waits for its stream alone (the sides its
+operator's ``time_ports`` name): a record meets the table as it stands, whatever its time.
+Nothing is observed here: the inputs' times observe their records (at the join's edge) and this
+only combines them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from headwater.runtime.operators.timed import TimedOperator
+from headwater.runtime.operators.two_input import TwoInputOperator
 
 if TYPE_CHECKING:
     from headwater.runtime.graph import Node
@@ -60,6 +63,11 @@ class JoinTime:
     def __init__(self, node: Node, sides: list[TimeDomain]) -> None:
         self.node = node
         self.sides = sides
+        # The sides whose event time the join waits for: both, but for a stream-table join
+        # only the stream (a table's rows are met as they stand, whatever their time).
+        operator = node.operator
+        ports = operator.time_ports if isinstance(operator, TwoInputOperator) else None
+        self.clocks = sides if ports is None else [sides[p] for p in ports]
         nodes = domain_nodes(node)
         self.operators: list[tuple[Node, TimedOperator]] = [
             (n, n.operator) for n in nodes if isinstance(n.operator, TimedOperator)
@@ -75,7 +83,7 @@ class JoinTime:
         return live
 
     def watermark(self, partition: int) -> int:
-        return min(side.watermark(partition) for side in self.sides)
+        return min(side.watermark(partition) for side in self.clocks)
 
     def forget(self, partition: int) -> None:
         for _, operator in self.operators:
