@@ -153,7 +153,8 @@ def test_deployments_follow_canvas_commits(
     with live.client("editor") as editor:
         body = {
             "edit": add_step("enrich", [payments], [tx]),
-            "new_topics": [{"name": tx, "partitions": 1}],
+            # payments exists already (made since the form listed topics): it is used as it is.
+            "new_topics": [{"name": tx, "partitions": 1}, {"name": payments}],
             "cluster": cluster,
         }
         apply(editor, project, body)

@@ -59,6 +59,10 @@ REFUSED_THOUGH_VALID = {
     "POST /api/projects/{project}/models/{name}/versions": "model files and their metrics",
     # A port is 1-65535 (the pattern allows five digits); a topic's replication cannot exceed
     # the cluster's brokers.
+    # A topic's setting is judged by the broker (a cleanup policy it knows, a positive size),
+    # and partitions grow only past the topic's count, after the keyed-data warning.
+    "PATCH /api/topics/{name}/config": "values the broker judges",
+    "POST /api/topics/{name}/partitions": "more partitions than the topic has",
     "POST /api/clusters": "port range",
     "PATCH /api/clusters/{name}": "port range",
     "POST /api/topics": "replication above the cluster's brokers",

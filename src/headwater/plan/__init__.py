@@ -2,6 +2,15 @@
 
 from headwater.plan.builder import PlanBuilder
 from headwater.plan.plan import PLAN_VERSION, Plan, Step
+from headwater.plan.projection import Projection, projection
 from headwater.plan.values import CallableTable
 
-__all__ = ["PLAN_VERSION", "CallableTable", "Plan", "PlanBuilder", "Step"]
+__all__ = [
+    "PLAN_VERSION",
+    "CallableTable",
+    "Plan",
+    "PlanBuilder",
+    "Projection",
+    "Step",
+    "projection",
+]

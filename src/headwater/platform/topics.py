@@ -76,6 +76,21 @@ class PartitionOffsets:
 
 
 @dataclass(frozen=True)
+class GroupMember:
+    member_id: str
+    client_id: str
+    host: str
+    assignment: tuple[tuple[str, int], ...]  # (topic, partition), sorted
+
+
+@dataclass(frozen=True)
+class GroupDescription:
+    group: str
+    state: str  # stable, preparing_rebalance, empty, dead... as the broker says, lowercase
+    members: tuple[GroupMember, ...]
+
+
+@dataclass(frozen=True)
 class GroupLag:
     group: str
     offsets: dict[int, int]  # partition -> committed offset
@@ -186,6 +201,47 @@ class ClusterView:
             mine = {p: offset for (t, p), offset in offsets.items() if t == topic}
             if mine:
                 found.append(GroupLag(group, mine))
+        return found
+
+    def describe_groups(self, groups: list[str]) -> dict[str, GroupDescription]:
+        """Members of each group and the partitions assigned to each member."""
+        if not groups:
+            return {}
+        try:
+            futures = self._client.describe_consumer_groups(groups, request_timeout=self.timeout)
+            found = {}
+            for group, future in futures.items():
+                try:
+                    result = future.result(timeout=self.timeout)
+                except KafkaException as exc:
+                    # The broker's own answer about this group (Apache Kafka 4 answers an
+                    # unknown one with NOT_COORDINATOR; a new one's coordinator may still
+                    # load): no description. Client-side errors (`_TRANSPORT`...) are raised.
+                    if not exc.args[0].name().startswith("_"):
+                        continue
+                    raise
+                members = tuple(
+                    GroupMember(
+                        member_id=m.member_id,
+                        client_id=m.client_id,
+                        host=m.host,
+                        assignment=tuple(
+                            sorted(
+                                (tp.topic, tp.partition)
+                                for tp in (m.assignment.topic_partitions if m.assignment else [])
+                            )
+                        ),
+                    )
+                    for m in result.members or []
+                )
+                state = getattr(result.state, "name", str(result.state)).lower()
+                found[group] = GroupDescription(group, state, members)
+        except KafkaException as exc:
+            raise self._broker_error("describe consumer groups", exc) from exc
+        except TimeoutError as exc:
+            raise BrokerError("the cluster did not describe consumer groups in time") from exc
+        finally:
+            self._hand_over_logs()
         return found
 
     def group_offsets(self) -> dict[str, dict[tuple[str, int], int]]:

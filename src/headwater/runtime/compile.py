@@ -15,6 +15,7 @@ from headwater.dataframe.windows import Window
 from headwater.errors import ConfigError
 from headwater.lookup import LookupPolicy
 from headwater.plan import Plan, Step
+from headwater.plan.projection import Projection, projection
 from headwater.runtime.graph import Node
 from headwater.runtime.operators import steps as ops
 from headwater.runtime.operators.asof_join import AsofJoin
@@ -38,14 +39,20 @@ from headwater.runtime.operators.window_strategies import (
 from headwater.runtime.time.watermark import WatermarkConfig
 
 
-def compile_plan(plan: Plan) -> dict[str, Node]:
+def compile_plan(plan: Plan, pushdown: bool = False) -> dict[str, Node]:
     """Per input topic, the root of its operator tree, in the order the plan reads them.
 
-    A join's node is a child of both its parents: the trees of its two inputs meet there."""
+    A join's node is a child of both its parents: the trees of its two inputs meet there.
+    ``pushdown``: sources decode only the fields their pipeline reads, and outputs that are
+    their input records plus assigned columns write the input's bytes with those spliced in
+    (:mod:`headwater.plan.projection`); for runs that write bytes, not frames."""
     nodes: dict[str, Node] = {}
     roots: dict[str, Node] = {}
+    found = projection(plan) if pushdown else None
     for step in plan.steps:
         operator = _operator(plan, step)
+        if found is not None:
+            _project(operator, step, found)
         if not step.inputs:
             node = nodes[step.id] = Node(step.id, operator)
             roots[step.params["topic"]] = node
@@ -64,6 +71,13 @@ def compile_plan(plan: Plan) -> dict[str, Node]:
             assert isinstance(parent.operator, WindowAggregate | TwoInputOperator)
             parent.operator.late_node = node
     return roots
+
+
+def _project(operator: ops.Operator, step: Step, found: Projection) -> None:
+    if isinstance(operator, ops.SourceOp):
+        operator.fields = found.fields.get(step.id)
+    elif isinstance(operator, ops.ToTopic):
+        operator.splice = found.splices.get(step.id)
 
 
 def connected_inputs(roots: dict[str, Node]) -> list[list[str]]:

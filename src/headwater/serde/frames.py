@@ -7,7 +7,8 @@ A value of any other serializer becomes a single column named ``value``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Collection, Mapping
+from typing import Any, cast
 
 import orjson
 import polars as pl
@@ -56,10 +57,18 @@ def typed_series(name: str, values: list[Any]) -> pl.Series:
 
 
 def decode_values(
-    serde: Serde, raw: list[bytes | None]
+    serde: Serde, raw: list[bytes | None], fields: Collection[str] | None = None
 ) -> tuple[pl.DataFrame, list[int], list[Failure]]:
-    """Decode ``raw`` into a frame. Returns the frame, the positions it holds, and failures."""
+    """Decode ``raw`` into a frame. Returns the frame, the positions it holds, and failures.
+
+    ``fields``: for JSON, the only fields the caller reads. The frame then may hold just
+    those (the ones the batch has), with the types and values a full decode gives them;
+    every value is still checked to be a JSON object. None: every field."""
     if serde.name == "json":
+        if fields is not None and raw and all(raw):
+            frame = _decode_json_fields(raw, fields)
+            if frame is not None:
+                return frame, list(range(len(raw))), []
         return _decode_json(raw)
     values: list[Any] = []
     kept: list[int] = []
@@ -114,12 +123,50 @@ def _decode_json_objects(raw: list[bytes | None]) -> pl.DataFrame | None:
         return None
     if len(raw) > 2 * SCHEMA_SAMPLE:
         frame = _parse(text, SCHEMA_SAMPLE)
-        if frame is not None and _flat(frame) and not _coerced(text, frame):
+        if frame is not None and _flat(frame.schema) and not _coerced(text, frame):
             return frame
     frame = _parse(text, None)
     if frame is None or _coerced(text, frame):
         return None
     return frame
+
+
+def _decode_json_fields(raw: list[bytes | None], fields: Collection[str]) -> pl.DataFrame | None:
+    """Only ``fields`` kept, with the types a full decode infers; None where a full decode must
+    decide (a field the sample lacks or holds nested values, a value of another type than the
+    sample's, a value that is not a JSON object or holds a line break)."""
+    try:
+        text = pl.Series(raw, dtype=pl.Binary).cast(pl.String)
+    except Exception:
+        return None
+    if len(raw) <= 2 * SCHEMA_SAMPLE:  # a small batch: what the full decode does, projected
+        frame = _parse(text, None)
+        if frame is None or _coerced(text, frame):
+            return None
+        return frame.select([name for name in frame.columns if name in fields])
+    sample = _parse(text.head(SCHEMA_SAMPLE), None)
+    if sample is None:
+        return None
+    schema = {name: dtype for name, dtype in sample.schema.items() if name in fields}
+    if len(schema) < len(fields) or not _flat(schema):
+        return None
+    # As NDJSON, one value a line, Polars parses (and so checks) every value but builds only
+    # the named columns: a few times faster than str.json_decode, which builds every value.
+    if text.str.contains("\n", literal=True).any():
+        return None
+    try:
+        # With no field named, a field no record has makes Polars parse every value all the same.
+        frame = pl.read_ndjson(b"\n".join(cast("list[bytes]", raw)), schema=schema or _NO_FIELD)
+    except Exception:
+        return None
+    # A value of blanks is no line to NDJSON; a value of the wrong type fails the parse, or
+    # (text columns) shows in _coerced.
+    if frame.height != len(raw) or _coerced(text, frame):
+        return None
+    return frame if schema else pl.DataFrame()
+
+
+_NO_FIELD = {"": pl.Null}
 
 
 # Column types inferred from this many values (Polars' own inference is most of the cost of a
@@ -144,18 +191,19 @@ _SCALARS = (pl.String, pl.Int64, pl.Float64, pl.Boolean)
 # (1.5 as 1, true as 1, 5 as "5") instead of failing.
 _FOREIGN_START = {
     pl.String: r"[-0-9tf\[{]",
-    pl.Int64: r"(?:-?[0-9]+[.eE]|[tf\[{\"])",
-    pl.Float64: r"[tf\[{\"]",
+    # An integer of 19 digits or more may not fit: Polars would make it null.
+    pl.Int64: r"(?:-?[0-9]+[.eE]|-?[0-9]{19}|[tf\[{\"])",
+    # An integer of 16 digits or more may not be exact as a float.
+    pl.Float64: r"(?:[tf\[{\"]|-?[0-9]{16})",
     pl.Boolean: r"[-0-9\[{\"]",
 }
 
 
-def _flat(frame: pl.DataFrame) -> bool:
+def _flat(schema: Mapping[str, pl.DataType]) -> bool:
     """Whether every column has a scalar type, and a plain name, so _coerced can spot any
     foreign value in it."""
     return all(
-        dtype in _SCALARS and '"' not in name and "\\" not in name
-        for name, dtype in frame.schema.items()
+        dtype in _SCALARS and '"' not in name and "\\" not in name for name, dtype in schema.items()
     )
 
 

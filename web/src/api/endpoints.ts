@@ -132,7 +132,19 @@ export function endpoints(client: ApiClient) {
         withQuery(`/api/deployments/${id}/logs/stream`, { tail }),
     },
     graph: {
-      get: (cluster?: string) => client.get<Answer<"/api/graph", "get">>("/api/graph", { cluster }),
+      /** With `project`, its apps not deployed on the cluster are drawn too (the canvas). */
+      get: (cluster?: string, projectName?: string) =>
+        client.get<Answer<"/api/graph", "get">>("/api/graph", { cluster, project: projectName }),
+    },
+    canvas: {
+      preview: (name: string, body: T.CanvasEditIn) =>
+        client.post<Answer<"/api/projects/{name}/canvas/preview", "post">>(`${project(name)}/canvas/preview`, body),
+      commit: (name: string, body: T.CanvasCommitIn) =>
+        client.post<Answer<"/api/projects/{name}/canvas/commit", "post">>(`${project(name)}/canvas/commit`, body),
+      layout: (name: string) =>
+        client.get<Answer<"/api/projects/{name}/canvas/layout", "get">>(`${project(name)}/canvas/layout`),
+      saveLayout: (name: string, body: T.CanvasLayout) =>
+        client.put<Answer<"/api/projects/{name}/canvas/layout", "put">>(`${project(name)}/canvas/layout`, body),
     },
     metrics: {
       topic: (name: string, cluster?: string) =>

@@ -35,7 +35,7 @@ export const queryKeys = {
   topicMetrics: (cluster: string | undefined, name: string) =>
     ["metrics", "topic", cluster, name] as const,
   deploymentMetrics: (id: number) => ["metrics", "deployment", id] as const,
-  graph: (cluster: string) => ["graph", cluster] as const,
+  graph: (cluster: string, project?: string) => ["graph", cluster, project ?? null] as const,
   templates: ["templates"] as const,
   projects: ["projects"] as const,
   project: (name: string) => ["project", name] as const,
@@ -103,10 +103,11 @@ export function useRecordPage(cluster: string | undefined, name: string, options
   });
 }
 
-export function useGraph(cluster: string) {
+/** The pipeline of `cluster`; with `project` (edited on the canvas), its undeployed apps too. */
+export function useGraph(cluster: string, project?: string) {
   return useQuery({
-    queryKey: queryKeys.graph(cluster),
-    queryFn: () => api.graph.get(cluster),
+    queryKey: queryKeys.graph(cluster, project),
+    queryFn: () => api.graph.get(cluster, project),
     refetchInterval: REFRESH_MS.graph,
   });
 }

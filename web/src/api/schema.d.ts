@@ -127,6 +127,34 @@ export interface paths {
     /** Delete Topic */
     delete: operations["delete_topic_api_topics__name__delete"];
   };
+  "/api/groups/{group}": {
+    /**
+     * Get Group
+     * @description A consumer group: its state, members with their partitions, and lag per partition.
+     */
+    get: operations["get_group_api_groups__group__get"];
+  };
+  "/api/topics/{name}/config": {
+    /**
+     * Get Topic Config
+     * @description Every configuration entry of the topic, which of them are the broker's defaults, and
+     * its partition count.
+     */
+    get: operations["get_topic_config_api_topics__name__config_get"];
+    /**
+     * Change Topic Config
+     * @description Change some settings (IncrementalAlterConfigs): the others keep their values.
+     */
+    patch: operations["change_topic_config_api_topics__name__config_patch"];
+  };
+  "/api/topics/{name}/partitions": {
+    /**
+     * Grow Partitions
+     * @description Grow the topic to `partitions` partitions; `accept_key_remapping` must acknowledge what
+     * that does to keyed data.
+     */
+    post: operations["grow_partitions_api_topics__name__partitions_post"];
+  };
   "/api/topics/{name}/tail": {
     /**
      * Tail Topic
@@ -770,6 +798,20 @@ export interface components {
       /** Parents */
       parents: string[];
     };
+    /** ConfigEntryOut */
+    ConfigEntryOut: {
+      /** Value */
+      value: string | null;
+      /** Default */
+      default: boolean;
+      /** Read Only */
+      read_only: boolean;
+      /**
+       * Editable
+       * @description one the Topics page edits
+       */
+      editable: boolean;
+    };
     /**
      * Connect
      * @description ``topic`` added to ``app``'s inputs or outputs.
@@ -1272,6 +1314,19 @@ export interface components {
        */
       lag: number | null;
     };
+    /** GroupDetailOut */
+    GroupDetailOut: {
+      /** Group */
+      group: string;
+      /** State */
+      state: string;
+      /** Members */
+      members: components["schemas"]["MemberOut"][];
+      /** Partitions */
+      partitions: components["schemas"]["GroupPartitionLagOut"][];
+      /** Lag */
+      lag: number;
+    };
     /** GroupOut */
     GroupOut: {
       /** Group */
@@ -1283,6 +1338,24 @@ export interface components {
       lag: number;
       /** Partitions */
       partitions: components["schemas"]["GroupPartitionOut"][];
+    };
+    /** GroupPartitionLagOut */
+    GroupPartitionLagOut: {
+      /** Topic */
+      topic: string;
+      /** Partition */
+      partition: number;
+      /** Committed */
+      committed: number;
+      /** End */
+      end: number;
+      /** Lag */
+      lag: number;
+      /**
+       * Member
+       * @description the member the partition is assigned to
+       */
+      member: string | null;
     };
     /** GroupPartitionOut */
     GroupPartitionOut: {
@@ -1360,6 +1433,20 @@ export interface components {
       cpu: number;
       /** Memory */
       memory: string;
+    };
+    /** MemberOut */
+    MemberOut: {
+      /** Member Id */
+      member_id: string;
+      /** Client Id */
+      client_id: string;
+      /** Host */
+      host: string;
+      /**
+       * Assignment
+       * @description (topic, partition) pairs
+       */
+      assignment: [string, number][];
     };
     /** ModelOut */
     ModelOut: {
@@ -1521,6 +1608,20 @@ export interface components {
        * @description records stored before this page
        */
       before: number;
+    };
+    /** PartitionsIn */
+    PartitionsIn: {
+      /**
+       * Partitions
+       * @description the new total, above the current
+       */
+      partitions: number;
+      /**
+       * Accept Key Remapping
+       * @description must be true: more partitions send each key to a different partition from now on: records of one key written before and after are no longer in one partition, so their order and any state kept per key (windows, joins, aggregates) split across partitions
+       * @default false
+       */
+      accept_key_remapping?: boolean;
     };
     /** PasswordIn */
     PasswordIn: {
@@ -2053,6 +2154,32 @@ export interface components {
        * @description set: create the topic with this many
        */
       partitions?: number | null;
+    };
+    /** TopicConfigOut */
+    TopicConfigOut: {
+      /** Topic */
+      topic: string;
+      /** Partitions */
+      partitions: number;
+      /** Config */
+      config: {
+        [key: string]: components["schemas"]["ConfigEntryOut"];
+      };
+      /**
+       * Keyed Data Warning
+       * @description what growing the partitions does to keyed data
+       */
+      keyed_data_warning: string;
+    };
+    /** TopicConfigPatch */
+    TopicConfigPatch: {
+      /**
+       * Config
+       * @description keys to set; null hands a key back to the broker's default; others stay
+       */
+      config: {
+        [key: string]: string | null;
+      };
     };
     /** TopicDetailOut */
     TopicDetailOut: {
@@ -4014,6 +4141,330 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["OkOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The Kafka cluster did not answer */
+      502: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get Group
+   * @description A consumer group: its state, members with their partitions, and lag per partition.
+   */
+  get_group_api_groups__group__get: {
+    parameters: {
+      query?: {
+        /** @description the cluster to use; by default the one named `default`, else the only one configured */
+        cluster?: string | null;
+      };
+      path: {
+        /** @description the group's id */
+        group: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["GroupDetailOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The Kafka cluster did not answer */
+      502: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get Topic Config
+   * @description Every configuration entry of the topic, which of them are the broker's defaults, and
+   * its partition count.
+   */
+  get_topic_config_api_topics__name__config_get: {
+    parameters: {
+      query?: {
+        /** @description the cluster to use; by default the one named `default`, else the only one configured */
+        cluster?: string | null;
+      };
+      path: {
+        /** @description the topic's name */
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TopicConfigOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The Kafka cluster did not answer */
+      502: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Change Topic Config
+   * @description Change some settings (IncrementalAlterConfigs): the others keep their values.
+   */
+  change_topic_config_api_topics__name__config_patch: {
+    parameters: {
+      query?: {
+        /** @description the cluster to use; by default the one named `default`, else the only one configured */
+        cluster?: string | null;
+      };
+      path: {
+        /** @description the topic's name */
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["TopicConfigPatch"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TopicConfigOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The Kafka cluster did not answer */
+      502: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Grow Partitions
+   * @description Grow the topic to `partitions` partitions; `accept_key_remapping` must acknowledge what
+   * that does to keyed data.
+   */
+  grow_partitions_api_topics__name__partitions_post: {
+    parameters: {
+      query?: {
+        /** @description the cluster to use; by default the one named `default`, else the only one configured */
+        cluster?: string | null;
+      };
+      path: {
+        /** @description the topic's name */
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PartitionsIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["TopicConfigOut"];
         };
       };
       /** @description Malformed request */

@@ -116,3 +116,10 @@ export type GraphNodeKind = GraphNode["kind"];
 export type GraphNodeStatus = GraphNode["status"];
 export type GraphEdge = Schemas["GraphEdge"];
 export type PipelineGraph = Schemas["Graph"];
+
+export type CanvasEditIn = Schemas["CanvasEditIn"];
+export type CanvasEdit = CanvasEditIn["edit"];
+export type CanvasCommitIn = Schemas["CanvasCommitIn"];
+export type CanvasPreview = Schemas["CanvasPreviewOut"];
+export type CanvasCommit = Schemas["CanvasCommitOut"];
+export type CanvasLayout = Schemas["LayoutIO"];

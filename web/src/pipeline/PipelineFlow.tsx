@@ -21,6 +21,9 @@ import "@xyflow/react/dist/style.css";
 import { createContext, useContext, useEffect } from "react";
 
 import { isDark } from "../app/theme";
+import { layoutKey, useCanvas } from "../canvas/canvasContext";
+import { connectNodes, dropOnPane } from "../canvas/connectNodes";
+import { NodeEditMenu } from "../canvas/NodeEditMenu";
 import { formatCount, formatRate } from "../shaping/format";
 import type { FlowEdge, FlowNode, PipelineEdgeData, PipelineNodeData } from "../shaping/graph";
 import { formatPercent, isBusy } from "../shaping/inside";
@@ -36,13 +39,7 @@ type TopicFlowEdge = Edge<PipelineEdgeData, "topic">;
 const HEALTH_TEXT: Partial<Record<PipelineNodeData["health"], string>> = { lagging: "lagging", idle: "idle" };
 /** The least zoom of the first fit: below it node text gets too small to read; the user pans. */
 export const MIN_FIT_ZOOM = 0.8;
-const KIND_TEXT = {
-  external_producer: "producer",
-  external_group: "consumer group",
-  sink: "not read",
-  deployment: "",
-  app: "not deployed",
-};
+const KIND_TEXT = { external_producer: "producer", external_group: "consumer group", sink: "not read", deployment: "", app: "" };
 
 /** Opens a topic's drawer; edge labels are HTML buttons outside React Flow's edge click. */
 const OpenTopic = createContext<(topic: string) => void>(() => undefined);
@@ -82,6 +79,7 @@ function DeploymentNode({ data }: NodeProps<DeploymentFlowNode>) {
       data-health={health}
       title={`${node.project}/${node.app}: open its panel`}
     >
+      <NodeEditMenu node={node} />
       <Handle type="target" position={Position.Left} />
       <div className="node-title-row">
         <strong className="node-title" title={node.app ?? undefined}>
@@ -112,6 +110,7 @@ function ExternalNode({ data }: NodeProps<ExternalFlowNode>) {
   const rate = node.kind === "external_producer" ? node.throughput_out : node.throughput_in;
   return (
     <div className={`pipeline-node external kind-${node.kind} health-${health}`} data-node={node.id} data-health={health}>
+      <NodeEditMenu node={node} />
       {node.kind !== "external_producer" && <Handle type="target" position={Position.Left} />}
       <div className="node-kind muted">{KIND_TEXT[node.kind]}</div>
       <div className="node-title" title={node.label}>
@@ -216,15 +215,22 @@ export function PipelineFlow(props: {
   onOpenDeployment: (id: number) => void;
   steps: StepsToggle;
 }) {
+  // On the canvas of a project (see canvas/), handles connect and a drag onto the pane adds a step.
+  const canvas = useCanvas();
   // React Flow keeps each node's measured size on the node: carry it over to each poll's nodes,
   // or the graph would count as unmeasured again and never fit the view.
   const [nodes, setNodes, onNodesChange] = useNodesState<AnyFlowNode>([]);
+  const placed = canvas?.positions;
   useEffect(() => {
     setNodes((previous) => {
       const measured = new Map(previous.map((n) => [n.id, n.measured]));
-      return (props.nodes as AnyFlowNode[]).map((n) => ({ ...n, measured: measured.get(n.id) }));
+      return (props.nodes as AnyFlowNode[]).map((n) => {
+        // A node the user moved on the canvas stays where they put it.
+        const moved = n.type !== "step" && placed ? placed.get(layoutKey((n.data as PipelineNodeData).node)) : undefined;
+        return { ...n, position: moved ?? n.position, measured: measured.get(n.id) };
+      });
     });
-  }, [props.nodes, setNodes]);
+  }, [props.nodes, placed, setNodes]);
   const edges: Edge[] = [
     ...props.edges.map(
       (e): TopicFlowEdge => ({ ...e, type: "topic", markerEnd: { type: MarkerType.ArrowClosed } }),
@@ -240,8 +246,15 @@ export function PipelineFlow(props: {
           onNodesChange={onNodesChange}
           nodeTypes={NODE_TYPES}
           edgeTypes={EDGE_TYPES}
-          nodesDraggable={false}
-          nodesConnectable={false}
+          nodesDraggable={canvas !== null}
+          onNodeDragStop={(_, dragged) => {
+            if (canvas && dragged.type !== "step") canvas.move((dragged.data as PipelineNodeData).node, dragged.position);
+          }}
+          nodesConnectable={canvas !== null}
+          onConnect={(connection) => canvas && connectNodes(canvas, connection.source, connection.target)}
+          onConnectEnd={(_, state) => {
+            if (canvas && !state.isValid && !state.toNode && state.fromNode) dropOnPane(canvas, state.fromNode.id);
+          }}
           elementsSelectable={false}
           colorMode={isDark() ? "dark" : "light"}
           minZoom={0.2}

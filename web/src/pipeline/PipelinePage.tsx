@@ -4,6 +4,8 @@ import { useSearchParams } from "react-router-dom";
 
 import { useDeploymentSteps, useGraph, useProjects } from "../api/queries";
 import { useCan } from "../auth/session";
+import { CanvasEditor } from "../canvas/CanvasEditor";
+import { CanvasToolbar } from "../canvas/CanvasToolbar";
 import { ClusterPicker, ClusterScopedPage } from "../clusters/ClusterScope";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { DeployDialog } from "../projects/DeployDialog";
@@ -24,10 +26,12 @@ export default function PipelinePage() {
 function Pipeline(props: { cluster: string; clusters: string[] }) {
   const { cluster } = props;
   const canEdit = useCan("editor");
-  const graph = useGraph(cluster);
+  const [search, setSearch] = useSearchParams();
+  // The project edited on the canvas (?edit=NAME): its undeployed apps show, its nodes edit.
+  const editing = canEdit ? search.get("edit") : null;
+  const graph = useGraph(cluster, editing ?? undefined);
   const [showInternal, setShowInternal] = useState(false);
   const [adding, setAdding] = useState(false);
-  const [search, setSearch] = useSearchParams();
   const topic = search.get("topic");
   const deployment = Number(search.get("deployment")) || null;
   const open = useCallback(
@@ -115,8 +119,21 @@ function Pipeline(props: { cluster: string; clusters: string[] }) {
   }, [expanded, expandedIds, steps, shown]);
   const projects = useProjects(canEdit);
   const projectNames = projects.data?.map((p) => p.name) ?? [];
+  const setEditing = useCallback(
+    (name: string | null) =>
+      setSearch(
+        (now) => {
+          const next = new URLSearchParams(now);
+          if (name) next.set("edit", name);
+          else next.delete("edit");
+          return next;
+        },
+        { replace: true },
+      ),
+    [setSearch],
+  );
 
-  return (
+  const page = (
     <>
       <header className="page-header">
         <h1>Pipeline</h1>
@@ -126,6 +143,9 @@ function Pipeline(props: { cluster: string; clusters: string[] }) {
             <input type="checkbox" checked={showInternal} onChange={(e) => setShowInternal(e.target.checked)} />
             Internal topics
           </label>
+          {canEdit && (
+            <CanvasToolbar projects={projectNames} editing={editing} onEditing={setEditing} />
+          )}
           {canEdit && (
             <button type="button" className="primary" disabled={projectNames.length === 0} onClick={() => setAdding(true)}>
               Add deployment
@@ -139,8 +159,10 @@ function Pipeline(props: { cluster: string; clusters: string[] }) {
           {graph.isPending ? (
             <Loading what="pipeline" />
           ) : !flow || !current || flow.nodes.length === 0 ? (
-            <Empty title="Nothing flows yet">
-              Deploy an app (“Add deployment”, or from its project) and its topics show up here with their live rates.
+            <Empty title={editing ? "An empty canvas" : "Nothing flows yet"}>
+              {editing
+                ? `“Add step” makes the first app of ${editing}: the topic it reads, its code, the topics it writes.`
+                : "Deploy an app (“Add deployment”, or from its project) and its topics show up here with their live rates."}
             </Empty>
           ) : (
             <PipelineFlow
@@ -173,5 +195,12 @@ function Pipeline(props: { cluster: string; clusters: string[] }) {
         />
       )}
     </>
+  );
+  return editing && graph.data ? (
+    <CanvasEditor project={editing} cluster={cluster} graph={graph.data}>
+      {page}
+    </CanvasEditor>
+  ) : (
+    page
   );
 }

@@ -71,7 +71,7 @@ export interface FlowEdge {
 export function visibleGraph(graph: PipelineGraph, showInternal: boolean): PipelineGraph {
   const edges = graph.edges.filter((e) => showInternal || !e.internal);
   const linked = new Set(edges.flatMap((e) => [e.source, e.target]));
-  const nodes = graph.nodes.filter((n) => n.kind === "deployment" || linked.has(n.id));
+  const nodes = graph.nodes.filter((n) => n.kind === "deployment" || n.kind === "app" || linked.has(n.id));
   return { ...graph, nodes, edges };
 }
 
@@ -84,7 +84,8 @@ export function layoutKey(graph: PipelineGraph, sizes: Sizes = NO_SIZES): string
 }
 
 function sizeOf(node: GraphNode, sizes: Sizes = NO_SIZES): Size {
-  return sizes.get(node.id) ?? (node.kind === "deployment" ? NODE_SIZE.deployment : NODE_SIZE.other);
+  const app = node.kind === "deployment" || node.kind === "app";
+  return sizes.get(node.id) ?? (app ? NODE_SIZE.deployment : NODE_SIZE.other);
 }
 
 /** Top-left corner of each node, laid out left to right (writers before readers). */
@@ -142,6 +143,7 @@ export function lagGrowing(history: readonly number[] | undefined): boolean {
 export function nodeHealth(node: GraphNode, history?: readonly number[]): Health {
   if (node.status === "failing" || node.status === "stopped" || node.status === "degraded")
     return node.status;
+  if (node.status === "not_deployed") return "idle";
   if ((node.lag ?? 0) > LAG_THRESHOLD || lagGrowing(history)) return "lagging";
   if (node.status === "starting" || node.status === "idle") return node.status;
   return "ok";
@@ -163,7 +165,8 @@ export function toFlow(
     const { width, height } = sizeOf(node, sizes);
     return {
       id: node.id,
-      type: node.kind === "deployment" ? "deployment" : "external",
+      // An app of the edited project that is not deployed is drawn as a deployment would be.
+      type: node.kind === "deployment" || node.kind === "app" ? "deployment" : "external",
       position: positions.get(node.id) ?? { x: 0, y: 0 },
       data: { node, health: nodeHealth(node, lags.get(node.id)) },
       width,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from headwater.errors import BrokerError
+from headwater.kafka.admin import TopicAdmin
 from headwater.platform.api.dependencies import Context, Editor, secured
 from headwater.platform.api.errors import ERROR_RESPONSES
 from headwater.platform.api.projects import (
@@ -29,7 +31,7 @@ from headwater.platform.context import PlatformContext
 from headwater.platform.db.models import Deployment
 from headwater.platform.deployments.resources import RESOURCES
 from headwater.platform.deployments.service import Changes
-from headwater.platform.errors import Conflict
+from headwater.platform.errors import Conflict, Unavailable
 from headwater.platform.projects.repository import FileChange, ProjectRepository
 
 router = APIRouter(prefix="/api", tags=["canvas"], responses=ERROR_RESPONSES)
@@ -181,11 +183,7 @@ def commit_edit(
         if not repo.planned_diff(body.base, plan.files):
             raise Conflict("the edit changes nothing: the project is like that already")
     if body.new_topics:
-        create_topics(
-            context,
-            body.cluster,
-            {t.name: TopicChoiceIn(name=t.name, partitions=t.partitions) for t in body.new_topics},
-        )
+        _create_missing(context, body)
     with context.projects.open(name) as repo:
         changes = repo.planned_diff(body.base, plan.files)
         commit_id = repo.commit_files(
@@ -202,6 +200,23 @@ def commit_edit(
         deployments=effects,
         commit=_commit_out(info),
     )
+
+
+def _create_missing(context: PlatformContext, body: CanvasEditIn) -> None:
+    """Create the edit's new topics that the cluster lacks: one made since the form listed the
+    cluster's topics (another edit, another user) is used as it is."""
+    name, settings = context.clusters.resolve(body.cluster)
+    try:
+        existing = set(TopicAdmin(settings).list_topics())
+    except BrokerError as exc:
+        raise Unavailable(f"cluster {name!r} did not answer: {exc}") from exc
+    missing = {
+        t.name: TopicChoiceIn(name=t.name, partitions=t.partitions)
+        for t in body.new_topics
+        if t.name not in existing
+    }
+    if missing:
+        create_topics(context, body.cluster, missing)
 
 
 def _moved(repo: ProjectRepository, base: str) -> Conflict:

@@ -110,3 +110,36 @@ class DeliveryErrors:
         with self._lock:
             refusals, self._refusals = self._refusals, []
         return refusals
+
+
+class BatchReport:
+    """The delivery report of one batch's outputs to a topic: one callable for all of them
+    (a callable per record cost as much as producing the record), which finds a refused
+    record's origin by its content: the first not yet refused record of the batch with the
+    same key and value (records of one key are reported in the order produced)."""
+
+    def __init__(
+        self,
+        errors: DeliveryErrors,
+        source: Source,
+        rows: list[int | None],
+        keys: list[bytes | None],
+        values: list[bytes | None],
+    ) -> None:
+        self._errors = errors
+        self._source = source
+        self._outputs = (rows, keys, values)
+        self._refused: set[int] = set()
+
+    def __call__(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self._errors.output(self._source, self._row_of(message), error, message)
+
+    def _row_of(self, message: Message) -> int | None:
+        rows, keys, values = self._outputs
+        key, value = message.key(), message.value()
+        for i, candidate in enumerate(values):
+            if candidate == value and keys[i] == key and i not in self._refused:
+                self._refused.add(i)
+                return rows[i]
+        return None

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import traceback
-from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from headwater.runtime.commit.delivery import DeliveryErrors, DeliveryRefused, Refusal
+from headwater.runtime.commit.delivery import (
+    BatchReport,
+    DeliveryErrors,
+    DeliveryRefused,
+    Refusal,
+)
 from headwater.runtime.loop.batch import HEADERS, KEY, ROW, TS, Headers, Source, values_of
 from headwater.runtime.time.watermark import MARKER_HEADER
-from headwater.serde.frames import encode_keys, encode_values
+from headwater.serde.frames import Failure, encode_keys, encode_values
+from headwater.serde.splice import splice_json
 from headwater.topic import Topic
 
 # Header names a dead letter carries; documented in docs/errors.md.
@@ -24,6 +29,18 @@ DLQ_TOPIC = "headwater.origin.topic"
 DLQ_PARTITION = "headwater.origin.partition"
 DLQ_OFFSET = "headwater.origin.offset"
 DLQ_TIMESTAMP = "headwater.origin.timestamp"
+
+
+def output_values(
+    topic: Topic, frame: pl.DataFrame, source: Source, splice: tuple[str, ...] | None = None
+) -> tuple[list[bytes | None], list[Failure]]:
+    """The values of ``frame``'s records as ``topic`` holds them, and the records (by position)
+    that cannot be written, whose values are None. ``splice``: each record is its input record
+    in ``source`` plus these columns, written into the input's bytes."""
+    if splice is None:
+        return cast("list[bytes | None]", encode_values(topic.value_serde, values_of(frame))), []
+    inputs = cast("list[bytes]", [source.raw_values[row] for row in frame[ROW].to_list()])
+    return splice_json(inputs, frame.select(splice))
 
 
 class KafkaEmitter:
@@ -46,32 +63,39 @@ class KafkaEmitter:
         self._producer = producer
 
     def emit(
-        self, topic: Topic, frame: pl.DataFrame, source: Source
+        self,
+        topic: Topic,
+        frame: pl.DataFrame,
+        source: Source,
+        splice: tuple[str, ...] | None = None,
     ) -> list[tuple[int, Exception]]:
-        """Produce ``frame``; returns the records (by ``_hw_row``) the producer refused."""
+        """Produce ``frame``; returns the records (by ``_hw_row``) the producer refused, or
+        that could not be encoded. ``splice``: each record is its input record plus these
+        columns, written into the input's bytes (:mod:`headwater.serde.splice`)."""
         if frame.height == 0:
             return []
-        values = encode_values(topic.value_serde, values_of(frame))
+        rows = frame[ROW].to_list()
+        values, unencoded = output_values(topic, frame, source, splice)
         keys = encode_keys(topic.key_serde, frame[KEY])
         stamps = frame[TS].to_list()
         headers = self._headers(frame, source)
         name = topic.name
-        rows = frame[ROW].to_list()
-        # Each output's delivery report knows its origin: a record the broker refuses at
-        # delivery goes to the dead letters (delivery.py). Reports of delivered records cost
-        # nothing at-least-once (only errors are reported) and one call exactly-once.
-        report = self._deliveries.output
+        # The batch's delivery report finds the origin of an output the broker refuses at
+        # delivery, which goes to the dead letters (delivery.py). Reports of delivered records
+        # cost nothing at-least-once (only errors are reported) and one call exactly-once.
+        delivered = BatchReport(self._deliveries, source, rows, keys, values)
         skips = self._deliveries.skips
         # A record the producer refuses (too large, say) fails alone: raising would make the
         # executor retry the batch record by record and produce the others twice.
-        refused: list[tuple[int, Exception]] = []
+        refused: list[tuple[int, Exception]] = [(i, error) for i, error in unencoded]
         # produce() inline: this loop runs once per output record, so every call counts.
         produce = self._producer.produce
         for i, (value, key, ts) in enumerate(zip(values, keys, stamps, strict=True)):
+            if value is None and unencoded:  # a record splicing could not write: refused
+                continue
             if skips and (name, key, value) in skips:
                 refused.append((i, DeliveryRefused(skips[(name, key, value)])))
                 continue
-            delivered = partial(report, source, rows[i])
             try:
                 try:
                     if headers is None:

@@ -45,9 +45,14 @@ class Emitter(Protocol):
     """Where outputs and dead letters go: Kafka in a live run, lists in a local test."""
 
     def emit(
-        self, topic: Topic, frame: pl.DataFrame, source: Source
+        self,
+        topic: Topic,
+        frame: pl.DataFrame,
+        source: Source,
+        splice: tuple[str, ...] | None = None,
     ) -> list[tuple[int, Exception]]:
-        """Send ``frame``; return the records (``_hw_row``, error) that could not be sent."""
+        """Send ``frame``; return the records (``_hw_row``, error) that could not be sent.
+        ``splice``: each record is its input (in ``source``) plus these columns."""
         ...
 
     def dead_letter(
@@ -67,7 +72,9 @@ class Emitter(Protocol):
 class _Attempt:
     """What one pass over a batch produced; handed to the emitter only if the pass completes."""
 
-    outputs: list[tuple[Topic, pl.DataFrame, Source]] = field(default_factory=list)
+    outputs: list[tuple[Topic, pl.DataFrame, Source, tuple[str, ...] | None]] = field(
+        default_factory=list
+    )
     # Each with the id of the step that failed (None: no step, an output the broker refused).
     dead: list[tuple[Source, list[int], BaseException, str, str | None]] = field(
         default_factory=list
@@ -120,8 +127,10 @@ class _Context:
     def fail(self, rows: list[int], error: BaseException, operator: str) -> None:
         self._executor.fail(self.attempt, self.source, rows, error, operator, self.step)
 
-    def emit(self, topic: Topic, frame: pl.DataFrame) -> None:
-        self.attempt.outputs.append((topic, frame, self.source))
+    def emit(
+        self, topic: Topic, frame: pl.DataFrame, splice: tuple[str, ...] | None = None
+    ) -> None:
+        self.attempt.outputs.append((topic, frame, self.source, splice))
 
     def store(self, name: str, partition: int, topic: str | None = None) -> PartitionStore:
         provider = self._executor.stores
@@ -270,11 +279,11 @@ class Executor:
         if self._tap is not None:
             for node, frame in attempt.tapped:
                 self._tap(node, frame)
-        for topic, frame, source in attempt.outputs:
+        for topic, frame, source, splice in attempt.outputs:
             if isinstance(topic, SinkTarget):  # written at the checkpoint
                 topic.buffer(frame, source)
                 continue
-            for row, refusal in self.emitter.emit(topic, frame, source):
+            for row, refusal in self.emitter.emit(topic, frame, source, splice):
                 self.fail(attempt, source, [row], refusal, f"to_topic({topic.name})")
         for source, rows, error, operator, failed_at in attempt.dead:
             self.emitter.dead_letter(source, rows, error, operator)
@@ -283,10 +292,11 @@ class Executor:
 
     def decode(self, source: Source, attempt: _Attempt) -> pl.DataFrame:
         reading = self._inputs[source.topic]
-        topic = reading.topic
+        topic, root = reading.topic, reading.root.operator
         step = step_id(reading.root)  # a record that cannot be read fails at its source
-        values, kept, failures = decode_values(topic.value_serde, source.raw_values)
-        if isinstance(reading.root.operator, SourceOp) and reading.root.operator.table:
+        fields = root.fields if isinstance(root, SourceOp) else None
+        values, kept, failures = decode_values(topic.value_serde, source.raw_values, fields)
+        if isinstance(root, SourceOp) and root.table:
             values, kept, failures = _with_tombstones(source, values, kept, failures)
         for position, error in failures:
             self.fail(attempt, source, [position], error, f"decode {topic.name}", step)

@@ -243,11 +243,15 @@ class _HistoryCapture(_Capture):
         self.targets: list[SinkTarget] = []
 
     def emit(
-        self, topic: Topic, frame: pl.DataFrame, source: Source
+        self,
+        topic: Topic,
+        frame: pl.DataFrame,
+        source: Source,
+        splice: tuple[str, ...] | None = None,
     ) -> list[tuple[int, Exception]]:
         sink = self.sinks.get(topic.name)
         if sink is None:
-            return super().emit(topic, frame, source)
+            return super().emit(topic, frame, source, splice)
         sink.write(values_of(frame))
         return []
 

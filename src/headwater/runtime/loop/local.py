@@ -75,8 +75,13 @@ class _Capture:
             self.internal[topic.name].append(_Marker(partition, payload))
 
     def emit(
-        self, topic: Topic, frame: pl.DataFrame, source: Source
+        self,
+        topic: Topic,
+        frame: pl.DataFrame,
+        source: Source,
+        splice: tuple[str, ...] | None = None,
     ) -> list[tuple[int, Exception]]:
+        # Local runs capture frames: their plans are compiled without pushdown (no splice).
         if topic.name in self.internal:
             self.internal[topic.name].append((frame, source))
         else:

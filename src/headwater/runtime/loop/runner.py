@@ -264,7 +264,9 @@ class Runner:
                 offset_metadata=event_time,
             )
         stores = state.store if state is not None else None
-        roots = compile_plan(plan)
+        # Live runs write bytes: sources decode only what the pipelines read (see
+        # headwater.plan.projection).
+        roots = compile_plan(plan, pushdown=True)
         sinks = self._sink_checkpoint(roots, consumer)
         checkpoint.sinks = sinks
         dead_letter_topic = plan.dead_letter_topic.name if plan.dead_letter_topic else None

@@ -51,8 +51,11 @@ class BatchContext(Protocol):
     def fail(self, rows: list[int], error: BaseException, operator: str) -> None:
         """Report records (by ``_hw_row``) that made ``operator`` fail."""
 
-    def emit(self, topic: Topic, frame: pl.DataFrame) -> None:
-        """Send the frame's records to ``topic`` once the batch has gone through."""
+    def emit(
+        self, topic: Topic, frame: pl.DataFrame, splice: tuple[str, ...] | None = None
+    ) -> None:
+        """Send the frame's records to ``topic`` once the batch has gone through; ``splice``:
+        the records are their input records plus these columns (see :class:`ToTopic`)."""
 
     def store(self, name: str, partition: int, topic: str | None = None) -> PartitionStore:
         """The state store ``name`` of this batch's topic (or ``topic``: the other input of a
@@ -124,6 +127,8 @@ class SourceOp(Operator):
         # A table's topic: a record without a value is a tombstone, kept (with no values)
         # for the table to delete its key, not a record that failed to decode.
         self.table = table
+        # The only fields the pipeline reads (projection pushdown); None: every field.
+        self.fields: frozenset[str] | None = None
 
     def process(self, frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
         return frame
@@ -575,13 +580,18 @@ def _set_by_function(
 
 
 class ToTopic(Operator):
-    """Produces every record to ``topic`` and passes the batch on unchanged."""
+    """Produces every record to ``topic`` and passes the batch on unchanged.
+
+    ``splice``, when the plan shows each record is its input record plus assigned columns:
+    those columns, which the emitter writes into the input's bytes instead of encoding every
+    field (see :mod:`headwater.plan.projection`)."""
 
     kind = "to_topic"
 
     def __init__(self, topic: Topic, key: pl.Expr | Callable[..., Any] | None) -> None:
         self.topic = topic
         self.key = key
+        self.splice: tuple[str, ...] | None = None
 
     def params(self) -> dict[str, Any]:
         k = self.key
@@ -599,7 +609,7 @@ class ToTopic(Operator):
             out = widened.with_columns(self.key.alias(KEY)).drop(missing)
         elif self.key is not None:
             out = _set_by_function(frame, ctx, self.key, KEY, self.label)
-        ctx.emit(self.topic, out)
+        ctx.emit(self.topic, out, self.splice)
         return frame
 
 
