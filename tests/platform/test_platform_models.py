@@ -145,6 +145,7 @@ def test_bad_uploads_name_the_field_and_change_nothing(live: LiveServer, tmp_pat
         (model.read_bytes(), {"filename": "fraud.joblib", "metrics": "[1, 2]"}, "metrics"),
         (model.read_bytes(), {"filename": "fraud.joblib", "metrics": '{"auc": "high"}'}, "metrics"),
         (model.read_bytes(), {"filename": "../fraud.joblib"}, "filename"),
+        (model.read_bytes(), {"filename": "fraud\x00.joblib"}, "filename"),
         (b"", {"filename": "fraud.joblib"}, "file"),
     ]
     with live.client("editor") as editor:

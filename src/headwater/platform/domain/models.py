@@ -136,7 +136,12 @@ class ModelRegistry:
     def _stage(self, upload: Upload, staging: Path) -> Path:
         """The uploaded model as a file or folder in ``staging``, named as uploaded."""
         filename = Path(upload.filename).name
-        if not filename or filename in (".", "..") or filename != upload.filename:
+        if (
+            not filename
+            or filename in (".", "..")
+            or filename != upload.filename
+            or "\x00" in filename  # no file system takes it
+        ):
             raise _invalid(
                 "filename", "the uploaded file's name, without folders, e.g. fraud.joblib"
             )
