@@ -94,8 +94,10 @@ def test_every_status_a_cluster_that_does_not_answer_causes_is_documented(
     def call(method: str, path: str, body: object) -> int:
         with live.client("admin") as client:
             params = {"cluster": cluster, "confirm": "orders"} if method == "delete" else {}
+            # Every call waits out the cluster's timeout, and they queue for the server's
+            # worker threads: on a busy machine that is longer than the client's usual 30 s.
             response = client.request(
-                method, path, params=params or {"cluster": cluster}, json=body
+                method, path, params=params or {"cluster": cluster}, json=body, timeout=180
             )
             return response.status_code
 
