@@ -5,37 +5,18 @@ deliberately slow step marked busy (headless Chromium, a live server, a real dep
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from browser_helpers import START_TIMEOUT_MS, WIDE_VIEWPORT, Problems, go_to, log_in, shot
 from inside_app import click_feeder, deploy_inside_app
-from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, live_server, username
+from platform_server import PASSWORD, LiveServer, username
 from playwright.sync_api import Browser, expect
 from test_web_steps import POSITIVE, while_producing
 
 from headwater.kafka.admin import TopicAdmin
-from headwater.platform import PlatformSettings
 
 BUSY = re.compile(r"^(?:0\.[5-9]\d*|1(?:\.0+)?)$")  # a share of at least a half
 MILLISECONDS = re.compile(r"^\d+(?:\.\d+)?(?:e[-+]?\d+)?$")
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory, bootstrap: str) -> Iterator[LiveServer]:
-    """A live server (SQLite) whose `default` cluster is the test broker."""
-    settings = PlatformSettings(
-        data_dir=tmp_path_factory.mktemp("web-inside"),
-        admin_password=ADMIN_PASSWORD,
-        secret_key=None,
-    )
-    with live_server(settings, "sqlite") as live:
-        with live.client("admin") as admin:
-            made = admin.post(
-                "/api/clusters", json={"name": "default", "bootstrap_servers": bootstrap}
-            )
-            assert made.status_code == 201, made.text
-        yield live
 
 
 def test_an_expanded_app_shows_rates_watermarks_checkpoints_and_its_busy_step(

@@ -7,17 +7,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
-import pytest
 from browser_helpers import START_TIMEOUT_MS, WIDE_VIEWPORT, Problems, go_to, log_in, shot
 from kafka_helpers import wait_until
-from platform_server import ADMIN_PASSWORD, LiveServer, live_server
+from platform_server import ADMIN_PASSWORD, LiveServer
 from playwright.sync_api import Browser, Locator, Page, expect
-
-from headwater.platform import PlatformSettings
 
 # An existing model app: it scores each payment and, like the apps the canvas makes, reads its
 # topics from its own entry in headwater.yaml.
@@ -57,23 +54,6 @@ CELL = """def transform(df: pd.DataFrame) -> pd.DataFrame:
     return df
 """
 FLOWING = re.compile(r" · (?!0 msg/s)[\d.]+[kKM]? msg/s$")
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory, bootstrap: str) -> Iterator[LiveServer]:
-    """A live server (SQLite) whose `default` cluster is the test broker."""
-    settings = PlatformSettings(
-        data_dir=tmp_path_factory.mktemp("web-canvas"),
-        admin_password=ADMIN_PASSWORD,
-        secret_key=None,
-    )
-    with live_server(settings, "sqlite") as live:
-        with live.client("admin") as admin:
-            made = admin.post(
-                "/api/clusters", json={"name": "default", "bootstrap_servers": bootstrap}
-            )
-            assert made.status_code == 201, made.text
-        yield live
 
 
 def project_with_a_model(live: LiveServer, name: str) -> None:

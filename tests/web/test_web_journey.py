@@ -23,30 +23,12 @@ from browser_helpers import (
     shot,
 )
 from kafka_helpers import wait_until
-from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, live_server, username
+from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, username
 from playwright.sync_api import Browser, Page, expect
 
 from headwater.kafka.admin import TopicAdmin
 from headwater.kafka.settings import KafkaSettings
-from headwater.platform import PlatformSettings
 from headwater.topic import Topic
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory, bootstrap: str) -> Iterator[LiveServer]:
-    """A live server (SQLite) whose `default` cluster is the test broker."""
-    settings = PlatformSettings(
-        data_dir=tmp_path_factory.mktemp("web"),
-        admin_password=ADMIN_PASSWORD,
-        secret_key=None,
-    )
-    with live_server(settings, "sqlite") as live:
-        with live.client("admin") as admin:
-            made = admin.post(
-                "/api/clusters", json={"name": "default", "bootstrap_servers": bootstrap}
-            )
-            assert made.status_code == 201, made.text
-        yield live
 
 
 @pytest.fixture

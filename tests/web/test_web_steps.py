@@ -7,10 +7,9 @@ import itertools
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import orjson
-import pytest
 from browser_helpers import (
     START_TIMEOUT_MS,
     WIDE_VIEWPORT,
@@ -19,11 +18,10 @@ from browser_helpers import (
     log_in,
     shot,
 )
-from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, live_server, username
+from platform_server import PASSWORD, LiveServer, username
 from playwright.sync_api import Browser, Locator, expect
 
 from headwater.kafka.admin import TopicAdmin
-from headwater.platform import PlatformSettings
 from headwater.topic import Topic
 
 APP = """
@@ -40,23 +38,6 @@ MANIFEST = """apps:
     inputs: [{events}]
     outputs: [{seen}]
 """
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory, bootstrap: str) -> Iterator[LiveServer]:
-    """A live server (SQLite) whose `default` cluster is the test broker."""
-    settings = PlatformSettings(
-        data_dir=tmp_path_factory.mktemp("web-steps"),
-        admin_password=ADMIN_PASSWORD,
-        secret_key=None,
-    )
-    with live_server(settings, "sqlite") as live:
-        with live.client("admin") as admin:
-            made = admin.post(
-                "/api/clusters", json={"name": "default", "bootstrap_servers": bootstrap}
-            )
-            assert made.status_code == 201, made.text
-        yield live
 
 
 # A rate above zero, as a step's data-in / data-out holds it (a JavaScript number).
