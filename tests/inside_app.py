@@ -22,7 +22,9 @@ import time
 from headwater import App, agg, windows
 
 fast = {{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}}
-app = App({group!r}, consumer_config=fast, commit_interval=2.0)
+# Small batches: the slow step caps the app at about 16 records a second, so a feeder that
+# sends more keeps it busy whatever the pace of the test's checks.
+app = App({group!r}, consumer_config=fast, commit_interval=2.0, max_batch_records=5)
 clicks = app.dataframe(app.topic({clicks!r}, timestamp="ts"))
 
 
@@ -77,15 +79,17 @@ def deploy_inside_app(
     return InsideApp(project, clicks, counts, made.json()["id"])
 
 
-def click_feeder(produce: Callable[..., None], topic: str) -> Callable[[], None]:
-    """Each call sends a few clicks stamped now: event time follows the wall clock."""
+def click_feeder(
+    produce: Callable[..., None], topic: str, per_call: int = 20
+) -> Callable[[], None]:
+    """Each call sends ``per_call`` clicks stamped now: event time follows the wall clock."""
     sequence = itertools.count()
 
     def feed() -> None:
         now = int(time.time() * 1000)
         records = [
             (f"u{n % 5}".encode(), orjson.dumps({"user": f"u{n % 5}", "ts": now}))
-            for n in itertools.islice(sequence, 20)
+            for n in itertools.islice(sequence, per_call)
         ]
         produce(topic, records)
 

@@ -22,6 +22,7 @@ PATH_VALUES = {
     "deployment_id": "999999",
     "project": "no-such-thing",
     "alias": "production",
+    "group": "no-such-group",
 }
 
 

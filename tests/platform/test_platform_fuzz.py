@@ -57,12 +57,12 @@ REFUSED_THOUGH_VALID = {
     # A model upload's body must be a model file its framework can load, and its metrics a
     # JSON object of numbers inside a query parameter: loaded and parsed, not described.
     "POST /api/projects/{project}/models/{name}/versions": "model files and their metrics",
-    # A port is 1-65535 (the pattern allows five digits); a topic's replication cannot exceed
-    # the cluster's brokers.
     # A topic's setting is judged by the broker (a cleanup policy it knows, a positive size),
     # and partitions grow only past the topic's count, after the keyed-data warning.
     "PATCH /api/topics/{name}/config": "values the broker judges",
     "POST /api/topics/{name}/partitions": "more partitions than the topic has",
+    # A port is 1-65535 (the pattern allows five digits); a topic's replication cannot exceed
+    # the cluster's brokers.
     "POST /api/clusters": "port range",
     "PATCH /api/clusters/{name}": "port range",
     "POST /api/topics": "replication above the cluster's brokers",
@@ -70,6 +70,9 @@ REFUSED_THOUGH_VALID = {
     # and the manifest it leaves behind.
     "POST /api/projects/{name}/canvas/preview": "apps, files and code of the project",
     "POST /api/projects/{name}/canvas/commit": "apps, files and code of the project",
+    # A layout's keys are node names (1-300 characters, no NUL): an object's keys have no
+    # pattern in the schema.
+    "PUT /api/projects/{name}/canvas/layout": "node names as keys",
 }
 # Path parameters of what the fixture creates (user 2 is the editor).
 KNOWN: dict[str, str | int] = {

@@ -28,7 +28,8 @@ def test_an_expanded_app_shows_rates_watermarks_checkpoints_and_its_busy_step(
     with web.client("editor") as editor:
         deployed = deploy_inside_app(editor, admin)
     ident = deployed.deployment
-    feed = click_feeder(produce, deployed.clicks)
+    # More than the slow step can take: a backlog, so the step is busy all the time.
+    feed = click_feeder(produce, deployed.clicks, per_call=100)
     context = browser.new_context(viewport=WIDE_VIEWPORT, base_url=web.url)
     try:
         page = context.new_page()
