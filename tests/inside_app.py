@@ -22,9 +22,7 @@ import time
 from headwater import App, agg, windows
 
 fast = {{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}}
-# Small batches: the slow step caps the app at about 16 records a second, so a feeder that
-# sends more keeps it busy whatever the pace of the test's checks.
-app = App({group!r}, consumer_config=fast, commit_interval=2.0, max_batch_records=5)
+app = App({group!r}, consumer_config=fast, commit_interval=2.0, max_batch_records={batch})
 clicks = app.dataframe(app.topic({clicks!r}, timestamp="ts"))
 
 
@@ -54,7 +52,10 @@ class InsideApp:
 
 
 def deploy_inside_app(
-    editor: httpx.Client, admin: TopicAdmin, cluster: str | None = None
+    editor: httpx.Client,
+    admin: TopicAdmin,
+    cluster: str | None = None,
+    max_batch_records: int = 10_000,
 ) -> InsideApp:
     """Create the project with the app, commit it and deploy it with one replica."""
     token = uuid.uuid4().hex[:8]
@@ -63,7 +64,13 @@ def deploy_inside_app(
     made = editor.post("/api/projects", json={"name": project, "template": "hello-stream"})
     assert made.status_code == 201, made.text
     files = {
-        "app.py": APP.format(group=project, clicks=clicks, counts=counts, slow=SLOW_SECONDS),
+        "app.py": APP.format(
+            group=project,
+            clicks=clicks,
+            counts=counts,
+            slow=SLOW_SECONDS,
+            batch=max_batch_records,
+        ),
         "headwater.yaml": MANIFEST.format(clicks=clicks, counts=counts),
     }
     for path, content in files.items():

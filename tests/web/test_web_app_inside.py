@@ -26,7 +26,9 @@ def test_an_expanded_app_shows_rates_watermarks_checkpoints_and_its_busy_step(
     produce: Callable[..., None],
 ) -> None:
     with web.client("editor") as editor:
-        deployed = deploy_inside_app(editor, admin)
+        # Batches of 5: the slow step caps the app at about 16 records a second, so the feeder
+        # below keeps it busy whatever the pace of the checks.
+        deployed = deploy_inside_app(editor, admin, max_batch_records=5)
     ident = deployed.deployment
     # More than the slow step can take: a backlog, so the step is busy all the time.
     feed = click_feeder(produce, deployed.clicks, per_call=100)
