@@ -23,8 +23,8 @@ ever reads finished dictionaries and never touches a store that the loop may be 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -139,25 +139,37 @@ class AppMetricsCollector(Collector):
                 "Duration of the last checkpoint",
                 value=m.last_checkpoint_seconds,
             )
-        watermark = GaugeMetricFamily(
-            "headwater_step_watermark_milliseconds",
-            "The step's watermark, epoch milliseconds",
-            labels=["step"],
+        yield _per_step(
+            GaugeMetricFamily(
+                "headwater_step_watermark_milliseconds",
+                "The step's watermark, epoch milliseconds",
+                labels=["step"],
+            ),
+            m.watermarks,
         )
-        for step, mark in sorted(m.watermarks.items()):
-            watermark.add_metric([step], mark)
-        entries = GaugeMetricFamily(
-            "headwater_step_state_entries",
-            "Entries in the step's state stores (RocksDB's estimate)",
-            labels=["step"],
+        yield _per_step(
+            GaugeMetricFamily(
+                "headwater_step_state_entries",
+                "Entries in the step's state stores (RocksDB's estimate)",
+                labels=["step"],
+            ),
+            m.state_entries,
         )
-        for step, count in sorted(m.state_entries.items()):
-            entries.add_metric([step], count)
-        late = CounterMetricFamily(
-            "headwater_step_late_records",
-            "Records that came after the step's watermark had passed them",
-            labels=["step"],
+        yield _per_step(
+            CounterMetricFamily(
+                "headwater_step_late_records",
+                "Records that came after the step's watermark had passed them",
+                labels=["step"],
+            ),
+            m.late_records,
         )
-        for step, count in sorted(m.late_records.items()):
-            late.add_metric([step], count)
-        yield from (watermark, entries, late)
+
+
+_Family = TypeVar("_Family", CounterMetricFamily, GaugeMetricFamily)
+
+
+def _per_step(family: _Family, values: Mapping[str, float]) -> _Family:
+    """``family`` with one sample per step, in step order."""
+    for step, value in sorted(values.items()):
+        family.add_metric([step], value)
+    return family
