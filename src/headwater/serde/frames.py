@@ -268,7 +268,7 @@ def encode_values(serde: Serde, frame: pl.DataFrame) -> list[bytes]:
     if serde.name == "json":
         if frame.width == 0:
             return [b"{}"] * frame.height
-        if not any(_unencodable(t) for t in frame.dtypes):
+        if not any(unencodable(t) for t in frame.dtypes):
             try:
                 # One vectorised writer in Rust, the same one write_ndjson uses.
                 encoded = frame.select(pl.struct(pl.all()).struct.json_encode().cast(pl.Binary))
@@ -285,12 +285,12 @@ def encode_values(serde: Serde, frame: pl.DataFrame) -> list[bytes]:
     return [serde.dumps(v) for v in frame.to_series(0).to_list()]
 
 
-def _unencodable(dtype: object) -> bool:
+def unencodable(dtype: object) -> bool:
     """Types Polars' JSON writer cannot write (it panics on them); orjson handles or names them."""
     if isinstance(dtype, pl.Binary | pl.Object):
         return True
     if isinstance(dtype, pl.Struct):
-        return any(_unencodable(f.dtype) for f in dtype.fields)
+        return any(unencodable(f.dtype) for f in dtype.fields)
     if isinstance(dtype, pl.List | pl.Array):
-        return _unencodable(dtype.inner)
+        return unencodable(dtype.inner)
     return False
