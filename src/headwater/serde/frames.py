@@ -213,15 +213,26 @@ def _coerced(text: pl.Series, frame: pl.DataFrame) -> bool:
     Text columns matter even with full inference: Polars turns a field holding text in one
     record and numbers in another into text for all ("1"); frame_from_rows keeps each value.
     """
+    per_column = []
     alternatives = []
     for dtype, start in _FOREIGN_START.items():
         names = [re.escape(n) for n, t in frame.schema.items() if t == dtype]
+        per_column += ['"' + name + r'"\s*:\s*' + start for name in names]
         if names:
             alternatives.append('"(?:' + "|".join(names) + r')"\s*:\s*' + start)
     if not alternatives:
         return False
+    # A pattern starting with one field name is found by a fast substring search: a scan per
+    # column is quicker for the few a pushdown reads, one scan for all of many columns.
+    if len(per_column) <= _SCAN_PER_COLUMN:
+        return any(text.str.contains(pattern).any() for pattern in per_column)
     # One scan for all columns: a quoted field name followed by a value of another type.
     return bool(text.str.contains("|".join(alternatives)).any())
+
+
+# Up to this many columns, _coerced scans the batch once per column (measured on 10,000
+# values: two columns in 55% of the time of one scan for both, seven in 170%).
+_SCAN_PER_COLUMN = 3
 
 
 def decode_keys(
