@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import polars as pl
@@ -134,7 +134,7 @@ def _decode_json_objects(raw: list[bytes | None]) -> pl.DataFrame | None:
 def _decode_json_fields(raw: list[bytes | None], fields: Collection[str]) -> pl.DataFrame | None:
     """Only ``fields`` kept, with the types a full decode infers; None where a full decode must
     decide (a field the sample lacks or holds nested values, a value of another type than the
-    sample's, a value that is not a JSON object)."""
+    sample's, a value that is not a JSON object or holds a line break)."""
     try:
         text = pl.Series(raw, dtype=pl.Binary).cast(pl.String)
     except Exception:
@@ -150,16 +150,23 @@ def _decode_json_fields(raw: list[bytes | None], fields: Collection[str]) -> pl.
     schema = {name: dtype for name, dtype in sample.schema.items() if name in fields}
     if len(schema) < len(fields) or not _flat(schema):
         return None
-    # With the columns' types given, Polars parses (and so checks) every value whole but
-    # builds only the named columns. A value of the wrong type fails the parse, or (text
-    # columns) shows in _coerced. With no field named, it still parses every value.
-    frame = _parse_as(text, schema or _NO_FIELD)
-    if frame is None or _coerced(text, frame):
+    # As NDJSON, one value a line, Polars parses (and so checks) every value but builds only
+    # the named columns: a few times faster than str.json_decode, which builds every value.
+    if text.str.contains("\n", literal=True).any():
+        return None
+    try:
+        # With no field named, a field no record has makes Polars parse every value all the same.
+        frame = pl.read_ndjson(b"\n".join(cast("list[bytes]", raw)), schema=schema or _NO_FIELD)
+    except Exception:
+        return None
+    # A value of blanks is no line to NDJSON; a value of the wrong type fails the parse, or
+    # (text columns) shows in _coerced.
+    if frame.height != len(raw) or _coerced(text, frame):
         return None
     return frame if schema else pl.DataFrame()
 
 
-_NO_FIELD: dict[str, pl.DataType] = {"": pl.Null()}
+_NO_FIELD = {"": pl.Null}
 
 
 # Column types inferred from this many values (Polars' own inference is most of the cost of a
@@ -177,17 +184,6 @@ def _parse(text: pl.Series, infer_schema_length: int | None) -> pl.DataFrame | N
         return None
     frame = decoded.struct.unnest()
     return frame if frame.height == len(text) else None
-
-
-def _parse_as(text: pl.Series, schema: Mapping[str, pl.DataType]) -> pl.DataFrame | None:
-    """Every value parsed as an object of ``schema``'s fields; None if one is not."""
-    try:
-        decoded = text.str.json_decode(pl.Struct(schema))
-    except Exception:
-        return None
-    if decoded.null_count() or len(decoded) != len(text):
-        return None
-    return decoded.struct.unnest()
 
 
 _SCALARS = (pl.String, pl.Int64, pl.Float64, pl.Boolean)
