@@ -121,6 +121,8 @@ def _decode_json_objects(raw: list[bytes | None]) -> pl.DataFrame | None:
         text = pl.Series(raw, dtype=pl.Binary).cast(pl.String)
     except Exception:
         return None
+    if _lone_surrogate(raw, text):
+        return None
     if len(raw) > 2 * SCHEMA_SAMPLE:
         frame = _parse(text, SCHEMA_SAMPLE)
         if frame is not None and _flat(frame.schema) and not _coerced(text, frame):
@@ -138,6 +140,8 @@ def _decode_json_fields(raw: list[bytes | None], fields: Collection[str]) -> pl.
     try:
         text = pl.Series(raw, dtype=pl.Binary).cast(pl.String)
     except Exception:
+        return None
+    if _lone_surrogate(raw, text):
         return None
     if len(raw) <= 2 * SCHEMA_SAMPLE:  # a small batch: what the full decode does, projected
         frame = _parse(text, None)
@@ -167,6 +171,25 @@ def _decode_json_fields(raw: list[bytes | None], fields: Collection[str]) -> pl.
 
 
 _NO_FIELD = {"": pl.Null}
+# A \uD800-\uDFFF escape: one half of a surrogate pair, which alone is no character.
+_SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+
+
+def _lone_surrogate(raw: list[bytes | None], text: pl.Series) -> bool:
+    """Whether a value escapes half a surrogate pair alone: Polars would store it as NUL, so
+    the value's own parse must refuse it (and the record go to the dead letters).
+
+    Only values with a surrogate escape at all (an emoji escaped as a pair, say) are parsed
+    again, so a batch without any costs one scan."""
+    flagged = text.str.contains(_SURROGATE_ESCAPE)
+    if not flagged.any():
+        return False
+    for i in flagged.arg_true().to_list():
+        try:
+            orjson.loads(cast("bytes", raw[i]))
+        except orjson.JSONDecodeError:
+            return True
+    return False
 
 
 # Column types inferred from this many values (Polars' own inference is most of the cost of a
