@@ -16,11 +16,12 @@ SeriesKey = tuple[str, Labels]
 
 @dataclass
 class MetricsStore:
-    """Series per topic (``(cluster, topic)``) and per deployment, each trimmed to ``keep``
-    seconds. Safe to use from any thread."""
+    """Series per topic (``(cluster, topic)``), per consumer group (``(cluster, group)``) and
+    per deployment, each trimmed to ``keep`` seconds. Safe to use from any thread."""
 
     keep: float = KEEP_SECONDS
     _topics: dict[tuple[str, str], dict[SeriesKey, deque[Point]]] = field(default_factory=dict)
+    _groups: dict[tuple[str, str], dict[SeriesKey, deque[Point]]] = field(default_factory=dict)
     _deployments: dict[str, dict[SeriesKey, deque[Point]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,6 +50,24 @@ class MetricsStore:
         with self._lock:
             series = self._topics.setdefault((cluster, topic), {})
             self._add(series, (name, labels), value, at)
+
+    def record_group(
+        self,
+        cluster: str,
+        group: str,
+        name: str,
+        value: float,
+        labels: Labels = (),
+        at: float | None = None,
+    ) -> None:
+        """A figure of a consumer group, e.g. its lag on one partition."""
+        with self._lock:
+            series = self._groups.setdefault((cluster, group), {})
+            self._add(series, (name, labels), value, at)
+
+    def group(self, cluster: str, group: str) -> dict[SeriesKey, list[Point]]:
+        with self._lock:
+            return self._copy(self._groups.get((cluster, group), {}))
 
     def topic(self, cluster: str, topic: str) -> dict[SeriesKey, list[Point]]:
         with self._lock:
