@@ -437,6 +437,11 @@ def test_a_viewer_sees_no_write_controls(
     expect(page.get_by_role("table", name="Topics").get_by_text(topic)).to_be_visible()
     expect(page.get_by_role("button", name="New topic")).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("^Delete topic"))).to_have_count(0)
+    page.get_by_role("link", name=topic).click()  # its settings, read only
+    settings = page.get_by_role("region", name="Configuration")
+    expect(settings.locator("tr[data-setting='partitions']")).to_be_visible()
+    for control in ("Edit settings", "Grow partitions"):
+        expect(settings.get_by_role("button", name=control)).to_have_count(0)
     page.get_by_role("link", name="Settings", exact=True).click()
     expect(page.get_by_role("table", name="Clusters")).to_be_visible()
     expect(page.get_by_role("button", name="Add cluster")).to_have_count(0)
