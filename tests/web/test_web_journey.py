@@ -325,6 +325,30 @@ def test_edit_commit_diff_and_roll_back_a_project(
     page.get_by_role("link", name="Settings", exact=True).click()
     expect(page.get_by_role("table", name="Clusters")).to_contain_text("default")
     shot(page, "08-settings-clusters")
+    # A second cluster whose deployments run in a Kubernetes namespace: the form refuses a
+    # namespace Kubernetes would, and the target is kept as given.
+    page.get_by_role("button", name="Add cluster").click()
+    added = page.get_by_role("dialog", name="Add cluster")
+    added.get_by_label("Name", exact=True).fill("k8s")
+    added.get_by_label("Bootstrap servers").fill("kafka.streaming.svc:9092")
+    added.get_by_label("Deployments run on", exact=True).select_option("kubernetes")
+    added.get_by_label("Namespace").fill("Bad_NS")
+    expect(added.get_by_text("lowercase letters, digits and -")).to_be_visible()
+    expect(added.get_by_role("button", name="Save")).to_be_disabled()
+    added.get_by_label("Namespace").fill("streaming")
+    added.get_by_label("State volume per replica").fill("2Gi")
+    added.get_by_role("button", name="Save").click()
+    k8s_row = page.get_by_role("table", name="Clusters").get_by_role("row").filter(has_text="k8s")
+    expect(k8s_row.get_by_test_id("deploy-target")).to_have_text("Kubernetes · streaming")
+    with web.client("viewer") as viewer:
+        target = next(c for c in viewer.get("/api/clusters").json() if c["name"] == "k8s")
+        assert target["deploy_target"]["kind"] == "kubernetes"
+        assert target["deploy_target"]["namespace"] == "streaming"
+        assert target["deploy_target"]["state_size"] == "2Gi"
+    shot(page, "08b-settings-kubernetes-target")
+    k8s_row.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete cluster").click()
+    expect(k8s_row).to_have_count(0)
     page.get_by_role("tab", name="API tokens").click()
     page.get_by_label("Token name").fill("from-the-browser")
     page.get_by_role("button", name="Create token").click()

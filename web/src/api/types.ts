@@ -67,6 +67,7 @@ export type Cluster = Schemas["ClusterOut"];
 export type OptionValue = Cluster["options"][string];
 export type ClusterIn = Schemas["ClusterIn"];
 export type ClusterPatch = Schemas["ClusterPatch"];
+export type DeployTarget = Schemas["DeployTarget"];
 export type Secret = Schemas["SecretOut"];
 export type RegisteredModel = Schemas["ModelOut"];
 export type ModelVersion = Schemas["VersionOut"];
