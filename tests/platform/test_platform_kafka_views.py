@@ -189,6 +189,14 @@ def test_groups_are_listed_and_their_lag_per_partition_kept_over_time(
         assert [s["points"][-1][1] for s in series] == [3, 0]  # type: ignore[attr-defined]
         assert all(p[0] > 1.7e9 for s in series for p in s["points"])  # type: ignore[attr-defined]
 
+        scraped = viewer.get("/metrics").text
+        for partition, lag in ((0, 3), (1, 0)):
+            labels = f'group="{group}",partition="{partition}",topic="{topic}"'
+            assert (
+                f'headwater_consumer_group_partition_lag{{cluster="{cluster}",{labels}}} {lag}.0'
+                in scraped
+            )
+
         unknown = viewer.get("/api/groups/no-such-group-here/lag", params=params)
         assert unknown.status_code == 200 and unknown.json()["series"] == []
         for minutes in (0, 61):

@@ -88,6 +88,18 @@ class MetricsStore:
                 if points and points[-1][0] >= since
             ]
 
+    def latest_groups(self) -> list[tuple[str, str, str, Labels, float]]:
+        """(cluster, group, metric, labels, newest value) of every group series sampled within
+        ``keep`` seconds: a group that is gone stops being reported an hour later."""
+        cutoff = time.time() - self.keep
+        with self._lock:
+            return [
+                (cluster, group, name, labels, points[-1][1])
+                for (cluster, group), series in sorted(self._groups.items())
+                for (name, labels), points in sorted(series.items())
+                if points and points[-1][0] >= cutoff
+            ]
+
     def latest_deployments(self) -> list[tuple[str, str, Labels, float]]:
         with self._lock:
             return [
