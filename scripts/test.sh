@@ -13,6 +13,7 @@ bash scripts/services.sh
 bash scripts/web_types.sh --check
 (cd web && npm run --silent typecheck && npm test --silent)
 # Two workers, a test file each at a time: most tests wait on the broker, so the suite takes
-# less than half as long; module fixtures stay in one process. The slowest tests are listed at
-# the end, to see where the suite's time goes.
-.venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=25 "$@"
+# less than half as long; module fixtures stay in one process. The longest files start first
+# (tests/suite_order.py), in the order given, so none ends the run alone. The slowest tests are
+# listed at the end, and every file's time is written to test-artifacts/file-seconds.json.
+.venv/bin/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25 "$@"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 from kafka_helpers import read_all
+from suite_order import FileTimes, longest_first
 
 from headwater import Topic
 from headwater.kafka.admin import TopicAdmin
@@ -29,6 +30,7 @@ BROKER_ENV = "HEADWATER_TEST_BROKER"
 BROKER_KIND_ENV = "HEADWATER_TEST_BROKER_KIND"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 _started: list[ApacheKafkaBroker] = []
+_file_times = FileTimes()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,6 +46,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _started:
         _started.pop().stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    longest_first(items)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _file_times.add(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller has every worker's reports
+        _file_times.write(ARTIFACTS / "file-seconds.json")
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,9 @@ def _reader(bootstrap: str, config: dict[str, Any]) -> Iterator[Consumer]:
             "group.id": f"reader-{uuid.uuid4().hex[:8]}",
             "enable.partition.eof": True,
             "enable.auto.commit": False,
+            # librdkafka waits 1 s by default once its prefetch queue is full, which stalls a
+            # reader of a large topic: it reads about twice as fast with 20 ms.
+            "fetch.queue.backoff.ms": 20,
             **config,
         }
     )

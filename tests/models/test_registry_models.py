@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import joblib
@@ -60,6 +61,13 @@ def test_references_parse_or_say_how_to_write_them() -> None:
             ModelReference.parse(bad)
 
 
+class _Completed:
+    """A batch context whose pass always completes: what a step counts is counted at once."""
+
+    def on_delivery(self, action: Callable[[], None]) -> None:
+        action()
+
+
 def test_one_operator_swaps_between_batches_and_names_the_version(
     registry: RegistryFolder, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -69,7 +77,7 @@ def test_one_operator_swaps_between_batches_and_names_the_version(
     assert v1 != v2
 
     def run(operator: Predict) -> tuple[list[int], list[int]]:
-        out = operator.process(BATCH, None)  # type: ignore[arg-type]
+        out = operator.process(BATCH, _Completed())  # type: ignore[arg-type]
         prefix = operator.prefix
         return list(out[f"{prefix}prediction"]), list(out[f"{prefix}model_version"])
 

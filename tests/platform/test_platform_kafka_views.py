@@ -141,3 +141,67 @@ def test_partitions_grow_only_after_the_keyed_data_warning_is_accepted(
         )
         assert grown.status_code == 200, grown.text
         assert grown.json()["partitions"] == 4
+
+
+def test_groups_are_listed_and_their_lag_per_partition_kept_over_time(
+    live: LiveServer, cluster: str, topic: str, bootstrap: str
+) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for i in range(6):
+        producer.produce(topic, key=f"k{i}", value=b"x", partition=i % 2)
+    assert producer.flush(30) == 0
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    # Offsets committed without joining: a group with no members, 3 behind on partition 0.
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        consumer.commit(
+            offsets=[TopicPartition(topic, 0, 0), TopicPartition(topic, 1, 3)], asynchronous=False
+        )
+    finally:
+        consumer.close()
+    params = {"cluster": cluster}
+
+    with live.client("viewer") as viewer:
+        listed = viewer.get("/api/groups", params=params)
+        assert listed.status_code == 200, listed.text
+        (summary,) = [g for g in listed.json() if g["group"] == group]
+        assert summary == {
+            "group": group,
+            "state": "empty",
+            "members": 0,
+            "topics": [topic],
+            "lag": 3,
+        }
+
+        def sampled() -> dict[str, object] | None:
+            answer = viewer.get(f"/api/groups/{group}/lag", params={**params, "minutes": 5})
+            assert answer.status_code == 200, answer.text
+            body: dict[str, object] = answer.json()
+            return body if len(body["series"]) == 2 else None  # type: ignore[arg-type]
+
+        body = wait_until(sampled, 30)
+        assert body["group"] == group and body["cluster"] == cluster
+        series = body["series"]
+        assert [s["labels"] for s in series] == [  # type: ignore[attr-defined]
+            {"topic": topic, "partition": "0"},
+            {"topic": topic, "partition": "1"},
+        ]
+        assert [s["points"][-1][1] for s in series] == [3, 0]  # type: ignore[attr-defined]
+        assert all(p[0] > 1.7e9 for s in series for p in s["points"])  # type: ignore[attr-defined]
+
+        scraped = viewer.get("/metrics").text
+        for partition, lag in ((0, 3), (1, 0)):
+            labels = f'group="{group}",partition="{partition}",topic="{topic}"'
+            assert (
+                f'headwater_consumer_group_partition_lag{{cluster="{cluster}",{labels}}} {lag}.0'
+                in scraped
+            )
+
+        unknown = viewer.get("/api/groups/no-such-group-here/lag", params=params)
+        assert unknown.status_code == 200 and unknown.json()["series"] == []
+        for minutes in (0, 61):
+            refused = viewer.get(f"/api/groups/{group}/lag", params={**params, "minutes": minutes})
+            assert refused.status_code == 422, refused.text
+    with live.client() as anonymous:
+        assert anonymous.get(f"/api/groups/{group}/lag", params=params).status_code == 401
+        assert anonymous.get("/api/groups", params=params).status_code == 401

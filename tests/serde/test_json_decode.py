@@ -52,3 +52,21 @@ def test_a_uniform_batch_keeps_its_types() -> None:
     decoded = _decode(rows)
     assert [r["n"] for r in decoded] == list(range(3 * SCHEMA_SAMPLE))
     assert all(type(r["n"]) is int and type(r["price"]) is float for r in decoded)
+
+
+@pytest.mark.parametrize("size", [3, 3 * SCHEMA_SAMPLE], ids=["small", "sampled"])
+@pytest.mark.parametrize("fields", [None, frozenset({"user"})], ids=["every field", "projected"])
+def test_half_a_surrogate_pair_is_refused_and_a_whole_pair_kept(
+    size: int, fields: frozenset[str] | None
+) -> None:
+    # JSON may escape half a surrogate pair, which is no character: the record is refused
+    # (to the dead letters), not stored with a NUL in its place; an escaped pair is an emoji.
+    raw: list[bytes | None] = [orjson.dumps({**TYPICAL, "n": i}) for i in range(size)]
+    raw[1] = b'{"user": "x\\ud800y", "n": 1, "price": 2.5, "vip": true}'
+    raw[2] = b'{"user": "\\ud83d\\ude00", "n": 2, "price": 2.5, "vip": true}'
+    frame, kept, failures = decode_values(resolve_serde("json", "value"), raw, fields)
+    assert [i for i, _ in failures] == [1]
+    assert "surrogate" in str(failures[0][1])
+    assert kept == [0, *range(2, size)]
+    assert frame["user"].to_list()[1] == "\N{GRINNING FACE}"
+    assert not frame["user"].str.contains("\x00", literal=True).any()

@@ -22,6 +22,7 @@ from browser_helpers import (
     open_by_clicking,
     shot,
 )
+from confluent_kafka import Consumer, TopicPartition
 from kafka_helpers import wait_until
 from platform_server import ADMIN_PASSWORD, PASSWORD, LiveServer, username
 from playwright.sync_api import Browser, Page, expect
@@ -324,6 +325,30 @@ def test_edit_commit_diff_and_roll_back_a_project(
     page.get_by_role("link", name="Settings", exact=True).click()
     expect(page.get_by_role("table", name="Clusters")).to_contain_text("default")
     shot(page, "08-settings-clusters")
+    # A second cluster whose deployments run in a Kubernetes namespace: the form refuses a
+    # namespace Kubernetes would, and the target is kept as given.
+    page.get_by_role("button", name="Add cluster").click()
+    added = page.get_by_role("dialog", name="Add cluster")
+    added.get_by_label("Name", exact=True).fill("k8s")
+    added.get_by_label("Bootstrap servers").fill("kafka.streaming.svc:9092")
+    added.get_by_label("Deployments run on", exact=True).select_option("kubernetes")
+    added.get_by_label("Namespace").fill("Bad_NS")
+    expect(added.get_by_text("lowercase letters, digits and -")).to_be_visible()
+    expect(added.get_by_role("button", name="Save")).to_be_disabled()
+    added.get_by_label("Namespace").fill("streaming")
+    added.get_by_label("State volume per replica").fill("2Gi")
+    added.get_by_role("button", name="Save").click()
+    k8s_row = page.get_by_role("table", name="Clusters").get_by_role("row").filter(has_text="k8s")
+    expect(k8s_row.get_by_test_id("deploy-target")).to_have_text("Kubernetes · streaming")
+    with web.client("viewer") as viewer:
+        target = next(c for c in viewer.get("/api/clusters").json() if c["name"] == "k8s")
+        assert target["deploy_target"]["kind"] == "kubernetes"
+        assert target["deploy_target"]["namespace"] == "streaming"
+        assert target["deploy_target"]["state_size"] == "2Gi"
+    shot(page, "08b-settings-kubernetes-target")
+    k8s_row.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete cluster").click()
+    expect(k8s_row).to_have_count(0)
     page.get_by_role("tab", name="API tokens").click()
     page.get_by_label("Token name").fill("from-the-browser")
     page.get_by_role("button", name="Create token").click()
@@ -436,6 +461,11 @@ def test_a_viewer_sees_no_write_controls(
     expect(page.get_by_role("table", name="Topics").get_by_text(topic)).to_be_visible()
     expect(page.get_by_role("button", name="New topic")).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("^Delete topic"))).to_have_count(0)
+    page.get_by_role("link", name=topic).click()  # its settings, read only
+    settings = page.get_by_role("region", name="Configuration")
+    expect(settings.locator("tr[data-setting='partitions']")).to_be_visible()
+    for control in ("Edit settings", "Grow partitions"):
+        expect(settings.get_by_role("button", name=control)).to_have_count(0)
     page.get_by_role("link", name="Settings", exact=True).click()
     expect(page.get_by_role("table", name="Clusters")).to_be_visible()
     expect(page.get_by_role("button", name="Add cluster")).to_have_count(0)
@@ -560,3 +590,107 @@ def test_an_admin_deletes_a_topic_after_typing_its_name(
     admin = TopicAdmin(KafkaSettings(bootstrap))
     wait_until(lambda: topic not in admin.list_topics(), timeout=15)
     assert problems.found == []
+
+
+def test_an_editor_changes_a_topics_settings_grows_it_and_watches_a_groups_lag(
+    open_page: Callable[[], tuple[Page, Problems]],
+    make_topic: Callable[..., str],
+    produce: Callable[..., None],
+    bootstrap: str,
+) -> None:
+    # A group with one member that has read partition 0 up to 1 of 3 records, 1 up to 2 of 2.
+    read_topic = make_topic("web-group-input", partitions=2)
+    for partition in (0, 1):
+        produce(read_topic, [(b"k", b"v")] * (3 - partition), partition=partition)
+    group = f"web-readers-{uuid.uuid4().hex[:6]}"
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "client.id": "web-lag-reader",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 500,
+        }
+    )
+    try:
+        consumer.subscribe([read_topic])
+        wait_until(lambda: consumer.poll(0.2) is None and len(consumer.assignment()) == 2, 60)
+        consumer.commit(
+            offsets=[TopicPartition(read_topic, 0, 1), TopicPartition(read_topic, 1, 2)],
+            asynchronous=False,
+        )
+
+        page, problems = open_page()
+        log_in(page, username("editor"), PASSWORD)
+        go_to(page, "Topics")
+        settings_topic = f"web-settings-{uuid.uuid4().hex[:6]}"
+        page.get_by_role("button", name="New topic").click()
+        create = page.get_by_role("dialog", name="New topic")
+        create.get_by_label("Name").fill(settings_topic)
+        create.get_by_label("Partitions").fill("2")
+        create.get_by_role("button", name="Create topic").click()
+        page.get_by_role("link", name=settings_topic).click()
+
+        settings = page.get_by_role("region", name="Configuration")
+        expect(settings.locator("tr[data-setting='partitions']")).to_contain_text("2")
+        expect(settings.locator("tr[data-setting='cleanup.policy']")).to_contain_text("delete")
+        retention = settings.locator("tr[data-setting='retention.ms']")
+        expect(retention).to_contain_text("default")
+
+        # The broker refuses a retention that is not a number; the dialog says so and stays.
+        settings.get_by_role("button", name="Edit settings").click()
+        edit = page.get_by_role("dialog", name=f"Settings of {settings_topic}")
+        edit.get_by_label("retention.ms").fill("soon")
+        edit.get_by_role("button", name="Save settings").click()
+        expect(edit.locator(".error-box")).to_contain_text("retention.ms")
+        edit.get_by_label("retention.ms").fill("3600000")
+        edit.get_by_role("button", name="Save settings").click()
+        expect(edit).to_have_count(0)
+        expect(retention).to_contain_text("3600000")
+        expect(retention).to_contain_text("set on topic")
+        page.reload()  # read back from the broker, not the form
+        expect(retention).to_contain_text("3600000")
+
+        settings.get_by_role("button", name="Grow partitions").click()
+        grow = page.get_by_role("dialog", name=f"Grow {settings_topic} to more partitions?")
+        expect(grow.get_by_role("alert")).to_contain_text(
+            "Keyed records will map to different partitions"
+        )
+        expect(grow.get_by_role("alert")).to_contain_text("co-partitioned")
+        confirm = grow.get_by_role("button", name="Grow partitions")
+        expect(confirm).to_be_disabled()  # until the warning is acknowledged
+        grow.get_by_role("spinbutton", name=re.compile("^Partitions")).fill("3")
+        grow.get_by_label("I understand that existing keys move to other partitions").check()
+        confirm.click()
+        expect(grow).to_have_count(0)
+        expect(settings.locator("tr[data-setting='partitions']")).to_contain_text("3")
+        topics = TopicAdmin(KafkaSettings(bootstrap)).list_topics()
+        assert topics[settings_topic].partitions == 3
+        shot(page, "topic-settings")
+
+        go_to(page, "Consumer groups")
+        groups = page.get_by_role("table", name="Consumer groups")
+        groups.get_by_role("link", name=group).click()
+        members = page.get_by_role("table", name="Members")
+        member = members.locator("tr[data-member='web-lag-reader']")
+        expect(member).to_be_visible()
+        expect(member.get_by_test_id("assignment")).to_have_text(f"{read_topic}[0,1]")
+        lags = page.get_by_role("table", name="Lag per partition")
+        expect(
+            lags.locator(f"tr[data-partition='{read_topic}/0']").get_by_test_id("lag")
+        ).to_have_text("2")
+        expect(
+            lags.locator(f"tr[data-partition='{read_topic}/1']").get_by_test_id("lag")
+        ).to_have_text("0")
+        # The platform samples lag every few seconds: the chart has points once it has.
+        chart = page.get_by_test_id("lag-chart")
+        expect(chart).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"))
+        expect(chart.get_by_role("img", name="Lag per partition")).to_be_visible()
+        shot(page, "consumer-group")
+        # The one failed request is the refused retention, which the dialog showed.
+        assert [p for p in problems.found if "status of 422" not in p] == []
+        assert len(problems.found) == 1, problems.found
+    finally:
+        consumer.close()

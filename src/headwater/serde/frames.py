@@ -22,27 +22,68 @@ Failure = tuple[int, Exception]
 
 
 def frame_from_rows(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Build a frame from dicts, inferring each column's type from every row."""
+    """Build a frame from dicts, inferring each column's type from every row; a column whose
+    records hold values of different kinds keeps each record's own value (Python objects)."""
     if not rows:
         return pl.DataFrame()
     try:
         frame = pl.from_dicts(rows, infer_schema_length=None)
     except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):
-        frame = pl.from_dicts(rows, infer_schema_length=None, strict=False)
-    # Polars turns a field holding text in one record and numbers in another into text for
-    # all ("1"), and a value that does not fit its column's type (a number among objects)
-    # into null; keep each record's own value instead, in a column of Python objects.
-    mixed = [
-        name
-        for name, dtype in frame.schema.items()
-        if (dtype == pl.String and any(not isinstance(r.get(name), str | None) for r in rows))
-        or frame[name].null_count() != sum(r.get(name) is None for r in rows)
-    ]
+        # No one type fits some column (text in one record, an object in another): each
+        # column on its own, so only those columns become objects.
+        names = dict.fromkeys(name for row in rows for name in row)
+        return pl.DataFrame([_exact_column(name, rows) for name in names])
+    mixed = [name for name in frame.columns if not _exact(frame[name], rows)]
     if mixed:
-        frame = frame.with_columns(
-            [pl.Series(name, [r.get(name) for r in rows], dtype=pl.Object) for name in mixed]
-        )
+        frame = frame.with_columns([_objects(name, rows) for name in mixed])
     return frame
+
+
+def _exact_column(name: str, rows: list[dict[str, Any]]) -> pl.Series:
+    try:
+        column = pl.Series(name, [row.get(name) for row in rows])
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):
+        return _objects(name, rows)
+    return column if _exact(column, rows) else _objects(name, rows)
+
+
+def _exact(column: pl.Series, rows: list[dict[str, Any]]) -> bool:
+    """Whether ``column`` holds each record's own value: Polars turns a field holding text in
+    one record and numbers in another into text for all ("1"), and a value that does not fit
+    the column's type (a number among objects) into null."""
+    name = column.name
+    if column.dtype == pl.String and any(not isinstance(r.get(name), str | None) for r in rows):
+        return False
+    if column.null_count() != sum(r.get(name) is None for r in rows):
+        return False
+    # Inside lists and structs Polars converts without failing ([1] beside ["x"] is ["1"]).
+    return not column.dtype.is_nested() or all(
+        _same(kept, row.get(name)) for kept, row in zip(column.to_list(), rows, strict=True)
+    )
+
+
+def _same(kept: Any, given: Any) -> bool:
+    """Whether ``kept`` (read back from a column) is the value ``given``: a struct's missing
+    fields read as null, an integer may read as a float, nothing else may change."""
+    if isinstance(given, dict):
+        return isinstance(kept, dict) and all(
+            _same(kept.get(k), given.get(k)) for k in kept.keys() | given.keys()
+        )
+    if isinstance(given, list):
+        return (
+            isinstance(kept, list)
+            and len(kept) == len(given)
+            and all(_same(a, b) for a, b in zip(kept, given, strict=True))
+        )
+    if isinstance(given, bool) or isinstance(kept, bool):
+        return kept is given
+    if isinstance(given, int | float) and not isinstance(kept, str):
+        return bool(kept == given)
+    return type(kept) is type(given) and bool(kept == given)
+
+
+def _objects(name: str, rows: list[dict[str, Any]]) -> pl.Series:
+    return pl.Series(name, [row.get(name) for row in rows], dtype=pl.Object)
 
 
 def typed_series(name: str, values: list[Any]) -> pl.Series:
@@ -121,6 +162,8 @@ def _decode_json_objects(raw: list[bytes | None]) -> pl.DataFrame | None:
         text = pl.Series(raw, dtype=pl.Binary).cast(pl.String)
     except Exception:
         return None
+    if _lone_surrogate(raw, text):
+        return None
     if len(raw) > 2 * SCHEMA_SAMPLE:
         frame = _parse(text, SCHEMA_SAMPLE)
         if frame is not None and _flat(frame.schema) and not _coerced(text, frame):
@@ -138,6 +181,8 @@ def _decode_json_fields(raw: list[bytes | None], fields: Collection[str]) -> pl.
     try:
         text = pl.Series(raw, dtype=pl.Binary).cast(pl.String)
     except Exception:
+        return None
+    if _lone_surrogate(raw, text):
         return None
     if len(raw) <= 2 * SCHEMA_SAMPLE:  # a small batch: what the full decode does, projected
         frame = _parse(text, None)
@@ -167,6 +212,25 @@ def _decode_json_fields(raw: list[bytes | None], fields: Collection[str]) -> pl.
 
 
 _NO_FIELD = {"": pl.Null}
+# A \uD800-\uDFFF escape: one half of a surrogate pair, which alone is no character.
+_SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+
+
+def _lone_surrogate(raw: list[bytes | None], text: pl.Series) -> bool:
+    """Whether a value escapes half a surrogate pair alone: Polars would store it as NUL, so
+    the value's own parse must refuse it (and the record go to the dead letters).
+
+    Only values with a surrogate escape at all (an emoji escaped as a pair, say) are parsed
+    again, so a batch without any costs one scan."""
+    flagged = text.str.contains(_SURROGATE_ESCAPE)
+    if not flagged.any():
+        return False
+    for i in flagged.arg_true().to_list():
+        try:
+            orjson.loads(cast("bytes", raw[i]))
+        except orjson.JSONDecodeError:
+            return True
+    return False
 
 
 # Column types inferred from this many values (Polars' own inference is most of the cost of a

@@ -24,7 +24,7 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from crash_harness import AppProcess
-from integration_helpers import committed_offsets, produce_records, wait_until
+from integration_helpers import committed_offsets, end_offsets, produce_records, wait_until
 from kafka_helpers import FAST_GROUP, read_all, read_from, skip_on_tansu
 
 log = logging.getLogger("crash_loop")
@@ -218,7 +218,7 @@ def _wait_done(pipeline: Pipeline, ends: dict[int, int], live: list[AppProcess])
             app.check_alive()
         return pipeline.done(ends)
 
-    wait_until(done, timeout=600, interval=1.0)
+    wait_until(done, timeout=600, interval=0.25)
     for app in live:
         app.terminate()
 
@@ -236,21 +236,15 @@ def test_exactly_once_output_equals_an_uninterrupted_run_across_20_sigkills(
     caplog.set_level(logging.INFO, logger="crash_loop")
     records = _records()
 
-    # The reference: the same app over the same records, all there at once, uninterrupted.
+    # The reference: the same app over the same records, all there at once, uninterrupted. It
+    # runs while the crash loop below does, which waits on restarts and group joins much of
+    # the time.
     source = make_topic("loop-ref-in", partitions=PARTITIONS)
     _produce(bootstrap, source, records, closers=True)
-    ends = committed_ends(bootstrap, source)
+    ends = end_offsets(bootstrap, source, PARTITIONS)
     assert sum(ends.values()) == RECORDS + PARTITIONS
     (tmp_path / "reference").mkdir()
     reference = Pipeline(bootstrap, tmp_path / "reference", unique("loop-ref"), source, 0.0)
-    try:
-        app = reference.start("a")
-        _wait_done(reference, ends, [app])
-    finally:
-        reference.close()
-    wanted = reference.outputs()
-    assert sum(wanted["running"].values()) == RECORDS + PARTITIONS  # one update per record
-    assert all(wanted[kind] for kind in OUTPUTS), {k: len(v) for k, v in wanted.items()}
 
     # The same under a crash loop: the input arrives in slices, one before each kill, so every
     # kill lands while records are being processed.
@@ -259,11 +253,17 @@ def test_exactly_once_output_equals_an_uninterrupted_run_across_20_sigkills(
     crashed = Pipeline(bootstrap, tmp_path / "crashed", unique("loop"), source, 0.02)
     kills: list[str] = []
     try:
+        uninterrupted = reference.start("a")
         live = _crash_loop(crashed, records, kills)
         _produce(bootstrap, source, [], closers=True)
-        _wait_done(crashed, committed_ends(bootstrap, source), live)
+        _wait_done(reference, ends, [uninterrupted])
+        _wait_done(crashed, end_offsets(bootstrap, source, PARTITIONS), live)
     finally:
+        reference.close()
         crashed.close()
+    wanted = reference.outputs()
+    assert sum(wanted["running"].values()) == RECORDS + PARTITIONS  # one update per record
+    assert all(wanted[kind] for kind in OUTPUTS), {k: len(v) for k, v in wanted.items()}
     log.info("kills: %s", kills)
     assert len(kills) >= KILLS
     for kind in ("processing", "recovery", "rebalance"):  # each kind landed at least once
@@ -293,13 +293,6 @@ def _data_ends(bootstrap: str, topic: str) -> dict[int, int]:
     for m in read_from(bootstrap, starts, **{"isolation.level": "read_committed"}):
         ends[m.partition()] = max(ends.get(m.partition(), 0), m.offset() + 1)
     return ends
-
-
-def committed_ends(bootstrap: str, topic: str) -> dict[int, int]:
-    last: dict[int, int] = {}
-    for m in read_all(bootstrap, [topic]):
-        last[m.partition()] = max(last.get(m.partition(), 0), m.offset() + 1)
-    return last
 
 
 def _crash_loop(

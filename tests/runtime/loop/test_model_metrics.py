@@ -82,3 +82,34 @@ def test_an_app_without_a_model_step_serves_no_model_counters() -> None:
     counters = StepCounters()
     watch_models(counters, app.pipelines().values())
     assert _samples(counters) == {}
+
+
+def _refuses_large_amounts(df: pd.DataFrame) -> pd.DataFrame:
+    if (df["amount"] > 1000).any():
+        raise ValueError("an amount over 1000")
+    return df
+
+
+def test_a_batch_rerun_record_by_record_counts_each_record_once(tmp_path: Path) -> None:
+    # A step after the model fails on one record: the batch's first pass is discarded and it
+    # runs again record by record, each record scored again; only the pass kept counts.
+    app = App("scoring", on_error="dead-letter")
+    scored = app.dataframe(app.topic("payments")).predict(fraud_model(tmp_path))
+    scored.map_batches(_refuses_large_amounts).to_topic(app.topic("scores"))
+    root = app.pipelines()["payments"]
+    counters = StepCounters()
+    watch_models(counters, [root])
+    topic = root.operator.topic  # type: ignore[attr-defined]
+    capture = _Capture()
+    executor = Executor(root, topic, capture, app.on_error, None, _TemporaryStores(), counters)
+    batch = [{"amount": float(10 + i), "night": i % 2} for i in range(30)]
+    batch[7]["amount"] = 5000.0
+    executor.process(make_source(app.topic("payments"), batch))
+
+    assert len(capture.dead) == 1
+    found = {name: value for (name, _), value in _samples(counters).items()}
+    assert found["headwater_model_records_total"] == 30
+    assert found["headwater_model_batches_total"] == 30  # one score call per record kept
+    assert (
+        sum(v for (name, _), v in _samples(counters).items() if name.endswith("scores_total")) == 30
+    )

@@ -78,6 +78,24 @@ export function endpoints(client: ApiClient) {
         client.post<Answer<"/api/topics", "post">>("/api/topics", body, { cluster }),
       remove: (name: string, cluster?: string) =>
         client.delete<Answer<"/api/topics/{name}", "delete">>(`/api/topics/${segment(name)}`, { confirm: name, cluster }),
+      config: (name: string, cluster?: string) =>
+        client.get<Answer<"/api/topics/{name}/config", "get">>(`/api/topics/${segment(name)}/config`, { cluster }),
+      changeConfig: (name: string, config: T.TopicConfigChange, cluster?: string) =>
+        client.patch<Answer<"/api/topics/{name}/config", "patch">>(`/api/topics/${segment(name)}/config`, { config }, { cluster }),
+      /** Only with the keyed-data warning accepted: keys map to other partitions afterwards. */
+      growPartitions: (name: string, partitions: number, cluster?: string) =>
+        client.post<Answer<"/api/topics/{name}/partitions", "post">>(
+          `/api/topics/${segment(name)}/partitions`,
+          { partitions, accept_key_remapping: true },
+          { cluster },
+        ),
+    },
+    groups: {
+      list: (cluster?: string) => client.get<Answer<"/api/groups", "get">>("/api/groups", { cluster }),
+      get: (group: string, cluster?: string) =>
+        client.get<Answer<"/api/groups/{group}", "get">>(`/api/groups/${segment(group)}`, { cluster }),
+      lag: (group: string, cluster?: string, minutes?: number) =>
+        client.get<Answer<"/api/groups/{group}/lag", "get">>(`/api/groups/${segment(group)}/lag`, { cluster, minutes }),
     },
     templates: {
       list: () => client.get<Answer<"/api/templates", "get">>("/api/templates"),

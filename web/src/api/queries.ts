@@ -32,6 +32,10 @@ export const queryKeys = {
   topic: (cluster: string | undefined, name: string) => ["topic", cluster, name] as const,
   records: (cluster: string | undefined, name: string, options: PageOptions) =>
     ["records", cluster, name, options] as const,
+  topicConfig: (cluster: string | undefined, name: string) => ["topic", cluster, name, "config"] as const,
+  groups: (cluster: string) => ["groups", cluster] as const,
+  group: (cluster: string, group: string) => ["groups", cluster, group] as const,
+  groupLag: (cluster: string, group: string) => ["groups", cluster, group, "lag"] as const,
   topicMetrics: (cluster: string | undefined, name: string) =>
     ["metrics", "topic", cluster, name] as const,
   deploymentMetrics: (id: number) => ["metrics", "deployment", id] as const,
@@ -89,6 +93,41 @@ export function useTopicMetrics(cluster: string | undefined, name: string) {
   return useQuery({
     queryKey: queryKeys.topicMetrics(cluster, name),
     queryFn: () => api.metrics.topic(name, cluster),
+    refetchInterval: REFRESH_MS.metrics,
+  });
+}
+
+/** The topic's configuration and partition count, as the broker reports them. */
+export function useTopicConfig(cluster: string | undefined, name: string) {
+  return useQuery({
+    queryKey: queryKeys.topicConfig(cluster, name),
+    queryFn: () => api.topics.config(name, cluster),
+  });
+}
+
+/** The consumer groups of `cluster`, refreshed. */
+export function useGroups(cluster: string) {
+  return useQuery({
+    queryKey: queryKeys.groups(cluster),
+    queryFn: () => api.groups.list(cluster),
+    refetchInterval: REFRESH_MS.topics,
+  });
+}
+
+/** One group's members, assignment and lag per partition, refreshed. */
+export function useGroup(cluster: string, group: string) {
+  return useQuery({
+    queryKey: queryKeys.group(cluster, group),
+    queryFn: () => api.groups.get(group, cluster),
+    refetchInterval: REFRESH_MS.topics,
+  });
+}
+
+/** The group's lag per partition over the last hour, as the platform sampled it. */
+export function useGroupLag(cluster: string, group: string) {
+  return useQuery({
+    queryKey: queryKeys.groupLag(cluster, group),
+    queryFn: () => api.groups.lag(group, cluster),
     refetchInterval: REFRESH_MS.metrics,
   });
 }

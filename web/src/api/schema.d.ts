@@ -127,6 +127,21 @@ export interface paths {
     /** Delete Topic */
     delete: operations["delete_topic_api_topics__name__delete"];
   };
+  "/api/groups": {
+    /**
+     * List Groups
+     * @description Every consumer group of the cluster with its state, member count and total lag.
+     */
+    get: operations["list_groups_api_groups_get"];
+  };
+  "/api/groups/{group}/lag": {
+    /**
+     * Group Lag History
+     * @description The group's lag per partition over time, as the platform sampled it (every few seconds,
+     * kept for an hour): empty series until the group has been sampled.
+     */
+    get: operations["group_lag_history_api_groups__group__lag_get"];
+  };
   "/api/groups/{group}": {
     /**
      * Get Group
@@ -1327,6 +1342,28 @@ export interface components {
       /** Lag */
       lag: number;
     };
+    /** GroupLagHistoryOut */
+    GroupLagHistoryOut: {
+      /** Cluster */
+      cluster: string;
+      /** Group */
+      group: string;
+      /**
+       * Sample Seconds
+       * @description how often lag is sampled
+       */
+      sample_seconds: number;
+      /**
+       * Keep Seconds
+       * @description how far back series go
+       */
+      keep_seconds: number;
+      /**
+       * Series
+       * @description lag per partition, labelled topic and partition, oldest point first
+       */
+      series: components["schemas"]["SeriesOut"][];
+    };
     /** GroupOut */
     GroupOut: {
       /** Group */
@@ -1364,6 +1401,25 @@ export interface components {
       /** Committed */
       committed: number;
       /** Lag */
+      lag: number;
+    };
+    /** GroupSummaryOut */
+    GroupSummaryOut: {
+      /** Group */
+      group: string;
+      /** State */
+      state: string;
+      /** Members */
+      members: number;
+      /**
+       * Topics
+       * @description topics the group has committed offsets on
+       */
+      topics: string[];
+      /**
+       * Lag
+       * @description records of those topics it has not committed, all partitions
+       */
       lag: number;
     };
     /** HealthOut */
@@ -4141,6 +4197,161 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["OkOut"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The Kafka cluster did not answer */
+      502: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * List Groups
+   * @description Every consumer group of the cluster with its state, member count and total lag.
+   */
+  list_groups_api_groups_get: {
+    parameters: {
+      query?: {
+        /** @description the cluster to use; by default the one named `default`, else the only one configured */
+        cluster?: string | null;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["GroupSummaryOut"][];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not logged in */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Role too low, or missing CSRF token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too large */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Too many attempts */
+      429: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The Kafka cluster did not answer */
+      502: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Group Lag History
+   * @description The group's lag per partition over time, as the platform sampled it (every few seconds,
+   * kept for an hour): empty series until the group has been sampled.
+   */
+  group_lag_history_api_groups__group__lag_get: {
+    parameters: {
+      query?: {
+        /** @description the cluster to use; by default the one named `default`, else the only one configured */
+        cluster?: string | null;
+        /** @description how far back, in minutes */
+        minutes?: number;
+      };
+      path: {
+        /** @description the group's id */
+        group: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["GroupLagHistoryOut"];
         };
       };
       /** @description Malformed request */

@@ -50,11 +50,24 @@ export type PartitionOffsets = Schemas["headwater__platform__api__topics__Partit
 export type GroupLag = Schemas["GroupOut"];
 export type TopicDetail = Schemas["TopicDetailOut"];
 export type TopicIn = Schemas["TopicIn"];
+/** A topic's configuration as the broker reports it, and its partition count. */
+export type TopicConfig = Schemas["TopicConfigOut"];
+export type ConfigEntry = Schemas["ConfigEntryOut"];
+/** The settings the Topics page changes; null hands one back to the broker's default. */
+export type TopicConfigChange = Schemas["TopicConfigPatch"]["config"];
+
+export type GroupSummary = Schemas["GroupSummaryOut"];
+export type GroupDetail = Schemas["GroupDetailOut"];
+export type GroupMember = Schemas["MemberOut"];
+export type GroupPartitionLag = Schemas["GroupPartitionLagOut"];
+/** Lag per partition over time: series named `lag`, labelled `topic` and `partition`. */
+export type GroupLagHistory = Schemas["GroupLagHistoryOut"];
 
 export type Cluster = Schemas["ClusterOut"];
 export type OptionValue = Cluster["options"][string];
 export type ClusterIn = Schemas["ClusterIn"];
 export type ClusterPatch = Schemas["ClusterPatch"];
+export type DeployTarget = Schemas["DeployTarget"];
 export type Secret = Schemas["SecretOut"];
 export type RegisteredModel = Schemas["ModelOut"];
 export type ModelVersion = Schemas["VersionOut"];

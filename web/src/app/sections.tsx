@@ -19,6 +19,7 @@ export interface Section {
 
 const ProjectsSection = lazy(() => import("../projects/ProjectsSection"));
 const TopicsSection = lazy(() => import("../topics/TopicsPage"));
+const GroupsSection = lazy(() => import("../groups/GroupsPage"));
 const SettingsPage = lazy(() => import("../settings/SettingsPage"));
 const DeploymentsSection = lazy(() => import("../deployments/DeploymentsSection"));
 const PipelinePage = lazy(() => import("../pipeline/PipelinePage"));
@@ -31,6 +32,10 @@ function TopicsOfDefaultCluster() {
   return <ToClusterView title="Topics" view="topics" />;
 }
 
+function GroupsOfDefaultCluster() {
+  return <ToClusterView title="Consumer groups" view="groups" />;
+}
+
 export const SECTIONS: readonly Section[] = [
   {
     path: "pipeline",
@@ -41,6 +46,13 @@ export const SECTIONS: readonly Section[] = [
   },
   { path: "projects", label: "Projects", key: "r", page: ProjectsSection },
   { path: "topics", label: "Topics", key: "t", page: TopicsOfDefaultCluster, clusterView: "topics" },
+  {
+    path: "groups",
+    label: "Consumer groups",
+    key: "c",
+    page: GroupsOfDefaultCluster,
+    clusterView: "groups",
+  },
   { path: "deployments", label: "Deployments", key: "d", page: DeploymentsSection },
   { path: "settings", label: "Settings", key: "s", page: SettingsPage },
 ];
@@ -48,6 +60,7 @@ export const SECTIONS: readonly Section[] = [
 /** The pages of one cluster, at /clusters/:cluster/VIEW. */
 export const CLUSTER_VIEWS: readonly { view: ClusterView; page: LazyExoticComponent<ComponentType> }[] = [
   { view: "topics", page: TopicsSection },
+  { view: "groups", page: GroupsSection },
   { view: "pipeline", page: PipelinePage },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * Pages about one Kafka cluster (Topics, Pipeline) live under /clusters/:cluster/VIEW, so the
+ * Pages about one Kafka cluster (Topics, Consumer groups, Pipeline) live under /clusters/:cluster/VIEW, so the
  * cluster is in the URL. A URL without one (/topics, /pipeline, the navigation's links, old
  * bookmarks with ?cluster=) goes to the same view of the server's default cluster: the one
  * GET /api/clusters marks `default`, by the server's own rule.
@@ -11,7 +11,7 @@ import type { Cluster } from "../api";
 import { useClusters } from "../api/queries";
 import { Empty, QueryView } from "../components/States";
 
-export type ClusterView = "topics" | "pipeline";
+export type ClusterView = "topics" | "pipeline" | "groups";
 
 /** The URL of `view` of `cluster`; `rest` follows it (e.g. "/NAME" for a topic). */
 export function clusterPath(cluster: string, view: ClusterView, rest = ""): string {
@@ -21,6 +21,11 @@ export function clusterPath(cluster: string, view: ClusterView, rest = ""): stri
 /** The URL of one topic's page. */
 export function topicPath(cluster: string, topic: string): string {
   return clusterPath(cluster, "topics", `/${encodeURIComponent(topic)}`);
+}
+
+/** The URL of one consumer group's page. */
+export function groupPath(cluster: string, group: string): string {
+  return clusterPath(cluster, "groups", `/${encodeURIComponent(group)}`);
 }
 
 /** The cluster a request naming none uses, as the server says; undefined if none is. */

@@ -3,7 +3,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { queryKeys, useClusters } from "../api/queries";
-import { api, type Cluster } from "../api";
+import { api, type Cluster, type DeployTarget } from "../api";
 import { Can } from "../auth/session";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { DataTable } from "../components/DataTable";
@@ -36,7 +36,7 @@ export function ClusterSettings() {
         {(list) => (
           <DataTable
             label="Clusters"
-            columns={["Name", "Bootstrap servers", "Options", "Credentials", "Updated", ""]}
+            columns={["Name", "Bootstrap servers", "Options", "Credentials", "Deployments run on", "Updated", ""]}
           >
             {list.map((c) => (
               <tr key={c.id}>
@@ -54,6 +54,7 @@ export function ClusterSettings() {
                 <td className="muted">
                   {c.secret_options.length ? `${c.secret_options.join(", ")} (set)` : "—"}
                 </td>
+                <td data-testid="deploy-target">{targetLabel(c.deploy_target)}</td>
                 <td className="muted">{formatAgo(c.updated_at)}</td>
                 <td className="row-actions">
                   <Can role="admin">
@@ -85,6 +86,40 @@ export function ClusterSettings() {
   );
 }
 
+/** Where a cluster's deployments run, in a few words. */
+function targetLabel(target: DeployTarget): string {
+  return target.kind === "kubernetes" ? `Kubernetes · ${target.namespace ?? "default"}` : "This machine";
+}
+
+/** The Kubernetes target's text fields, in the order the form shows them. */
+const TARGET_FIELDS = [
+  { key: "namespace", label: "Namespace", placeholder: "default" },
+  { key: "image", label: "Image that runs apps (Python with headwater)", placeholder: "headwater:0.1.0" },
+  { key: "git_url", label: "Platform address as pods reach it", placeholder: "http://headwater.headwater.svc:8080" },
+  { key: "state_size", label: "State volume per replica", placeholder: "1Gi" },
+  { key: "storage_class", label: "Storage class (empty: the cluster's default)", placeholder: "" },
+  { key: "context", label: "Kubeconfig context (empty: the current one)", placeholder: "" },
+] as const;
+type TargetField = (typeof TARGET_FIELDS)[number]["key"];
+
+// What Kubernetes accepts as a namespace (an RFC 1123 label); the server checks it too.
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** What is wrong with a typed namespace, before it is sent; null when it is fine or empty. */
+function namespaceProblem(value: string): string | null {
+  const name = value.trim();
+  if (!name) return null;
+  if (name.length > 63) return "at most 63 characters";
+  return NAMESPACE.test(name) ? null : "lowercase letters, digits and -, starting and ending with a letter or digit";
+}
+
+/** The form's target: empty fields are left out so the server's defaults apply. */
+function targetBody(kind: DeployTarget["kind"], values: Record<TargetField, string>): DeployTarget {
+  if (kind !== "kubernetes") return { kind: "local" };
+  const filled = Object.entries(values).filter(([, v]) => v.trim() !== "");
+  return { kind, ...Object.fromEntries(filled.map(([k, v]) => [k, v.trim()])) };
+}
+
 /** "key=value" lines to options; numbers and booleans keep their type. */
 function parseOptions(text: string): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
@@ -107,6 +142,15 @@ function ClusterDialog({ cluster, onClose }: { cluster: Cluster | "new"; onClose
   );
   const [secretKey, setSecretKey] = useState("");
   const [secretValue, setSecretValue] = useState("");
+  const stored = isNew ? undefined : cluster.deploy_target;
+  const [kind, setKind] = useState<DeployTarget["kind"]>(stored?.kind ?? "local");
+  const [target, setTarget] = useState<Record<TargetField, string>>(
+    () =>
+      Object.fromEntries(TARGET_FIELDS.map(({ key }) => [key, stored?.[key] ?? ""])) as Record<
+        TargetField,
+        string
+      >,
+  );
   const refresh = useInvalidate(KEY);
   const save = useMutation({
     mutationFn: () => {
@@ -116,11 +160,13 @@ function ClusterDialog({ cluster, onClose }: { cluster: Cluster | "new"; onClose
             name,
             bootstrap_servers: bootstrap,
             options: parseOptions(options),
+            deploy_target: targetBody(kind, target),
             ...(secrets ? { secret_options: secrets } : {}),
           })
         : api.clusters.update(cluster.name, {
             bootstrap_servers: bootstrap,
             options: parseOptions(options),
+            deploy_target: targetBody(kind, target),
             ...(secrets ? { secret_options: secrets } : {}),
           });
     },
@@ -136,7 +182,7 @@ function ClusterDialog({ cluster, onClose }: { cluster: Cluster | "new"; onClose
       onClose={onClose}
       onSubmit={() => save.mutate()}
       submitting={save.isPending}
-      canSubmit={!!name && !!bootstrap}
+      canSubmit={!!name && !!bootstrap && (kind === "local" || !namespaceProblem(target.namespace))}
     >
       {isNew && (
         <Field label="Name" error={save.error} field="name">
@@ -179,6 +225,43 @@ function ClusterDialog({ cluster, onClose }: { cluster: Cluster | "new"; onClose
             onChange={(e) => setSecretValue(e.target.value)}
           />
         </div>
+      </fieldset>
+      <fieldset>
+        <legend>Deployments run on</legend>
+        <Field label="Target" error={save.error} field="deploy_target.kind">
+          <select
+            name="deploy-target"
+            aria-label="Deployments run on"
+            value={kind}
+            onChange={(e) => setKind(e.target.value as DeployTarget["kind"])}
+          >
+            <option value="local">This machine (supervised processes)</option>
+            <option value="kubernetes">A Kubernetes namespace (StatefulSets)</option>
+          </select>
+        </Field>
+        {kind === "kubernetes" &&
+          TARGET_FIELDS.map(({ key, label, placeholder }) => (
+            <Field
+              key={key}
+              label={label}
+              error={save.error}
+              field={`deploy_target.${key}`}
+              problem={key === "namespace" ? namespaceProblem(target.namespace) : null}
+            >
+              <input
+                name={`target-${key}`}
+                placeholder={placeholder}
+                value={target[key]}
+                onChange={(e) => setTarget({ ...target, [key]: e.target.value })}
+              />
+            </Field>
+          ))}
+        {kind === "kubernetes" && (
+          <p className="muted">
+            Applies to deployments from their next change on. The platform applies each app's
+            StatefulSet, Service and Secret with the kubeconfig it runs with.
+          </p>
+        )}
       </fieldset>
       {save.error && <ErrorBox error={save.error} />}
     </Dialog>

@@ -1,4 +1,4 @@
-/** One topic live: its figures, the live tail and its write rate. */
+/** One topic live: its figures, settings, the live tail and its write rate. */
 import { useMemo } from "react";
 import { Link, useParams } from "react-router-dom";
 
@@ -8,6 +8,7 @@ import { ErrorBox } from "../components/States";
 import { TimeChart } from "../components/TimeChart";
 import { formatCount, formatRate } from "../shaping/format";
 import { alignSeries, pickSeries } from "../shaping/metrics";
+import { TopicSettings } from "./TopicSettings";
 import { TopicTail } from "./TopicTail";
 
 export function TopicView() {
@@ -34,6 +35,7 @@ export function TopicView() {
         )}
       </header>
       {detail.error && <ErrorBox error={detail.error} retry={() => void detail.refetch()} />}
+      <TopicSettings cluster={cluster} name={name} />
       <TopicTail name={name} cluster={cluster} partitions={partitions} />
       <div className="charts">
         {rate.data[0].length > 1 && <TimeChart title="Records per second" data={rate.data} labels={rate.labels} />}

@@ -4,19 +4,22 @@ editors change where the broker allows."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Literal, get_args
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.errors import BrokerError, ConfigError
 from headwater.kafka.topic_settings import KEYED_DATA_WARNING, TopicSettings
 from headwater.platform.api.dependencies import Context, secured
 from headwater.platform.api.errors import ERROR_RESPONSES, ErrorOut
+from headwater.platform.api.metrics import SeriesOut
 from headwater.platform.api.schemas import Integer
 from headwater.platform.api.topics import ClusterName, TopicPath
 from headwater.platform.auth.roles import Role
 from headwater.platform.errors import Invalid, NotFound, Unavailable
+from headwater.platform.metrics import KEEP_SECONDS, SAMPLE_SECONDS
 from headwater.platform.topics import ClusterView
 
 router = APIRouter(
@@ -57,6 +60,24 @@ class GroupDetailOut(BaseModel):
     lag: int
 
 
+class GroupSummaryOut(BaseModel):
+    group: str
+    state: str
+    members: int
+    topics: list[str] = Field(description="topics the group has committed offsets on")
+    lag: int = Field(description="records of those topics it has not committed, all partitions")
+
+
+class GroupLagHistoryOut(BaseModel):
+    cluster: str
+    group: str
+    sample_seconds: float = Field(description="how often lag is sampled")
+    keep_seconds: float = Field(description="how far back series go")
+    series: list[SeriesOut] = Field(
+        description="lag per partition, labelled topic and partition, oldest point first"
+    )
+
+
 class ConfigEntryOut(BaseModel):
     value: str | None
     default: bool
@@ -92,6 +113,67 @@ class PartitionsIn(BaseModel):
 
 def _unavailable(exc: BrokerError) -> Unavailable:
     return Unavailable(str(exc))
+
+
+@router.get("/groups", response_model=list[GroupSummaryOut], **secured(Role.viewer))
+def list_groups(context: Context, cluster: ClusterName = None) -> list[GroupSummaryOut]:
+    """Every consumer group of the cluster with its state, member count and total lag."""
+    _, settings = context.clusters.resolve(cluster)
+    view = ClusterView(settings)
+    try:
+        counts = view.partitions()
+        committed = view.group_offsets()
+        described = view.describe_groups(list(committed))
+        read = {t for offsets in committed.values() for t, _ in offsets}
+        ends = {
+            (t, p.partition): p.high
+            for t, parts in view.offsets({t: n for t, n in counts.items() if t in read}).items()
+            for p in parts
+        }
+    except BrokerError as exc:
+        raise _unavailable(exc) from exc
+    found = []
+    for group, offsets in committed.items():
+        description = described.get(group)
+        found.append(
+            GroupSummaryOut(
+                group=group,
+                state=description.state if description else "unknown",
+                members=len(description.members) if description else 0,
+                topics=sorted({t for t, _ in offsets}),
+                lag=sum(max(0, ends.get(tp, offset) - offset) for tp, offset in offsets.items()),
+            )
+        )
+    return found
+
+
+@router.get("/groups/{group}/lag", response_model=GroupLagHistoryOut, **secured(Role.viewer))
+def group_lag_history(
+    group: GroupPath,
+    context: Context,
+    cluster: ClusterName = None,
+    minutes: Annotated[
+        int, Query(ge=1, le=int(KEEP_SECONDS // 60), description="how far back, in minutes")
+    ] = int(KEEP_SECONDS // 60),
+) -> GroupLagHistoryOut:
+    """The group's lag per partition over time, as the platform sampled it (every few seconds,
+    kept for an hour): empty series until the group has been sampled."""
+    name, _ = context.clusters.resolve(cluster)
+    since = time.time() - minutes * 60
+    found = context.metrics.store.group(name, group)
+    series = [
+        SeriesOut(name=metric, labels=dict(labels), points=recent)
+        for (metric, labels), points in found.items()
+        if metric == "lag" and (recent := [p for p in points if p[0] >= since])
+    ]
+    series.sort(key=lambda s: (s.labels.get("topic", ""), int(s.labels.get("partition", "0"))))
+    return GroupLagHistoryOut(
+        cluster=name,
+        group=group,
+        sample_seconds=SAMPLE_SECONDS,
+        keep_seconds=KEEP_SECONDS,
+        series=series,
+    )
 
 
 @router.get("/groups/{group}", response_model=GroupDetailOut, **secured(Role.viewer))

@@ -36,6 +36,18 @@ class _StoreCollector(Collector):
             )
             family.add_metric([cluster, topic, *(v for _, v in labels)], value)
         yield from families.values()
+        partition_lag = GaugeMetricFamily(
+            "headwater_consumer_group_partition_lag",
+            "Records of one partition a consumer group has not read",
+            labels=["cluster", "group", "topic", "partition"],
+        )
+        for cluster, group, name, labels, value in self.store.latest_groups():
+            where = dict(labels)
+            if name == "lag":
+                partition_lag.add_metric(
+                    [cluster, group, where.get("topic", ""), where.get("partition", "")], value
+                )
+        yield partition_lag
         deployments = GaugeMetricFamily(
             "headwater_deployment_metric",
             "Figures reported by deployments, by name",

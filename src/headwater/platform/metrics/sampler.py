@@ -1,4 +1,5 @@
-"""Samples every cluster's topics every few seconds: size, message rate and consumer lag."""
+"""Samples every cluster's topics every few seconds: size, message rate and consumer lag, per
+topic and, for each group, per partition."""
 
 from __future__ import annotations
 
@@ -70,6 +71,8 @@ class TopicSampler(PeriodicSampler):
                 if (topic, partition) in ends:
                     # Watermarks can trail the log end on some brokers: never a negative lag.
                     lag = max(0, ends[(topic, partition)] - offset)
+                    where = (("topic", topic), ("partition", str(partition)))
+                    self.store.record_group(cluster, group, "lag", lag, where, at=at)
                     lags[topic] = lags.get(topic, 0) + lag
                     positions[topic] = positions.get(topic, 0) + offset
             for topic, lag in lags.items():

@@ -16,11 +16,12 @@ SeriesKey = tuple[str, Labels]
 
 @dataclass
 class MetricsStore:
-    """Series per topic (``(cluster, topic)``) and per deployment, each trimmed to ``keep``
-    seconds. Safe to use from any thread."""
+    """Series per topic (``(cluster, topic)``), per consumer group (``(cluster, group)``) and
+    per deployment, each trimmed to ``keep`` seconds. Safe to use from any thread."""
 
     keep: float = KEEP_SECONDS
     _topics: dict[tuple[str, str], dict[SeriesKey, deque[Point]]] = field(default_factory=dict)
+    _groups: dict[tuple[str, str], dict[SeriesKey, deque[Point]]] = field(default_factory=dict)
     _deployments: dict[str, dict[SeriesKey, deque[Point]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,6 +51,24 @@ class MetricsStore:
             series = self._topics.setdefault((cluster, topic), {})
             self._add(series, (name, labels), value, at)
 
+    def record_group(
+        self,
+        cluster: str,
+        group: str,
+        name: str,
+        value: float,
+        labels: Labels = (),
+        at: float | None = None,
+    ) -> None:
+        """A figure of a consumer group, e.g. its lag on one partition."""
+        with self._lock:
+            series = self._groups.setdefault((cluster, group), {})
+            self._add(series, (name, labels), value, at)
+
+    def group(self, cluster: str, group: str) -> dict[SeriesKey, list[Point]]:
+        with self._lock:
+            return self._copy(self._groups.get((cluster, group), {}))
+
     def topic(self, cluster: str, topic: str) -> dict[SeriesKey, list[Point]]:
         with self._lock:
             return self._copy(self._topics.get((cluster, topic), {}))
@@ -67,6 +86,18 @@ class MetricsStore:
                 for (cluster, topic), series in sorted(self._topics.items())
                 for (name, labels), points in sorted(series.items())
                 if points and points[-1][0] >= since
+            ]
+
+    def latest_groups(self) -> list[tuple[str, str, str, Labels, float]]:
+        """(cluster, group, metric, labels, newest value) of every group series sampled within
+        ``keep`` seconds: a group that is gone stops being reported an hour later."""
+        cutoff = time.time() - self.keep
+        with self._lock:
+            return [
+                (cluster, group, name, labels, points[-1][1])
+                for (cluster, group), series in sorted(self._groups.items())
+                for (name, labels), points in sorted(series.items())
+                if points and points[-1][0] >= cutoff
             ]
 
     def latest_deployments(self) -> list[tuple[str, str, Labels, float]]:

@@ -84,6 +84,8 @@ class _Attempt:
     savepoints: dict[int, tuple[PartitionStore, Savepoint]] = field(default_factory=dict)
     # Records in and out per step id: added to the app's counters only if the pass completes.
     counts: dict[str, list[int]] = field(default_factory=dict)
+    # What steps count of their own (a model's scores): done only if the pass completes.
+    on_delivery: list[Callable[[], None]] = field(default_factory=list)
 
     def count(self, step: str, records_in: int, records_out: int) -> None:
         counts = self.counts.get(step)
@@ -131,6 +133,9 @@ class _Context:
         self, topic: Topic, frame: pl.DataFrame, splice: tuple[str, ...] | None = None
     ) -> None:
         self.attempt.outputs.append((topic, frame, self.source, splice))
+
+    def on_delivery(self, action: Callable[[], None]) -> None:
+        self.attempt.on_delivery.append(action)
 
     def store(self, name: str, partition: int, topic: str | None = None) -> PartitionStore:
         provider = self._executor.stores
@@ -276,6 +281,8 @@ class Executor:
         if self.steps is not None:
             for step, (records_in, records_out) in attempt.counts.items():
                 self.steps.add(step, records_in, records_out)
+        for action in attempt.on_delivery:
+            action()
         if self._tap is not None:
             for node, frame in attempt.tapped:
                 self._tap(node, frame)

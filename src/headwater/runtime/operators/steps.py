@@ -67,6 +67,10 @@ class BatchContext(Protocol):
     def side(self, node: Any, frame: pl.DataFrame) -> None:
         """Run the side-output branch ``node`` (say, late records) over ``frame``."""
 
+    def on_delivery(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the batch's pass completes: a pass discarded to rerun the batch
+        record by record never runs it, so what it counts is counted once."""
+
 
 class Operator(ABC):
     """One step of a pipeline: ``process`` turns a batch's frame into the next step's.
@@ -682,12 +686,9 @@ class Predict(Operator):
             self._checked = dict(values.schema)
         started = time.perf_counter()
         scored = self.model.score(values)
-        self.monitor.observe(
-            version,
-            frame.height,
-            time.perf_counter() - started,
-            scored[SCORE] if SCORE in scored.columns else None,
-        )
+        seconds = time.perf_counter() - started
+        scores = scored[SCORE] if SCORE in scored.columns else None
+        ctx.on_delivery(lambda: self.monitor.observe(version, frame.height, seconds, scores))
         columns: list[pl.Series | pl.Expr] = [
             scored[name].alias(self.prefix + name) for name in scored.columns
         ]
