@@ -277,15 +277,26 @@ def _coerced(text: pl.Series, frame: pl.DataFrame) -> bool:
     Text columns matter even with full inference: Polars turns a field holding text in one
     record and numbers in another into text for all ("1"); frame_from_rows keeps each value.
     """
+    per_column = []
     alternatives = []
     for dtype, start in _FOREIGN_START.items():
         names = [re.escape(n) for n, t in frame.schema.items() if t == dtype]
+        per_column += ['"' + name + r'"\s*:\s*' + start for name in names]
         if names:
             alternatives.append('"(?:' + "|".join(names) + r')"\s*:\s*' + start)
     if not alternatives:
         return False
+    # A pattern starting with one field name is found by a fast substring search: a scan per
+    # column is quicker for the few a pushdown reads, one scan for all of many columns.
+    if len(per_column) <= _SCAN_PER_COLUMN:
+        return any(text.str.contains(pattern).any() for pattern in per_column)
     # One scan for all columns: a quoted field name followed by a value of another type.
     return bool(text.str.contains("|".join(alternatives)).any())
+
+
+# Up to this many columns, _coerced scans the batch once per column (measured on 10,000
+# values: two columns in 55% of the time of one scan for both, seven in 170%).
+_SCAN_PER_COLUMN = 3
 
 
 def decode_keys(
@@ -332,7 +343,7 @@ def encode_values(serde: Serde, frame: pl.DataFrame) -> list[bytes]:
     if serde.name == "json":
         if frame.width == 0:
             return [b"{}"] * frame.height
-        if not any(_unencodable(t) for t in frame.dtypes):
+        if not any(unencodable(t) for t in frame.dtypes):
             try:
                 # One vectorised writer in Rust, the same one write_ndjson uses.
                 encoded = frame.select(pl.struct(pl.all()).struct.json_encode().cast(pl.Binary))
@@ -349,12 +360,12 @@ def encode_values(serde: Serde, frame: pl.DataFrame) -> list[bytes]:
     return [serde.dumps(v) for v in frame.to_series(0).to_list()]
 
 
-def _unencodable(dtype: object) -> bool:
+def unencodable(dtype: object) -> bool:
     """Types Polars' JSON writer cannot write (it panics on them); orjson handles or names them."""
     if isinstance(dtype, pl.Binary | pl.Object):
         return True
     if isinstance(dtype, pl.Struct):
-        return any(_unencodable(f.dtype) for f in dtype.fields)
+        return any(unencodable(f.dtype) for f in dtype.fields)
     if isinstance(dtype, pl.List | pl.Array):
-        return _unencodable(dtype.inner)
+        return unencodable(dtype.inner)
     return False

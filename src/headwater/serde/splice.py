@@ -17,15 +17,20 @@ write it twice) or does not end with the object's closing brace.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import polars as pl
 
 from headwater.serde.codecs import JsonSerde
-from headwater.serde.frames import Failure, decode_values, encode_values
+from headwater.serde.frames import Failure, decode_values, encode_values, unencodable
 
 _JSON = JsonSerde()
-_EMPTY_OBJECT = r"^\s*\{\s*\}$"
+_BLANKS = " \t\n\r"  # the whitespace JSON allows between tokens
+# The batch's columns while splicing: a struct of the new fields keeps their names apart.
+_ORIGINAL = "original"
+_SPLICEABLE = "spliceable"
+_ADDED = "added"
 
 
 def splice_json(
@@ -36,28 +41,43 @@ def splice_json(
     full encode could not write either; their values are None."""
     if added.width == 0:
         return list(originals), []
-    encoded = encode_values(_JSON, added)
-    original = pl.Series("original", originals, dtype=pl.Binary).cast(pl.String)
-    # JSON allows whitespace after the object; the new fields go before its closing brace.
-    body = original.str.strip_chars_end(" \t\n\r")
-    spliceable = body.str.ends_with("}") & ~_may_hold(original, added.columns)
-    separator = pl.when(body.str.contains(_EMPTY_OBJECT)).then(pl.lit("")).otherwise(pl.lit(","))
-    tail = pl.Series("added", encoded, dtype=pl.Binary).cast(pl.String).str.tail(-1)
-    spliced = (
-        pl.DataFrame([body, tail, spliceable.alias("spliceable")])
-        .select(
-            pl.when("spliceable").then(
-                pl.concat_str(pl.col("original").str.head(-1), separator, pl.col("added"))
-            )
-        )
-        .to_series()
-    )
-    values: list[bytes | None] = spliced.cast(pl.Binary).to_list()
+    original = pl.Series(_ORIGINAL, originals, dtype=pl.Binary).cast(pl.String)
+    spliceable = ~_may_hold(original, added.columns).alias(_SPLICEABLE)
+    spliced = None
+    if not any(unencodable(dtype) for dtype in added.dtypes):
+        # The new fields encoded in the same pass as the splice, by the same writer.
+        batch = pl.DataFrame([original, spliceable, added.to_struct(_ADDED)])
+        # Where Polars' writer fails, orjson writes them, as in encode_values.
+        with contextlib.suppress(pl.exceptions.PolarsError):
+            spliced = _splice(batch, pl.col(_ADDED).struct.json_encode())
+    if spliced is None:
+        encoded = pl.Series(_ADDED, encode_values(_JSON, added), dtype=pl.Binary)
+        batch = pl.DataFrame([original, spliceable, encoded.cast(pl.String)])
+        spliced = _splice(batch, pl.col(_ADDED))
+    values: list[bytes | None] = spliced.to_list()
     failures: list[Failure] = []
     missing = spliced.is_null()
     if missing.any():
         failures = _encode_in_full(originals, added, missing.arg_true().to_list(), values)
     return values, failures
+
+
+def _splice(batch: pl.DataFrame, encoded: pl.Expr) -> pl.Series:
+    """Column ``original`` with ``encoded`` (a JSON object's text) written in before its
+    closing brace, where column ``spliceable`` holds and the text ends with that brace;
+    else null."""
+    # JSON allows whitespace after the object; the new fields go before its closing brace.
+    body = pl.col(_ORIGINAL).str.strip_chars_end(_BLANKS)
+    inside = body.str.head(-1)
+    separator = (
+        pl.when(inside.str.strip_chars_end(_BLANKS).str.ends_with("{"))  # an empty object
+        .then(pl.lit(""))
+        .otherwise(pl.lit(","))
+    )
+    written = pl.concat_str(inside, separator, encoded.str.tail(-1))
+    return batch.select(
+        pl.when(pl.col(_SPLICEABLE) & body.str.ends_with("}")).then(written).cast(pl.Binary)
+    ).to_series()
 
 
 def _encode_in_full(

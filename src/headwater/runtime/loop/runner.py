@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -549,11 +550,24 @@ class Runner:
         """One micro-batch: wait up to ``max_batch_wait`` for the first record, then take what
         is already fetched, up to ``max_batch_records``. Light traffic gets low latency, heavy
         traffic big batches."""
-        settings = self.settings
         first = consumer.poll(wait)
         if first is None:
             return []
         self._rebalanced = False
+        # A batch is thousands of Message objects, each tracked by the cyclic garbage
+        # collector, which would otherwise scan the batch so far every 700 of them (a third of
+        # the poll's time). They form no cycles and are freed once their columns are taken.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._take(consumer, first)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _take(self, consumer: Consumer, first: Message) -> list[Source]:
+        """The batch that starts with ``first``: what else is fetched already, by topic."""
+        settings = self.settings
         messages = [first]
         if settings.max_batch_records > 1:
             messages += consumer.consume(settings.max_batch_records - 1, timeout=0)
