@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,36 +18,21 @@ from service_helpers import POSTGRES_URL
 from headwater.platform import PlatformSettings
 
 
-@pytest.fixture(scope="session")
-def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], LiveServer]]:
-    """One server per backend for the whole run of a process, started when first asked for.
-
-    A session fixture with the backend as its parameter would be set up again whenever the
-    backend changes between tests, that is twice for each file when the suite runs a file at a
-    time in each process."""
-    started: dict[str, LiveServer] = {}
-    with ExitStack() as stack:
-
-        def server(backend: str) -> LiveServer:
-            if backend not in started:
-                database_url = (
-                    None
-                    if backend == "sqlite"
-                    else stack.enter_context(postgres_schema_in(POSTGRES_URL, "hw_test"))
-                )
-                started[backend] = stack.enter_context(
-                    _server(tmp_path_factory, backend, database_url)
-                )
-            return started[backend]
-
-        yield server
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live(request: pytest.FixtureRequest, live_servers: Callable[[str], LiveServer]) -> LiveServer:
-    """The live server of one backend; each test runs once on each."""
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     backend: str = request.param
-    return live_servers(backend)
+    if backend == "sqlite":
+        with _server(tmp_path_factory, backend, None) as live:
+            yield live
+        return
+    # A schema per server: pytest may set a parametrized session fixture up more than once.
+    with (
+        postgres_schema_in(POSTGRES_URL, "hw_test") as database_url,
+        _server(tmp_path_factory, backend, database_url) as live,
+    ):
+        yield live
 
 
 @contextmanager
