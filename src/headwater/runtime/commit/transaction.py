@@ -175,6 +175,9 @@ class TransactionalCheckpoint(Checkpoint):
             self._start.clear()
             self.started = time.monotonic()
             return
+        # The next commit is due an interval after this one began, not after it ended: a
+        # record's wait for its commit is then at most the interval plus one commit.
+        begun = time.monotonic()
         offsets = dict(self._pending)
         state = self._state
         self.changelog_written = 0
@@ -214,7 +217,7 @@ class TransactionalCheckpoint(Checkpoint):
             state.persist(offsets)
         self._pending.clear()
         self._start.clear()
-        self.started = time.monotonic()
+        self.started = begun
         log.debug("committed a transaction with %d partitions", len(offsets))
 
     def _commit_transaction(self) -> None:
