@@ -390,7 +390,6 @@ class Runner:
             # group is joined at the first poll, below).
             tables.load(settings.kafka)
             tables.bind(roots.values())
-            _freeze_start_up_objects()
             while not self._stopping.is_set():
                 wait = settings.max_batch_wait
                 if state is not None and not state.recovery.done:
@@ -670,12 +669,3 @@ def _smallest_message_limit(admin: TopicAdmin, topics: list[str]) -> int | None:
             limits.append(int(value))
     smallest = min(limits, default=None)
     return smallest if smallest is not None and smallest < LIBRDKAFKA_BATCH_BYTES else None
-
-
-def _freeze_start_up_objects() -> None:
-    """Leave what the app built before its loop (modules, the plan, clients) out of the
-    garbage collector's full scans: each would walk those objects again and pause the loop
-    for milliseconds to tens of them, a latency spike for nothing, since they live as long as
-    the app. Garbage already made is collected first, so none is kept for good."""
-    gc.collect()
-    gc.freeze()
