@@ -6,6 +6,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 KEEP_SECONDS = 3600.0
 Point = tuple[float, float]  # (epoch seconds, value)
@@ -34,9 +35,7 @@ class MetricsStore:
         at: float | None = None,
     ) -> None:
         """A figure of a deployment (records/s, lag, restarts...): its newest point."""
-        with self._lock:
-            series = self._deployments.setdefault(str(deployment), {})
-            self._add(series, (name, labels), value, at)
+        self._record(self._deployments, str(deployment), (name, labels), value, at)
 
     def record_topic(
         self,
@@ -47,9 +46,7 @@ class MetricsStore:
         labels: Labels = (),
         at: float | None = None,
     ) -> None:
-        with self._lock:
-            series = self._topics.setdefault((cluster, topic), {})
-            self._add(series, (name, labels), value, at)
+        self._record(self._topics, (cluster, topic), (name, labels), value, at)
 
     def record_group(
         self,
@@ -61,9 +58,18 @@ class MetricsStore:
         at: float | None = None,
     ) -> None:
         """A figure of a consumer group, e.g. its lag on one partition."""
+        self._record(self._groups, (cluster, group), (name, labels), value, at)
+
+    def _record(
+        self,
+        bucket: dict[Any, dict[SeriesKey, deque[Point]]],
+        owner: Any,
+        key: SeriesKey,
+        value: float,
+        at: float | None,
+    ) -> None:
         with self._lock:
-            series = self._groups.setdefault((cluster, group), {})
-            self._add(series, (name, labels), value, at)
+            self._add(bucket.setdefault(owner, {}), key, value, at)
 
     def group(self, cluster: str, group: str) -> dict[SeriesKey, list[Point]]:
         with self._lock:
